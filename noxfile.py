@@ -1,0 +1,143 @@
+"""Sessions for the cyclone monorepo.
+
+    nox -s tests                 # every package on every CPython 3.10-3.13 found here
+    nox -s "tests-3.11(core)"    # one package on one Python
+    nox -s examples lint typecheck build
+    nox -s bench                 # needs Debian's wrk (the session says how to get it)
+    nox -s demo                  # serves the demo site on http://127.0.0.1:8888/
+
+Each ``tests`` session installs only the package under test, cyclone-core and the
+test dependency group, so a package that quietly imports a sibling fails there.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pathlib
+import shutil
+import sys
+
+import nox
+
+ROOT = pathlib.Path(__file__).parent
+PACKAGES_DIR = ROOT / "packages"
+PACKAGES = ["core", "web", "websocket", "rpc", "mail", "redis", "sqlite", "skel"]
+SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+PYPROJECT = nox.project.load_toml(str(ROOT / "pyproject.toml"))
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "examples", "lint", "typecheck", "build"]
+
+
+def _expose_pyenv_interpreters() -> None:
+    """Put each pyenv CPython's real bin directory on PATH, ahead of pyenv's shims.
+
+    pyenv's shims answer ``python3.12`` with an error unless that version is
+    selected, so nox would skip interpreters that are in fact installed.
+    """
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    directories = []
+    for version in SUPPORTED_PYTHONS:
+        found = sorted(glob.glob(os.path.join(pyenv_root, "versions", f"{version}.*", "bin")))
+        if found:
+            directories.append(found[-1])
+    if directories:
+        os.environ["PATH"] = os.pathsep.join([*directories, os.environ.get("PATH", "")])
+
+
+def _available_pythons() -> list[str]:
+    _expose_pyenv_interpreters()
+    found = [version for version in SUPPORTED_PYTHONS if shutil.which(f"python{version}")]
+    return found or [f"{sys.version_info.major}.{sys.version_info.minor}"]
+
+
+PYTHONS = _available_pythons()
+
+
+def _package_path(name: str) -> str:
+    return str(PACKAGES_DIR / f"cyclone-{name}")
+
+
+def _install_test_group(session: nox.Session) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+
+
+@nox.session(python=PYTHONS)
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """Run one package's tests with only that package and cyclone-core installed."""
+    targets = [_package_path("core")]
+    if package != "core":
+        targets.append(_package_path(package))
+    session.install(*targets)
+    _install_test_group(session)
+    extra = PACKAGES_DIR / f"cyclone-{package}" / "tests" / "requirements.txt"
+    if extra.exists():
+        session.install("-r", str(extra))
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--import-mode=importlib",
+        str(PACKAGES_DIR / f"cyclone-{package}" / "tests"),
+        *session.posargs,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+@nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+def examples(session: nox.Session) -> None:
+    """Start every example as a user would and drive it over real sockets."""
+    session.install(*[_package_path(name) for name in PACKAGES])
+    _install_test_group(session)
+    requirements = ROOT / "examples" / "requirements.txt"
+    if requirements.exists():
+        session.install("-r", str(requirements))
+    session.run(
+        "pytest", "-p", "no:cacheprovider", "--import-mode=importlib", "examples", *session.posargs
+    )
+
+
+@nox.session(python=False)
+def demo(session: nox.Session) -> None:
+    """Serve the demo site on http://127.0.0.1:8888/ (override with --port/--interface)."""
+    venv = ROOT / ".nox" / "demo-venv"
+    if not venv.exists():
+        session.run(sys.executable, "-m", "venv", str(venv))
+    python = str(venv / "bin" / "python")
+    session.run(python, "-m", "pip", "install", "-q", *[_package_path(n) for n in PACKAGES])
+    session.run(python, str(ROOT / "examples" / "demo" / "app.py"), *session.posargs)
+
+
+@nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+def typecheck(session: nox.Session) -> None:
+    """mypy over the packages' sources."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
+    session.install(*[_package_path(name) for name in PACKAGES])
+    session.run("mypy", *[str(p / "src" / "cyclone") for p in sorted(PACKAGES_DIR.iterdir())])
+
+
+@nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+def build(session: nox.Session) -> None:
+    """Build every sdist and wheel; install each wheel beside only cyclone-core and import it."""
+    session.install("build", "hatchling")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for name in PACKAGES:
+        session.run("python", "-m", "build", "--no-isolation", "--outdir", str(dist), _package_path(name))
+    session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(dist))
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark cyclone against Tornado 6, cyclone 1.3 and a raw Twisted ceiling (needs wrk)."""
+    session.run(sys.executable, str(ROOT / "bench" / "run.py"), *session.posargs)
