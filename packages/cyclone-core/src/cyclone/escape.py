@@ -1,0 +1,204 @@
+"""Escaping and unescaping for HTML, URLs and JSON, and text/bytes conversion.
+
+    >>> from cyclone import escape
+    >>> escape.xhtml_escape('<a href="x">&</a>')
+    '&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;'
+    >>> escape.url_escape("a b/c")
+    'a+b%2Fc'
+
+The functions keep the names and semantics Tornado and the old cyclone gave them,
+so templates and handlers written for either keep working.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import urllib.parse
+from typing import Any, Callable, overload
+
+__all__ = [
+    "json_decode",
+    "json_encode",
+    "linkify",
+    "native_str",
+    "recursive_unicode",
+    "squeeze",
+    "to_basestring",
+    "to_unicode",
+    "url_escape",
+    "url_unescape",
+    "utf8",
+    "xhtml_escape",
+    "xhtml_unescape",
+]
+
+_XHTML_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+)
+
+
+def xhtml_escape(value: str | bytes | Any) -> str:
+    """Escape ``& < > " '`` so the value is safe in HTML text and quoted attributes."""
+    return to_unicode(value).translate(_XHTML_ESCAPES)
+
+
+def xhtml_unescape(value: str | bytes) -> str:
+    """Turn every HTML character reference (named, decimal, hex) back into its character."""
+    return html.unescape(to_unicode(value))
+
+
+def json_encode(value: Any) -> str:
+    """Encode ``value`` as JSON that is safe to embed in an HTML ``<script>`` block.
+
+    ``</`` is written as ``<\\/`` so a string containing ``</script>`` cannot end
+    the script element early.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def json_decode(value: str | bytes) -> Any:
+    """Parse a JSON document given as text or UTF-8 bytes."""
+    return json.loads(value)
+
+
+def squeeze(value: str) -> str:
+    """Collapse every run of whitespace into a single space."""
+    return re.sub(r"[\x00-\x20]+", " ", value).strip()
+
+
+def url_escape(value: str | bytes, plus: bool = True) -> str:
+    """Percent-encode a value for use in a URL.
+
+    With ``plus=True`` (the default, for query strings) spaces become ``+``;
+    with ``plus=False`` (for path segments) they become ``%20``.
+    """
+    quote = urllib.parse.quote_plus if plus else urllib.parse.quote
+    return quote(utf8(value), safe="")
+
+
+@overload
+def url_unescape(value: str | bytes, encoding: None, plus: bool = True) -> bytes: ...
+@overload
+def url_unescape(value: str | bytes, encoding: str = "utf-8", plus: bool = True) -> str: ...
+def url_unescape(value: str | bytes, encoding: str | None = "utf-8", plus: bool = True) -> str | bytes:
+    """Decode a percent-encoded value; ``encoding=None`` returns bytes.
+
+    With ``plus=True`` a ``+`` decodes to a space (query strings); path segments
+    should use ``plus=False`` so a literal ``+`` survives.
+    """
+    raw = utf8(value)
+    if plus:
+        raw = raw.replace(b"+", b" ")
+    unquoted = urllib.parse.unquote_to_bytes(raw)
+    return unquoted if encoding is None else unquoted.decode(encoding)
+
+
+_UTF8_TYPES = (bytes, type(None))
+
+
+@overload
+def utf8(value: bytes) -> bytes: ...
+@overload
+def utf8(value: str) -> bytes: ...
+@overload
+def utf8(value: None) -> None: ...
+def utf8(value: str | bytes | None) -> bytes | None:
+    """Encode text as UTF-8; bytes and None pass through unchanged."""
+    if isinstance(value, _UTF8_TYPES):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected bytes, str or None; got {type(value).__name__}: {value!r}")
+    return value.encode("utf-8")
+
+
+_TO_UNICODE_TYPES = (str, type(None))
+
+
+@overload
+def to_unicode(value: str) -> str: ...
+@overload
+def to_unicode(value: bytes) -> str: ...
+@overload
+def to_unicode(value: None) -> None: ...
+@overload
+def to_unicode(value: Any) -> str: ...
+def to_unicode(value: Any) -> str | None:
+    """Decode UTF-8 bytes to text; text and None pass through, anything else is ``str()``-ed."""
+    if isinstance(value, _TO_UNICODE_TYPES):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8")
+    return str(value)
+
+
+native_str = to_unicode
+to_basestring = to_unicode
+_unicode = to_unicode
+
+
+def recursive_unicode(obj: Any) -> Any:
+    """Decode every bytes value inside nested dicts, lists and tuples to text."""
+    if isinstance(obj, dict):
+        return {recursive_unicode(k): recursive_unicode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [recursive_unicode(item) for item in obj]
+    if isinstance(obj, tuple):
+        return tuple(recursive_unicode(item) for item in obj)
+    if isinstance(obj, bytes):
+        return to_unicode(obj)
+    return obj
+
+
+# A link starts with "scheme://" or "www.", runs to whitespace (or an escaped
+# quote or angle bracket) and never ends on punctuation such as "." or ")".
+_URL_RE = re.compile(
+    r"\b((?:([A-Za-z][\w+.-]*):(//)|www\.)"
+    r"(?:[^\s<>&\"']|&amp;)*?)"
+    r"(?=[.,;:!?)\]]*(?:\s|&lt;|&gt;|&quot;|&#39;|$))"
+)
+
+
+_SHORTENED_LINK_LENGTH = 30
+
+
+def linkify(
+    text: str | bytes,
+    shorten: bool = False,
+    extra_params: str | Callable[[str], str] = "",
+    require_protocol: bool = False,
+    permitted_protocols: tuple[str, ...] | list[str] = ("http", "https"),
+) -> str:
+    """Escape ``text`` as HTML and turn the URLs in it into ``<a>`` links.
+
+    ``shorten`` trims long link texts; ``extra_params`` adds attributes (a string,
+    or a callable receiving the URL); ``require_protocol`` skips bare ``www.``
+    hosts; only schemes in ``permitted_protocols`` are linked, so
+    ``javascript:`` never is.
+    """
+    if extra_params and not callable(extra_params):
+        extra_params = " " + extra_params.strip()
+
+    def make_link(match: re.Match[str]) -> str:
+        url = match.group(1)
+        protocol = match.group(2)
+        if require_protocol and not protocol:
+            return url
+        if protocol and protocol not in permitted_protocols:
+            return url
+        href = match.group(1)
+        if not protocol:
+            href = "http://" + href
+        if callable(extra_params):
+            params = " " + extra_params(href).strip()
+        else:
+            params = extra_params
+        shown = url
+        if shorten and len(url) > _SHORTENED_LINK_LENGTH:
+            shown = url[: _SHORTENED_LINK_LENGTH - 3].rstrip("&") + "..."
+            params += f' title="{href}"'
+        return f'<a href="{href}"{params}>{shown}</a>'
+
+    escaped = xhtml_escape(text)
+    return _URL_RE.sub(make_link, escaped)
