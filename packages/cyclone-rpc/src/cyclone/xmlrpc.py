@@ -1,0 +1,394 @@
+"""XML-RPC over cyclone: a request handler and the sans-IO dispatcher behind it.
+
+Example (serve ``add`` and ``math.mul``; call them with any XML-RPC client)::
+
+    from twisted.internet import reactor
+    from cyclone.routing import Router
+    from cyclone.xmlrpc import XmlrpcRequestHandler, signature
+
+    class MathMethods:
+        def xmlrpc_mul(self, a, b):
+            return a * b
+
+    class RPC(XmlrpcRequestHandler):
+        subHandlers = {"math": MathMethods()}
+
+        @signature(["int", "int", "int"])
+        def xmlrpc_add(self, a, b):
+            "Add two integers."
+            return a + b
+
+    reactor.listenTCP(8888, Router([(r"/RPC2", RPC)]), interface="127.0.0.1")
+    reactor.run()
+
+From Python's standard library::
+
+    >>> import xmlrpc.client
+    >>> xmlrpc.client.ServerProxy("http://127.0.0.1:8888/RPC2").math.mul(6, 7)
+    42
+
+From Twisted, without blocking the reactor, use ``twisted.web.xmlrpc.Proxy``::
+
+    from twisted.web.xmlrpc import Proxy
+    proxy = Proxy(b"http://127.0.0.1:8888/RPC2")
+    proxy.callRemote("add", 1, 2).addCallback(print)   # prints 3
+
+Protocol notes (http://xmlrpc.com/spec.md):
+
+- Methods are attributes named ``xmlrpc_<name>``. A dotted name such as
+  ``math.mul`` is looked up on the sub-handler registered for ``math`` (a class
+  attribute ``subHandlers`` mapping, or ``putSubHandler`` in ``initialize``),
+  as ``twisted.web.xmlrpc.XMLRPC`` does; sub-handlers may nest.
+- Methods may return a value, a ``Deferred``, or be ``async def``.
+- A raised ``xmlrpc.client.Fault`` reaches the client unchanged. An unknown
+  method is fault ``8001`` (NOT_FOUND, as in Twisted); wrong arguments, a body
+  that is not an XML-RPC call and a result that cannot be marshalled are fault
+  ``8002`` (FAILURE). Any other exception is logged here and answered with fault
+  8002 "internal error": no traceback or exception text reaches the client.
+- ``system.listMethods``, ``system.methodHelp``, ``system.methodSignature``
+  (the XML-RPC introspection API; signatures come from the :func:`signature`
+  decorator) and ``system.multicall`` are built in; turn them off with
+  ``introspection = False`` / ``multicall = False``.
+- The parser refuses any document with a DOCTYPE, so no entity can be declared:
+  no external entities (XXE) and no entity expansion bombs ("billion laughs").
+- Request bodies above ``max_body_size`` bytes (class attribute, default 1 MiB,
+  or the application setting ``rpc_max_body_size``) are answered with HTTP 413
+  before they are parsed: every HTTP client reports the status
+  (``xmlrpc.client`` raises ``ProtocolError`` with ``errcode == 413``), and
+  refusing at the HTTP level lets the server stop reading early.
+- Only POST is allowed (anything else is 405).
+"""
+
+from __future__ import annotations
+
+import inspect
+import xmlrpc.client
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+from xml.parsers import expat
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+__all__ = [
+    "FAILURE",
+    "NOT_FOUND",
+    "Fault",
+    "XmlrpcDispatcher",
+    "XmlrpcRequestHandler",
+    "signature",
+]
+
+Fault = xmlrpc.client.Fault
+
+NOT_FOUND = 8001
+"""Fault code for an unknown method or sub-handler (the code Twisted uses)."""
+FAILURE = 8002
+"""Fault code for bad input, bad arguments, unmarshallable results and internal errors."""
+
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+"""Default request body limit: XML-RPC calls are small; 1 MiB leaves room for base64 blobs."""
+
+_log = Logger()
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def signature(*signatures: list[str]) -> Callable[[_F], _F]:
+    """Declare a method's XML-RPC signatures for ``system.methodSignature``.
+
+    Each signature is a list of XML-RPC type names, the return type first, then
+    one per parameter: ``@signature(["int", "int", "int"], ["double", "double", "double"])``.
+    """
+    for entry in signatures:
+        if not isinstance(entry, (list, tuple)) or not all(isinstance(t, str) for t in entry):
+            raise TypeError(f"an XML-RPC signature is a list of type names, got {entry!r}")
+
+    def decorate(function: _F) -> _F:
+        function.signature = [list(entry) for entry in signatures]  # type: ignore[attr-defined]
+        return function
+
+    return decorate
+
+
+def parse_call(
+    body: bytes, *, use_datetime: bool = False, use_builtin_types: bool = False
+) -> tuple[str, tuple[Any, ...]]:
+    """Parse an XML-RPC ``methodCall`` document into ``(method_name, params)``.
+
+    Uses expat with the standard library's unmarshaller, but rejects a DOCTYPE
+    (and with it every entity declaration) so neither external entities nor
+    entity expansion can be abused. Raises :class:`Fault` (FAILURE) for anything
+    that is not a well-formed XML-RPC call.
+    """
+    unmarshaller = xmlrpc.client.Unmarshaller(
+        use_datetime=use_datetime, use_builtin_types=use_builtin_types
+    )
+    parser = expat.ParserCreate(None, None)
+    parser.buffer_text = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse_doctype
+    parser.EntityDeclHandler = _refuse_entity
+    parser.StartElementHandler = unmarshaller.start
+    parser.EndElementHandler = unmarshaller.end
+    parser.CharacterDataHandler = unmarshaller.data
+    try:
+        parser.Parse(body, True)
+        params = unmarshaller.close()
+    except _ForbiddenXML as error:
+        raise Fault(FAILURE, f"can't deserialize input: {error}")
+    except (expat.ExpatError, xmlrpc.client.ResponseError, ValueError, TypeError) as error:
+        raise Fault(FAILURE, f"can't deserialize input: {error}")
+    except Exception as error:
+        # The unmarshaller signals malformed XML-RPC structures with KeyError,
+        # IndexError and friends; none of them must turn into a traceback.
+        raise Fault(
+            FAILURE, f"can't deserialize input: malformed XML-RPC ({type(error).__name__})"
+        )
+    method_name = unmarshaller.getmethodname()
+    if not isinstance(method_name, str) or not method_name:
+        raise Fault(FAILURE, "can't deserialize input: not an XML-RPC methodCall")
+    return method_name, tuple(params)
+
+
+class _ForbiddenXML(ValueError):
+    """A construct this parser refuses (DOCTYPE, entity declarations)."""
+
+
+def _refuse_doctype(name: str, *_: Any) -> None:
+    raise _ForbiddenXML(f"DOCTYPE {name!r} is not allowed in XML-RPC")
+
+
+def _refuse_entity(name: str, *_: Any) -> None:
+    raise _ForbiddenXML(f"entity declaration {name!r} is not allowed in XML-RPC")
+
+
+def _subhandler(owner: Any, prefix: str) -> Any | None:
+    """Return the sub-handler ``owner`` registers for ``prefix``, or None."""
+    getter = getattr(owner, "getSubHandler", None)
+    if callable(getter):
+        return getter(prefix)
+    mapping = getattr(owner, "subHandlers", None)
+    if isinstance(mapping, Mapping):
+        return mapping.get(prefix)
+    return None
+
+
+def _subhandler_prefixes(owner: Any) -> list[str]:
+    lister = getattr(owner, "getSubHandlerPrefixes", None)
+    if callable(lister):
+        return list(lister())
+    mapping = getattr(owner, "subHandlers", None)
+    if isinstance(mapping, Mapping):
+        return list(mapping)
+    return []
+
+
+class XmlrpcDispatcher:
+    """Turns an XML-RPC request body into a response body; no sockets involved.
+
+    ``target`` is the object whose ``xmlrpc_*`` methods are exposed (the request
+    handler itself, or any object). ``dispatch(body)`` returns a Deferred firing
+    with the ``methodResponse`` document as bytes; it never fails.
+    """
+
+    prefix = "xmlrpc_"
+
+    def __init__(
+        self,
+        target: Any,
+        *,
+        allow_none: bool = False,
+        use_datetime: bool = False,
+        separator: str = ".",
+        introspection: bool = True,
+        multicall: bool = True,
+        encoding: str | None = None,
+    ) -> None:
+        self.target = target
+        self.allow_none = allow_none
+        self.use_datetime = use_datetime
+        self.separator = separator
+        self.introspection = introspection
+        self.multicall = multicall
+        self.encoding = encoding
+        self._system = _SystemMethods(self)
+
+    def dispatch(self, body: bytes) -> defer.Deferred[bytes]:
+        """Parse ``body``, call the method and marshal its result or fault."""
+        return defer.ensureDeferred(self._dispatch(body))
+
+    async def _dispatch(self, body: bytes) -> bytes:
+        try:
+            method_name, params = parse_call(body, use_datetime=self.use_datetime)
+        except Fault as fault:
+            return self.build_response(fault)
+        result = await self.call(method_name, params)
+        return self.build_response(result)
+
+    async def call(self, method_name: str, params: Iterable[Any]) -> Any:
+        """Call ``method_name``; return its result, or the :class:`Fault` it caused."""
+        params = tuple(params)
+        try:
+            function = self.lookup(method_name)
+            _check_arguments(function, method_name, params)
+            return await defer.maybeDeferred(function, *params)
+        except Fault as fault:
+            return fault
+        except Exception:
+            _log.failure("XML-RPC method {method!r} raised", method=method_name)
+            return Fault(FAILURE, "internal error")
+
+    def lookup(self, method_name: str) -> Callable[..., Any]:
+        """Resolve a (possibly dotted) method name to a callable, or raise a NOT_FOUND fault."""
+        owner = self.target
+        path = method_name
+        while self.separator in path:
+            prefix, path = path.split(self.separator, 1)
+            handler = _subhandler(owner, prefix)
+            if handler is None and owner is self.target and prefix == "system":
+                handler = self._system
+            if handler is None:
+                raise Fault(NOT_FOUND, f"no such sub-handler {prefix!r} (method {method_name!r})")
+            owner = handler
+        function = getattr(owner, self.prefix + path, None) if path else None
+        if function is None or not callable(function):
+            raise Fault(NOT_FOUND, f"method {method_name!r} not found")
+        if owner is self._system and not self._system.enabled(path):
+            raise Fault(NOT_FOUND, f"method {method_name!r} not found")
+        return function
+
+    def list_methods(self) -> list[str]:
+        """Every callable method name reachable from the target, dotted, sorted."""
+        names: set[str] = set()
+        self._collect(self.target, "", names, seen=set())
+        if _subhandler(self.target, "system") is None:
+            names.update(f"system.{name}" for name in self._system.names())
+        return sorted(names)
+
+    def _collect(self, owner: Any, prefix: str, names: set[str], seen: set[int]) -> None:
+        if id(owner) in seen:
+            return
+        seen.add(id(owner))
+        for attribute in dir(owner):
+            if attribute.startswith(self.prefix) and callable(getattr(owner, attribute, None)):
+                names.add(prefix + attribute[len(self.prefix) :])
+        for sub_prefix in _subhandler_prefixes(owner):
+            handler = _subhandler(owner, sub_prefix)
+            if handler is not None:
+                self._collect(handler, prefix + sub_prefix + self.separator, names, seen)
+
+    def build_response(self, result: Any) -> bytes:
+        """Marshal a result or a :class:`Fault` into a ``methodResponse`` document."""
+        payload: Any = result if isinstance(result, Fault) else (result,)
+        try:
+            text = xmlrpc.client.dumps(
+                payload, methodresponse=True, allow_none=self.allow_none, encoding=self.encoding
+            )
+        except Exception as error:
+            _log.warn(
+                "XML-RPC result {result!r} can't be marshalled: {error}",
+                result=result,
+                error=error,
+            )
+            text = xmlrpc.client.dumps(
+                Fault(FAILURE, f"can't serialize output: {error}"),
+                methodresponse=True,
+                encoding=self.encoding,
+            )
+        return text.encode(self.encoding or "utf-8", "xmlcharrefreplace")
+
+    def marshallable(self, value: Any) -> Fault | None:
+        """Return a fault if ``value`` can't be sent as an XML-RPC value, else None."""
+        try:
+            xmlrpc.client.dumps((value,), allow_none=self.allow_none)
+        except Exception as error:
+            return Fault(FAILURE, f"can't serialize output: {error}")
+        return None
+
+
+def _check_arguments(
+    function: Callable[..., Any], method_name: str, params: tuple[Any, ...]
+) -> None:
+    """Raise a FAILURE fault when ``params`` don't fit ``function``'s signature."""
+    try:
+        bound = inspect.signature(function)
+    except (TypeError, ValueError):
+        return
+    try:
+        bound.bind(*params)
+    except TypeError as error:
+        raise Fault(FAILURE, f"invalid parameters for {method_name!r}: {error}")
+
+
+class _SystemMethods:
+    """The ``system.*`` introspection and multicall methods of one dispatcher."""
+
+    _introspection = ("listMethods", "methodHelp", "methodSignature")
+
+    def __init__(self, dispatcher: XmlrpcDispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    def enabled(self, name: str) -> bool:
+        return name in self.names()
+
+    def names(self) -> list[str]:
+        names = list(self._introspection) if self._dispatcher.introspection else []
+        if self._dispatcher.multicall:
+            names.append("multicall")
+        return names
+
+    @signature(["array"])
+    def xmlrpc_listMethods(self) -> list[str]:
+        """Return the names of every method this server exposes."""
+        return self._dispatcher.list_methods()
+
+    @signature(["string", "string"])
+    def xmlrpc_methodHelp(self, method_name: str) -> str:
+        """Return the documentation string of a method ("" when it has none)."""
+        function = self._dispatcher.lookup(method_name)
+        return inspect.getdoc(function) or ""
+
+    @signature(["array", "string"], ["string", "string"])
+    def xmlrpc_methodSignature(self, method_name: str) -> list[list[str]] | str:
+        """Return a method's signatures (lists of type names) or "undef" when none is declared."""
+        function = self._dispatcher.lookup(method_name)
+        declared = getattr(function, "signature", None)
+        if not declared:
+            return "undef"
+        return [list(entry) for entry in declared]
+
+    @signature(["array", "array"])
+    async def xmlrpc_multicall(self, calls: list[Any]) -> list[Any]:
+        """Run several calls in one request, in order (the de-facto ``system.multicall``).
+
+        Each call is a struct ``{"methodName": ..., "params": [...]}``; each answer is
+        a one-element array holding the result, or a fault struct.
+        """
+        if not isinstance(calls, list):
+            raise Fault(FAILURE, "system.multicall expects an array of call structs")
+        dispatcher = self._dispatcher
+        answers: list[Any] = []
+        for call in calls:
+            if not isinstance(call, dict):
+                outcome: Any = Fault(FAILURE, f"multicall entry is not a struct: {call!r}")
+            else:
+                method_name = call.get("methodName")
+                params = call.get("params", [])
+                if not isinstance(method_name, str) or not isinstance(params, (list, tuple)):
+                    outcome = Fault(
+                        FAILURE, "multicall entry needs a methodName string and a params array"
+                    )
+                elif method_name == "system.multicall":
+                    outcome = Fault(FAILURE, "system.multicall can't be nested")
+                else:
+                    outcome = await dispatcher.call(method_name, params)
+                    if not isinstance(outcome, Fault):
+                        outcome = dispatcher.marshallable(outcome) or outcome
+            if isinstance(outcome, Fault):
+                answers.append(
+                    {"faultCode": outcome.faultCode, "faultString": outcome.faultString}
+                )
+            else:
+                answers.append([outcome])
+        return answers

@@ -1,0 +1,494 @@
+"""Tests for cyclone.jsonrpc: the dispatcher (no sockets), the handler and the client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, task
+
+from cyclone.jsonrpc import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    JsonRpcError,
+    JsonrpcDispatcher,
+)
+
+
+class SpecMethods:
+    """The methods the JSON-RPC 2.0 specification's examples (section 7) call."""
+
+    def __init__(self) -> None:
+        self.notified: list[tuple[str, tuple[Any, ...]]] = []
+
+    def jsonrpc_subtract(self, minuend, subtrahend):
+        return minuend - subtrahend
+
+    def jsonrpc_sum(self, *numbers):
+        return sum(numbers)
+
+    def jsonrpc_update(self, *values):
+        self.notified.append(("update", values))
+
+    def jsonrpc_notify_hello(self, value):
+        self.notified.append(("notify_hello", (value,)))
+
+    def jsonrpc_notify_sum(self, *values):
+        self.notified.append(("notify_sum", values))
+
+    def jsonrpc_get_data(self):
+        return ["hello", 5]
+
+
+@pytest.fixture
+def methods() -> SpecMethods:
+    return SpecMethods()
+
+
+@pytest.fixture
+def dispatcher(methods: SpecMethods) -> JsonrpcDispatcher:
+    return JsonrpcDispatcher(methods)
+
+
+def _strip_data(response: Any) -> Any:
+    """Drop the optional ``data`` member of error objects, checking it is a string.
+
+    The specification's examples omit ``data``; we send it to say what was wrong.
+    """
+    if isinstance(response, list):
+        return [_strip_data(item) for item in response]
+    if isinstance(response, dict) and isinstance(response.get("error"), dict):
+        error = dict(response["error"])
+        if "data" in error:
+            assert isinstance(error.pop("data"), str)
+        return {**response, "error": error}
+    return response
+
+
+async def _exchange(dispatcher: JsonrpcDispatcher, body: str | bytes) -> Any:
+    """Dispatch ``body``; return the decoded response, or None when nothing is sent."""
+    answer = await dispatcher.dispatch(body)
+    if answer is None:
+        return None
+    assert isinstance(answer, bytes)
+    return _strip_data(json.loads(answer))
+
+
+# --- Every example of the JSON-RPC 2.0 specification, section 7 -----------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_positional_parameters(dispatcher):
+    assert await _exchange(
+        dispatcher, '{"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1}'
+    ) == {"jsonrpc": "2.0", "result": 19, "id": 1}
+    assert await _exchange(
+        dispatcher, '{"jsonrpc": "2.0", "method": "subtract", "params": [23, 42], "id": 2}'
+    ) == {"jsonrpc": "2.0", "result": -19, "id": 2}
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_named_parameters(dispatcher):
+    assert await _exchange(
+        dispatcher,
+        '{"jsonrpc": "2.0", "method": "subtract", "params": {"subtrahend": 23, "minuend": 42}, "id": 3}',
+    ) == {"jsonrpc": "2.0", "result": 19, "id": 3}
+    assert await _exchange(
+        dispatcher,
+        '{"jsonrpc": "2.0", "method": "subtract", "params": {"minuend": 42, "subtrahend": 23}, "id": 4}',
+    ) == {"jsonrpc": "2.0", "result": 19, "id": 4}
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_notifications_are_run_and_never_answered(dispatcher, methods):
+    assert (
+        await _exchange(
+            dispatcher, '{"jsonrpc": "2.0", "method": "update", "params": [1,2,3,4,5]}'
+        )
+        is None
+    )
+    assert await _exchange(dispatcher, '{"jsonrpc": "2.0", "method": "foobar"}') is None
+    assert methods.notified == [("update", (1, 2, 3, 4, 5))]
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_of_non_existent_method(dispatcher):
+    assert await _exchange(dispatcher, '{"jsonrpc": "2.0", "method": "foobar", "id": "1"}') == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32601, "message": "Method not found"},
+        "id": "1",
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_invalid_json(dispatcher):
+    assert await _exchange(
+        dispatcher, '{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]'
+    ) == {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_invalid_request_object(dispatcher):
+    assert await _exchange(dispatcher, '{"jsonrpc": "2.0", "method": 1, "params": "bar"}') == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32600, "message": "Invalid Request"},
+        "id": None,
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_batch_with_invalid_json(dispatcher):
+    body = """[
+      {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+      {"jsonrpc": "2.0", "method"
+    ]"""
+    assert await _exchange(dispatcher, body) == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32700, "message": "Parse error"},
+        "id": None,
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_empty_array(dispatcher):
+    assert await _exchange(dispatcher, "[]") == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32600, "message": "Invalid Request"},
+        "id": None,
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_invalid_batch_but_not_empty(dispatcher):
+    assert await _exchange(dispatcher, "[1]") == [
+        {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_with_invalid_batch(dispatcher):
+    invalid = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}
+    assert await _exchange(dispatcher, "[1,2,3]") == [invalid, invalid, invalid]
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_batch(dispatcher, methods):
+    body = """[
+        {"jsonrpc": "2.0", "method": "sum", "params": [1,2,4], "id": "1"},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]},
+        {"jsonrpc": "2.0", "method": "subtract", "params": [42,23], "id": "2"},
+        {"foo": "boo"},
+        {"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},
+        {"jsonrpc": "2.0", "method": "get_data", "id": "9"}
+    ]"""
+    assert await _exchange(dispatcher, body) == [
+        {"jsonrpc": "2.0", "result": 7, "id": "1"},
+        {"jsonrpc": "2.0", "result": 19, "id": "2"},
+        {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None},
+        {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},
+        {"jsonrpc": "2.0", "result": ["hello", 5], "id": "9"},
+    ]
+    assert methods.notified == [("notify_hello", (7,))]
+
+
+@pytest_twisted.ensureDeferred
+async def test_spec_rpc_call_batch_of_only_notifications_returns_nothing(dispatcher, methods):
+    body = """[
+        {"jsonrpc": "2.0", "method": "notify_sum", "params": [1,2,4]},
+        {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
+    ]"""
+    assert await _exchange(dispatcher, body) is None
+    assert methods.notified == [("notify_sum", (1, 2, 4)), ("notify_hello", (7,))]
+
+
+# --- Beyond the examples -------------------------------------------------------------------
+
+
+class AppMethods:
+    def jsonrpc_echo(self, value):
+        return value
+
+    def jsonrpc_greet(self, name, greeting="hello"):
+        return f"{greeting} {name}"
+
+    def jsonrpc_fail_with_code(self):
+        raise JsonRpcError(-32001, "quota exceeded", {"limit": 10})
+
+    def jsonrpc_crash(self):
+        raise RuntimeError("secret database password in this message")
+
+    def jsonrpc_deferred(self, value):
+        return task.deferLater(_reactor(), 0, lambda: value * 2)
+
+    async def jsonrpc_coroutine(self, value):
+        await task.deferLater(_reactor(), 0, lambda: None)
+        return value + 1
+
+    @defer.inlineCallbacks
+    def jsonrpc_inline(self, value):
+        doubled = yield defer.succeed(value * 2)
+        return doubled
+
+    def jsonrpc_failing_deferred(self):
+        return defer.fail(JsonRpcError(42, "async application error"))
+
+    def jsonrpc_unencodable(self):
+        return object()
+
+    def jsonrpc_path(self, first, value):
+        return [first, value]
+
+    not_callable = 1
+    jsonrpc_attribute = "not a method"
+
+
+def _reactor():
+    from twisted.internet import reactor
+
+    return reactor
+
+
+@pytest.fixture
+def app() -> JsonrpcDispatcher:
+    return JsonrpcDispatcher(AppMethods())
+
+
+async def _call(dispatcher: JsonrpcDispatcher, method: str, params: Any = None, **extra: Any):
+    request = {"jsonrpc": "2.0", "method": method, "id": 7, **extra}
+    if params is not None:
+        request["params"] = params
+    answer = await dispatcher.dispatch(json.dumps(request).encode())
+    return json.loads(answer)
+
+
+@pytest_twisted.ensureDeferred
+async def test_named_params_use_defaults(app):
+    assert (await _call(app, "greet", {"name": "ann"}))["result"] == "hello ann"
+    assert (await _call(app, "greet", ["bob", "hi"]))["result"] == "hi bob"
+
+
+@pytest_twisted.ensureDeferred
+async def test_wrong_number_of_params_is_invalid_params_with_a_reason(app):
+    answer = await _call(app, "greet", [])
+    assert answer["error"]["code"] == INVALID_PARAMS
+    assert answer["error"]["message"] == "Invalid params"
+    assert "name" in answer["error"]["data"]
+    answer = await _call(app, "greet", ["a", "b", "c"])
+    assert answer["error"]["code"] == INVALID_PARAMS
+    answer = await _call(app, "greet", {"nom": "x"})
+    assert answer["error"]["code"] == INVALID_PARAMS
+    assert answer["id"] == 7
+
+
+@pytest_twisted.ensureDeferred
+async def test_application_error_keeps_its_code_message_and_data(app):
+    answer = await _call(app, "fail_with_code")
+    assert answer == {
+        "jsonrpc": "2.0",
+        "error": {"code": -32001, "message": "quota exceeded", "data": {"limit": 10}},
+        "id": 7,
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_application_error_from_a_failed_deferred(app):
+    answer = await _call(app, "failing_deferred")
+    assert answer["error"] == {"code": 42, "message": "async application error"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_internal_error_is_logged_and_leaks_nothing(app):
+    from twisted.logger import globalLogPublisher
+
+    events: list[dict] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        answer = await _call(app, "crash")
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert answer["error"] == {"code": INTERNAL_ERROR, "message": "Internal error"}
+    assert "secret" not in json.dumps(answer)
+    assert any(event.get("log_failure") is not None for event in events)
+
+
+@pytest_twisted.ensureDeferred
+async def test_internal_error_details_are_sent_when_exposed():
+    dispatcher = JsonrpcDispatcher(AppMethods(), expose_internal_errors=True)
+    answer = await _call(dispatcher, "crash")
+    assert answer["error"]["code"] == INTERNAL_ERROR
+    assert answer["error"]["data"].startswith("RuntimeError:")
+
+
+@pytest_twisted.ensureDeferred
+async def test_deferred_inline_callbacks_and_coroutine_methods(app):
+    assert (await _call(app, "deferred", [21]))["result"] == 42
+    assert (await _call(app, "coroutine", [41]))["result"] == 42
+    assert (await _call(app, "inline", [21]))["result"] == 42
+
+
+@pytest_twisted.ensureDeferred
+async def test_result_json_cannot_encode_is_internal_error(app):
+    answer = await _call(app, "unencodable")
+    assert answer["error"]["code"] == INTERNAL_ERROR
+    assert "JSON serializable" in answer["error"]["data"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_non_callable_attribute_and_rpc_prefix_are_method_not_found(app):
+    assert (await _call(app, "attribute"))["error"]["code"] == METHOD_NOT_FOUND
+    assert (await _call(app, "rpc.discover"))["error"]["code"] == METHOD_NOT_FOUND
+    assert (await _call(app, "__class__"))["error"]["code"] == METHOD_NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "request_object",
+    [
+        {"jsonrpc": "1.9", "method": "echo", "id": 1},
+        {"jsonrpc": "2.0", "method": "echo", "params": 5, "id": 1},
+        {"jsonrpc": "2.0", "method": "echo", "params": "text", "id": 1},
+        {"jsonrpc": "2.0", "params": [1], "id": 1},
+        {"jsonrpc": 2.0, "method": "echo", "id": 1},
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_malformed_request_objects_are_invalid_request(app, request_object):
+    answer = json.loads(await app.dispatch(json.dumps(request_object)))
+    assert answer["jsonrpc"] == "2.0"
+    assert answer["error"]["code"] == INVALID_REQUEST
+    assert answer["id"] == 1
+
+
+@pytest.mark.parametrize("bad_id", [{"a": 1}, [1], True])
+@pytest_twisted.ensureDeferred
+async def test_invalid_id_type_is_invalid_request_answered_with_null_id(app, bad_id):
+    body = json.dumps({"jsonrpc": "2.0", "method": "echo", "params": [1], "id": bad_id})
+    answer = json.loads(await app.dispatch(body))
+    assert answer["error"]["code"] == INVALID_REQUEST
+    assert answer["id"] is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_null_id_is_a_call_not_a_notification_in_2_0(app):
+    answer = json.loads(
+        await app.dispatch('{"jsonrpc":"2.0","method":"echo","params":["x"],"id":null}')
+    )
+    assert answer == {"jsonrpc": "2.0", "result": "x", "id": None}
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"   ", b"\xff\xfe\x00garbage", b"{", b"nul", "[" * 100_000]
+)
+@pytest_twisted.ensureDeferred
+async def test_unparseable_bodies_are_parse_errors(app, body):
+    answer = json.loads(await app.dispatch(body))
+    assert answer["error"]["code"] == PARSE_ERROR
+    assert answer["id"] is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_scalar_json_body_is_invalid_request(app):
+    answer = json.loads(await app.dispatch(b"42"))
+    assert answer["error"]["code"] == INVALID_REQUEST
+
+
+@pytest_twisted.ensureDeferred
+async def test_notification_errors_are_not_answered(app):
+    assert await app.dispatch('{"jsonrpc":"2.0","method":"crash"}') is None
+    assert await app.dispatch('{"jsonrpc":"2.0","method":"nope"}') is None
+    assert await app.dispatch('{"jsonrpc":"2.0","method":"greet","params":[]}') is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_leading_args_from_the_route_come_first(app):
+    answer = json.loads(
+        await app.dispatch('{"jsonrpc":"2.0","method":"path","params":[2],"id":1}', "users")
+    )
+    assert answer["result"] == ["users", 2]
+    answer = json.loads(
+        await app.dispatch('{"jsonrpc":"2.0","method":"path","params":{"value":3},"id":1}', "u")
+    )
+    assert answer["result"] == ["u", 3]
+
+
+@pytest_twisted.ensureDeferred
+async def test_unicode_round_trips(app):
+    answer = json.loads(
+        await app.dispatch(
+            '{"jsonrpc":"2.0","method":"echo","params":["caf\\u00e9 \\ud83d\\ude00"],"id":1}'.encode()
+        )
+    )
+    assert answer["result"] == "café 😀"
+
+
+# --- JSON-RPC 1.0 ---------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_version_1_request_is_answered_in_version_1_form(app):
+    answer = json.loads(await app.dispatch('{"method": "echo", "params": ["hi"], "id": 3}'))
+    assert answer == {"result": "hi", "error": None, "id": 3}
+
+
+@pytest_twisted.ensureDeferred
+async def test_version_1_errors_use_the_error_member(app):
+    answer = json.loads(await app.dispatch('{"method": "nope", "params": [], "id": "a"}'))
+    assert answer["result"] is None
+    assert answer["error"]["code"] == METHOD_NOT_FOUND
+    assert answer["id"] == "a"
+    assert "jsonrpc" not in answer
+    answer = json.loads(await app.dispatch('{"method": 5, "params": [], "id": "b"}'))
+    assert answer["error"]["code"] == INVALID_REQUEST
+    assert "jsonrpc" not in answer
+
+
+@pytest_twisted.ensureDeferred
+async def test_version_1_null_id_is_a_notification(app):
+    assert await app.dispatch('{"method": "echo", "params": ["x"], "id": null}') is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_objects_without_version_inside_a_batch_are_invalid(app):
+    answer = json.loads(
+        await app.dispatch('[{"method": "echo", "params": ["x"], "id": 1}]')
+    )
+    assert answer[0]["jsonrpc"] == "2.0"
+    assert answer[0]["error"]["code"] == INVALID_REQUEST
+
+
+@pytest_twisted.ensureDeferred
+async def test_batch_answers_keep_request_order_even_when_methods_finish_out_of_order():
+    release = defer.Deferred()
+
+    class Slow:
+        def jsonrpc_slow(self):
+            return release
+
+        def jsonrpc_fast(self):
+            return "fast"
+
+    dispatcher = JsonrpcDispatcher(Slow())
+    pending = dispatcher.dispatch(
+        '[{"jsonrpc":"2.0","method":"slow","id":1},{"jsonrpc":"2.0","method":"fast","id":2}]'
+    )
+    assert not pending.called
+    release.callback("slow")
+    answer = json.loads(await pending)
+    assert [item["result"] for item in answer] == ["slow", "fast"]
+
+
+def test_json_rpc_error_requires_an_integer_code():
+    with pytest.raises(TypeError, match="'x'"):
+        JsonRpcError("x", "message")
+    with pytest.raises(TypeError):
+        JsonRpcError(True, "message")
+
+
+def test_json_rpc_error_defaults_its_message_from_the_code():
+    assert JsonRpcError(-32601).message == "Method not found"
+    assert JsonRpcError(-32601).to_dict() == {"code": -32601, "message": "Method not found"}
+    assert JsonRpcError(1, "m", None).to_dict() == {"code": 1, "message": "m", "data": None}
