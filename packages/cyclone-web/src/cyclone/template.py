@@ -471,6 +471,9 @@ class _Scope:
         self.escapers: dict[str, str] = {}
         self.uses_to_text = False
         self.indent = 1
+        # Inside a ``try`` body, output written before an expression fails must
+        # already be in the buffer when the ``except`` clause runs.
+        self.guarded = 0
 
 
 class _CodeGenerator:
@@ -566,18 +569,23 @@ class _CodeGenerator:
         else:
             # Looked up at each use: the template itself may define the function.
             code = f"_tt_escaper({function})({node.code})"
+        if scope.guarded:
+            self.flush(scope)
         scope.pending.append((True, code, self.origin(node.line)))
 
     def control(self, scope: _Scope, node: _Control) -> None:
         self.flush(scope)
         for clause in node.clauses:
             self.emit(scope, clause.head + ":", self.origin(clause.line))
+            guarded = clause.head == "try"
             scope.indent += 1
+            scope.guarded += guarded
             before = len(scope.lines)
             self.nodes(scope, clause.body)
             self.flush(scope)
             if len(scope.lines) == before:
                 self.emit(scope, "pass", self.origin(clause.line))
+            scope.guarded -= guarded
             scope.indent -= 1
 
     def apply(self, scope: _Scope, node: _Apply) -> None:
