@@ -16,7 +16,8 @@ import html
 import json
 import re
 import urllib.parse
-from typing import Any, Callable, overload
+from collections.abc import Callable
+from typing import Any, overload
 
 __all__ = [
     "json_decode",
@@ -82,7 +83,9 @@ def url_escape(value: str | bytes, plus: bool = True) -> str:
 def url_unescape(value: str | bytes, encoding: None, plus: bool = True) -> bytes: ...
 @overload
 def url_unescape(value: str | bytes, encoding: str = "utf-8", plus: bool = True) -> str: ...
-def url_unescape(value: str | bytes, encoding: str | None = "utf-8", plus: bool = True) -> str | bytes:
+def url_unescape(
+    value: str | bytes, encoding: str | None = "utf-8", plus: bool = True
+) -> str | bytes:
     """Decode a percent-encoded value; ``encoding=None`` returns bytes.
 
     With ``plus=True`` a ``+`` decodes to a space (query strings); path segments

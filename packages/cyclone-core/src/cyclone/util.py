@@ -1,11 +1,11 @@
 """Small general helpers shared by every cyclone package.
 
-    >>> from cyclone.util import ObjectDict, import_object
-    >>> settings = ObjectDict(static_path="./static")
-    >>> settings.static_path
-    './static'
-    >>> import_object("os.path.join") is __import__("os").path.join
-    True
+>>> from cyclone.util import ObjectDict, import_object
+>>> settings = ObjectDict(static_path="./static")
+>>> settings.static_path
+'./static'
+>>> import_object("os.path.join") is __import__("os").path.join
+True
 """
 
 from __future__ import annotations

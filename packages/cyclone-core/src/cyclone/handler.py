@@ -1,0 +1,1084 @@
+"""The request handler base: Tornado's request lifecycle and HTTP API on Twisted.
+
+    from cyclone.handler import RequestHandler
+    from cyclone.routing import Router
+
+    class MainHandler(RequestHandler):
+        async def get(self, name):
+            self.write({"hello": name})
+
+    application = Router([(r"/hello/(\\w+)", MainHandler)])
+
+The lifecycle of one request lives in `RequestHandler._execute`: method check,
+path arguments, XSRF check, ``prepare()``, the HTTP method, ``finish()``, and
+errors turned into responses. Handler methods may return None, a Deferred
+(``defer.inlineCallbacks`` included) or be ``async def`` coroutines that await
+Deferreds; the response finishes when they complete unless the method is
+decorated with `asynchronous`.
+
+This base needs only cyclone-core, so WebSocket, SSE and RPC handlers build on
+it. Template, locale and static-file helpers (``render``, ``locale``,
+``static_url``...) come from cyclone-web, which is imported when first used.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import hmac
+import http.cookies
+import inspect
+import os
+import re
+import time
+import traceback
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from cyclone import escape, signing
+from cyclone.httputil import (
+    HTTPHeaders,
+    HTTPServerRequest,
+    format_timestamp,
+    responses,
+    url_concat,
+)
+
+if TYPE_CHECKING:
+    from cyclone.routing import Router
+
+__all__ = [
+    "ErrorHandler",
+    "Finish",
+    "HTTPAuthenticationRequired",
+    "HTTPError",
+    "MissingArgumentError",
+    "RequestHandler",
+    "addslash",
+    "asynchronous",
+    "authenticated",
+    "removeslash",
+    "stream_request_body",
+]
+
+log = Logger()
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+class HTTPError(Exception):
+    """Raise to answer with ``status_code``; ``log_message`` is logged, never shown.
+
+    ``log_message`` may hold %-style placeholders filled from ``args``.
+    ``reason`` replaces the standard reason phrase.
+    """
+
+    def __init__(
+        self,
+        status_code: int = 500,
+        log_message: str | None = None,
+        *args: Any,
+        reason: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.status_code = status_code
+        self.log_message = log_message
+        self.args = args
+        self.reason = reason or kwargs.get("reason")
+        if log_message and not args:
+            self.log_message = log_message.replace("%", "%%")
+
+    def __str__(self) -> str:
+        message = (
+            f"HTTP {self.status_code}: {self.reason or responses.get(self.status_code, 'Unknown')}"
+        )
+        if self.log_message:
+            return message + " (" + (self.log_message % self.args) + ")"
+        return message
+
+
+class MissingArgumentError(HTTPError):
+    """A required argument is missing: answered with 400."""
+
+    def __init__(self, arg_name: str) -> None:
+        super().__init__(400, "Missing argument %s", arg_name)
+        self.arg_name = arg_name
+
+
+class HTTPAuthenticationRequired(HTTPError):
+    """Answer 401 with a ``WWW-Authenticate`` challenge (the old cyclone's API).
+
+    ``auth_type`` is ``Basic`` or ``Digest``; extra keyword arguments become
+    challenge parameters (``nonce=...``, ``qop="auth"``...).
+    """
+
+    def __init__(
+        self,
+        log_message: str | None = None,
+        auth_type: str = "Basic",
+        realm: str = "Restricted Access",
+        **challenge: str,
+    ) -> None:
+        super().__init__(401, log_message)
+        self.auth_type = auth_type
+        self.realm = realm
+        self.challenge = challenge
+
+    def challenge_header(self) -> str:
+        params = [("realm", self.realm), *self.challenge.items()]
+        quoted = ", ".join(
+            f'{key}="{value}"' if key != "stale" and key != "algorithm" else f"{key}={value}"
+            for key, value in params
+        )
+        return f"{self.auth_type} {quoted}"
+
+
+class Finish(Exception):
+    """Raise to end the request at once; an argument is written before finishing."""
+
+
+_ARG_DEFAULT: Any = object()
+_REMOVE_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_UNSAFE_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_COOKIE_VALUE_FORBIDDEN = re.compile(r'[\x00-\x20",;\\\x7f]')
+_ETAG_LIST = re.compile(r'\*|(?:W/)?"[^"]*"')
+
+
+def _is_awaitable(value: Any) -> bool:
+    return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
+
+
+def _as_deferred(value: Any) -> defer.Deferred[Any]:
+    """Turn whatever a handler method returned (Deferred, coroutine, awaitable) into a Deferred."""
+    if isinstance(value, defer.Deferred):
+        return value
+    if inspect.iscoroutine(value):
+        return defer.ensureDeferred(value)
+
+    async def _await() -> Any:
+        return await value
+
+    return defer.ensureDeferred(_await())
+
+
+class RequestHandler:
+    """Subclass and define ``get``/``post``/... to answer requests.
+
+    Class attributes: ``SUPPORTED_METHODS``; ``no_keep_alive = True`` closes
+    the connection after the response; ``no_xsrf = True`` skips the XSRF check
+    for this handler (for API clients that are not browsers).
+    """
+
+    SUPPORTED_METHODS: tuple[str, ...] = (
+        "GET",
+        "HEAD",
+        "POST",
+        "DELETE",
+        "PATCH",
+        "PUT",
+        "OPTIONS",
+    )
+    no_keep_alive = False
+    no_xsrf = False
+    _stream_request_body = False
+    _template_loaders: dict[str, Any] = {}
+
+    path_args: list[str]
+    path_kwargs: dict[str, str]
+
+    def __init__(self, application: Router, request: HTTPServerRequest, **kwargs: Any) -> None:
+        self.application = application
+        self.request = request
+        self._headers_written = False
+        self._finished = False
+        self._auto_finish = True
+        self._prepared = False
+        self._transforms: list[Any] = []
+        self.path_args = []
+        self.path_kwargs = {}
+        self._new_cookie: dict[str, http.cookies.Morsel[str]] | None = None
+        self._status_code = 200
+        self._reason = "OK"
+        self._write_buffer: list[bytes] = []
+        self.clear()
+        if self.no_keep_alive and request.connection is not None:
+            request.connection.keep_alive = False
+        self.initialize(**kwargs)
+
+    def initialize(self, **kwargs: Any) -> None:
+        """Hook for the keyword arguments given with the route."""
+
+    @property
+    def settings(self) -> Any:
+        """The application's settings (an ObjectDict)."""
+        return self.application.settings
+
+    # -- hooks ---------------------------------------------------------------------
+
+    def prepare(self) -> Awaitable[None] | None:
+        """Called before the HTTP method; may be async. Finishing here skips the method."""
+        return None
+
+    def on_finish(self) -> None:
+        """Called after the response was sent; for cleanup and logging."""
+
+    def on_connection_close(self) -> None:
+        """Called when the client disconnects before the response is finished."""
+
+    def set_default_headers(self) -> None:
+        """Hook to set headers every response of this handler carries (errors included)."""
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        """Receive body bytes as they arrive, for `stream_request_body` handlers.
+
+        Return a Deferred to stop reading from the socket until it fires.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} streams its body but has no data_received"
+        )
+
+    def notifyFinish(self) -> defer.Deferred[None]:
+        """A Deferred fired when the response finished or the client disconnected."""
+        return self.request.connection.notifyFinish()
+
+    # -- status and headers --------------------------------------------------------
+
+    def clear(self) -> None:
+        """Reset headers and body to their defaults (used before error pages too)."""
+        self._headers = HTTPHeaders()
+        self._headers["Server"] = "cyclone"
+        self._headers["Content-Type"] = "text/html; charset=UTF-8"
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = "OK"
+
+    def set_status(self, status_code: int, reason: str | None = None) -> None:
+        """Set the response status; an unknown code needs a ``reason``."""
+        if reason is None:
+            if status_code not in responses:
+                raise ValueError(f"unknown status code {status_code}: give a reason phrase")
+            reason = responses[status_code]
+        if not 100 <= status_code <= 999:
+            raise ValueError(f"invalid status code {status_code}")
+        if "\r" in reason or "\n" in reason:
+            raise ValueError(f"unsafe reason phrase: {reason!r}")
+        self._status_code = status_code
+        self._reason = reason
+
+    def get_status(self) -> int:
+        return self._status_code
+
+    def set_header(self, name: str, value: Any) -> None:
+        """Set a response header, replacing any previous value."""
+        self._headers[self._check_header_name(name)] = self._convert_header_value(value)
+
+    def add_header(self, name: str, value: Any) -> None:
+        """Add a response header, keeping previous values of the same name."""
+        self._headers.add(self._check_header_name(name), self._convert_header_value(value))
+
+    def clear_header(self, name: str) -> None:
+        """Remove a response header (including one set by default)."""
+        if name in self._headers:
+            del self._headers[name]
+
+    @staticmethod
+    def _check_header_name(name: str) -> str:
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"invalid header name: {name!r}")
+        return name
+
+    @staticmethod
+    def _convert_header_value(value: Any) -> str:
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bytes):
+            text = value.decode("latin-1")
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, datetime.datetime):
+            return format_timestamp(value)
+        else:
+            raise TypeError(f"unsupported header value {value!r}")
+        if _UNSAFE_HEADER_VALUE.search(text):
+            raise ValueError(f"unsafe header value (control characters): {text!r}")
+        return text
+
+    # -- arguments -----------------------------------------------------------------
+
+    def get_argument(self, name: str, default: Any = _ARG_DEFAULT, strip: bool = True) -> Any:
+        """The last value of query or body argument ``name``; 400 if missing and no default."""
+        return self._get_argument(name, default, self.request.arguments, strip)
+
+    def get_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Every value of query or body argument ``name`` (possibly empty)."""
+        return self._get_arguments(name, self.request.arguments, strip)
+
+    def get_query_argument(
+        self, name: str, default: Any = _ARG_DEFAULT, strip: bool = True
+    ) -> Any:
+        return self._get_argument(name, default, self.request.query_arguments, strip)
+
+    def get_query_arguments(self, name: str, strip: bool = True) -> list[str]:
+        return self._get_arguments(name, self.request.query_arguments, strip)
+
+    def get_body_argument(self, name: str, default: Any = _ARG_DEFAULT, strip: bool = True) -> Any:
+        return self._get_argument(name, default, self.request.body_arguments, strip)
+
+    def get_body_arguments(self, name: str, strip: bool = True) -> list[str]:
+        return self._get_arguments(name, self.request.body_arguments, strip)
+
+    def _get_argument(self, name: str, default: Any, source: dict, strip: bool) -> Any:
+        values = self._get_arguments(name, source, strip)
+        if not values:
+            if default is _ARG_DEFAULT:
+                raise MissingArgumentError(name)
+            return default
+        return values[-1]
+
+    def _get_arguments(self, name: str, source: dict, strip: bool) -> list[str]:
+        result = []
+        for raw in source.get(name, ()):
+            value = self.decode_argument(raw, name=name)
+            if isinstance(value, str):
+                value = _REMOVE_CONTROL_CHARS.sub(" ", value)
+                if strip:
+                    value = value.strip()
+            result.append(value)
+        return result
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """Decode a raw argument; override to accept another encoding. Bad UTF-8 is a 400."""
+        try:
+            return value.decode("utf-8") if isinstance(value, bytes) else value
+        except UnicodeDecodeError:
+            raise HTTPError(400, "Invalid unicode in %s: %r", name or "url", value[:40])
+
+    # -- cookies -------------------------------------------------------------------
+
+    @property
+    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
+        return self.request.cookies
+
+    def get_cookie(self, name: str, default: str | None = None) -> str | None:
+        morsel = self.request.cookies.get(name)
+        return morsel.value if morsel is not None else default
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str | bytes,
+        domain: str | None = None,
+        expires: float | datetime.datetime | None = None,
+        path: str = "/",
+        expires_days: float | None = None,
+        *,
+        max_age: int | None = None,
+        httponly: bool = False,
+        secure: bool = False,
+        samesite: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Set a cookie; the name and value must not contain separators or control characters."""
+        value = escape.to_unicode(value)
+        if not _COOKIE_NAME.fullmatch(name):
+            raise ValueError(f"invalid cookie name: {name!r}")
+        if _COOKIE_VALUE_FORBIDDEN.search(value):
+            raise ValueError(f"invalid cookie value (separators or controls): {value!r}")
+        if self._new_cookie is None:
+            self._new_cookie = {}
+        morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
+        morsel.set(name, value, value)
+        if domain:
+            morsel["domain"] = domain
+        if expires_days is not None and not expires:
+            expires = time.time() + expires_days * 86400
+        if expires:
+            morsel["expires"] = format_timestamp(expires)
+        if path:
+            morsel["path"] = path
+        if max_age is not None:
+            morsel["max-age"] = str(max_age)
+        if httponly or kwargs.pop("HttpOnly", False):
+            morsel["httponly"] = True
+        if secure:
+            morsel["secure"] = True
+        if samesite:
+            if samesite.lower() not in ("strict", "lax", "none"):
+                raise ValueError(f"invalid SameSite value: {samesite!r}")
+            morsel["samesite"] = samesite.capitalize()
+        for key, extra in kwargs.items():
+            morsel[key.replace("_", "-")] = extra
+        self._new_cookie[name] = morsel
+
+    def clear_cookie(
+        self, name: str, path: str = "/", domain: str | None = None, **kwargs: Any
+    ) -> None:
+        """Tell the browser to delete a cookie (same path and domain as when it was set)."""
+        self.set_cookie(
+            name,
+            "",
+            path=path,
+            domain=domain,
+            expires=time.time() - 365 * 86400,
+            max_age=0,
+            **kwargs,
+        )
+
+    def clear_all_cookies(self, path: str = "/", domain: str | None = None) -> None:
+        """Delete every cookie the request carried."""
+        for name in list(self.request.cookies):
+            if _COOKIE_NAME.fullmatch(name):
+                self.clear_cookie(name, path=path, domain=domain)
+
+    def create_signed_value(
+        self, name: str, value: str | bytes, version: int | None = None
+    ) -> bytes:
+        """Sign ``value`` with the ``cookie_secret`` setting (see `cyclone.signing`)."""
+        self.require_setting("cookie_secret", "secure cookies")
+        return signing.create_signed_value(
+            self.settings["cookie_secret"],
+            name,
+            value,
+            key_version=self.settings.get("key_version"),
+        )
+
+    def set_secure_cookie(
+        self,
+        name: str,
+        value: str | bytes,
+        expires_days: float | None = 30,
+        version: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Set a signed, timestamped cookie that `get_secure_cookie` verifies."""
+        signed = self.create_signed_value(name, value, version=version)
+        self.set_cookie(name, signed.decode("ascii"), expires_days=expires_days, **kwargs)
+
+    def get_secure_cookie(
+        self,
+        name: str,
+        value: str | None = None,
+        max_age_days: float = 31,
+        min_version: int | None = None,
+    ) -> bytes | None:
+        """The verified value of a signed cookie, or None if missing, forged or expired."""
+        self.require_setting("cookie_secret", "secure cookies")
+        if value is None:
+            value = self.get_cookie(name)
+        return signing.decode_signed_value(
+            self.settings["cookie_secret"],
+            name,
+            value,
+            max_age_days=max_age_days,
+            min_version=min_version,
+        )
+
+    def get_secure_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
+        if value is None:
+            value = self.get_cookie(name)
+        return signing.signed_value_version(value) if value else None
+
+    # -- output --------------------------------------------------------------------
+
+    def write(self, chunk: str | bytes | dict | list) -> None:
+        """Add to the response body; a dict (or list) is sent as JSON."""
+        if self._finished:
+            raise RuntimeError("cannot write() after finish()")
+        if isinstance(chunk, (dict, list)):
+            chunk = escape.json_encode(chunk)
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8")
+        elif not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes str, bytes or dict; got {type(chunk).__name__}")
+        self._write_buffer.append(bytes(chunk) if not isinstance(chunk, bytes) else chunk)
+
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Redirect to ``url`` (301 if permanent, else 302, or ``status``) and finish."""
+        if self._headers_written:
+            raise RuntimeError("cannot redirect after the headers were sent")
+        if status is None:
+            status = 301 if permanent else 302
+        elif not 300 <= status <= 399:
+            raise ValueError(f"redirect status must be 3xx, not {status}")
+        if "\r" in url or "\n" in url or "\x00" in url:
+            raise ValueError(f"refusing to redirect to a URL with control characters: {url!r}")
+        self.set_status(status)
+        self.set_header("Location", urllib.parse.urljoin(self.request.uri, url))
+        self.finish()
+
+    def _apply_cookies(self) -> None:
+        if self._new_cookie:
+            for morsel in self._new_cookie.values():
+                self._headers.add("Set-Cookie", morsel.OutputString())
+            self._new_cookie = None
+
+    def flush(self, include_footers: bool = False) -> defer.Deferred[None]:
+        """Send the headers (if not yet) and the buffered body now; streams with chunked framing.
+
+        The Deferred fires when the client's socket can take more, so a
+        streaming loop can ``await self.flush()`` to respect backpressure.
+        """
+        chunk = b"".join(self._write_buffer)
+        self._write_buffer = []
+        connection = self.request.connection
+        if not self._headers_written:
+            self._headers_written = True
+            self._apply_cookies()
+            status, headers = self._status_code, self._headers
+            for transform in self._transforms:
+                status, headers, chunk = transform.transform_first_chunk(
+                    status, headers, chunk, include_footers
+                )
+            if self.request.method == "HEAD":
+                chunk = b""
+            return connection.write_headers(status, self._reason, headers, chunk)
+        for transform in self._transforms:
+            chunk = transform.transform_chunk(chunk, include_footers)
+        if self.request.method == "HEAD":
+            return defer.succeed(None)
+        return connection.write(chunk)
+
+    def finish(self, chunk: str | bytes | dict | None = None) -> defer.Deferred[None]:
+        """Finish the response, writing ``chunk`` first; computes ETag and Content-Length."""
+        if self._finished:
+            raise RuntimeError("finish() called twice")
+        if chunk is not None:
+            self.write(chunk)
+        if not self._headers_written:
+            status = self._status_code
+            if (
+                status == 200
+                and self.request.method in ("GET", "HEAD")
+                and "Etag" not in self._headers
+            ):
+                self.set_etag_header()
+                if self.check_etag_header():
+                    self._write_buffer = []
+                    self.set_status(304)
+                    status = 304
+            if status in (204, 304) or 100 <= status < 200:
+                if self._write_buffer and any(self._write_buffer):
+                    raise RuntimeError(f"cannot send a body with a {status} response")
+                self._write_buffer = []
+                for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
+                    self.clear_header(name)
+            elif "Content-Length" not in self._headers:
+                self._headers["Content-Length"] = str(sum(map(len, self._write_buffer)))
+        d = self.flush(include_footers=True)
+        self.request.connection.finish()
+        self._finished = True
+        self._release_prepared_waiter()
+        self._log()
+        try:
+            self.on_finish()
+        except Exception:
+            log.failure("on_finish raised in {handler}", handler=type(self).__name__)
+        self._break_cycles()
+        return d
+
+    def _release_prepared_waiter(self) -> None:
+        waiter = self.__dict__.pop("_prepared_waiter", None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(None)
+
+    def _break_cycles(self) -> None:
+        self.ui = None
+
+    def _log(self) -> None:
+        log_request = getattr(self.application, "log_request", None)
+        if log_request is not None:
+            log_request(self)
+
+    def detach(self, protocol: Any) -> Any:
+        """Mark the handler finished and give the socket to ``protocol`` (after a 101)."""
+        self._finished = True
+        self._headers_written = True
+        transport = self.request.connection.detach(protocol)
+        self._log()
+        return transport
+
+    # -- errors --------------------------------------------------------------------
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        """Answer with an error page made by `write_error`.
+
+        ``exc_info`` in kwargs is the exception being handled; when the
+        headers were already sent, the connection is closed instead.
+        """
+        if self._headers_written:
+            log.error("cannot send error {status}: the response has started", status=status_code)
+            if not self._finished:
+                try:
+                    self.finish()
+                except Exception:
+                    log.failure("finishing after an error failed")
+                self.request.connection.keep_alive = False
+            return
+        self.clear()
+        reason = kwargs.get("reason")
+        exc_info = kwargs.get("exc_info")
+        if exc_info is not None:
+            exception = exc_info[1]
+            if isinstance(exception, HTTPError) and exception.reason:
+                reason = exception.reason
+            if isinstance(exception, HTTPAuthenticationRequired):
+                self.set_header("WWW-Authenticate", exception.challenge_header())
+        if reason is None and status_code not in responses:
+            reason = "Unknown"
+        self.set_status(status_code, reason=reason)
+        if status_code == 405:
+            # RFC 9110 §15.5.6: a 405 must say which methods are allowed.
+            self.set_header("Allow", ", ".join(self._allowed_methods()))
+        try:
+            self.write_error(status_code, **kwargs)
+        except Exception:
+            log.failure("write_error failed")
+        if not self._finished:
+            self.finish()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write the error page; override for custom pages. Tracebacks only in ``debug``."""
+        if (
+            self.settings.get("serve_traceback", self.settings.get("debug"))
+            and "exc_info" in kwargs
+        ):
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            for line in traceback.format_exception(*kwargs["exc_info"]):
+                self.write(line)
+            return
+        message = escape.xhtml_escape(self._reason)
+        self.finish(
+            f"<html><title>{status_code}: {message}</title>"
+            f"<body>{status_code}: {message}</body></html>"
+        )
+
+    def _handle_request_exception(
+        self, error: BaseException, exc_info: tuple | None = None
+    ) -> None:
+        if isinstance(error, Finish):
+            if not self._finished:
+                self.finish(*error.args)
+            return
+        if exc_info is None:
+            exc_info = (type(error), error, error.__traceback__)
+        if self._finished:
+            log.failure(
+                "exception after the response finished", Failure(error, exc_info[0], exc_info[2])
+            )
+            return
+        if isinstance(error, HTTPError):
+            if error.log_message:
+                log.warn(
+                    "{status} {summary}: {message}",
+                    status=error.status_code,
+                    summary=self._request_summary(),
+                    message=error.log_message % error.args,
+                )
+            self.send_error(error.status_code, exc_info=exc_info)
+        else:
+            log.failure(
+                "Uncaught exception {summary}",
+                Failure(error, exc_info[0], exc_info[2]),
+                summary=self._request_summary(),
+            )
+            self.send_error(500, exc_info=exc_info)
+
+    def _handle_failure(self, failure: Failure) -> None:
+        error = failure.value
+        traceback_object = failure.getTracebackObject()
+        self._handle_request_exception(error, (failure.type, error, traceback_object))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log an exception (kept for compatibility with Tornado subclasses)."""
+        log.failure("Uncaught exception", Failure(value, typ, tb))
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.uri} ({self.request.remote_ip})"
+
+    # -- users, settings, URLs -----------------------------------------------------
+
+    @property
+    def current_user(self) -> Any:
+        """The logged-in user, from `get_current_user` (computed once per request)."""
+        if not hasattr(self, "_current_user"):
+            self._current_user = self.get_current_user()
+        return self._current_user
+
+    @current_user.setter
+    def current_user(self, value: Any) -> None:
+        self._current_user = value
+
+    def get_current_user(self) -> Any:
+        """Override to identify the user (from a secure cookie, a header...)."""
+        return None
+
+    def get_login_url(self) -> str:
+        self.require_setting("login_url", "@authenticated")
+        return self.settings["login_url"]
+
+    def require_setting(self, name: str, feature: str = "this feature") -> None:
+        """Raise a clear error when an application setting a feature needs is missing."""
+        if not self.settings.get(name):
+            raise Exception(
+                f"You must define the '{name}' setting in your application to use {feature}"
+            )
+
+    def reverse_url(self, name: str, *args: Any) -> str:
+        return self.application.reverse_url(name, *args)
+
+    # -- ETags ---------------------------------------------------------------------
+
+    def compute_etag(self) -> str | None:
+        """An ETag for the buffered body (a SHA-1 of it); return None to disable ETags."""
+        hasher = hashlib.sha1()
+        for part in self._write_buffer:
+            hasher.update(part)
+        return f'"{hasher.hexdigest()}"'
+
+    def set_etag_header(self) -> None:
+        etag = self.compute_etag()
+        if etag is not None:
+            self.set_header("Etag", etag)
+
+    def check_etag_header(self) -> bool:
+        """True when If-None-Match matches our ETag (weak comparison, RFC 9110 §13.1.2)."""
+        etag = self._headers.get("Etag")
+        header = self.request.headers.get("If-None-Match")
+        if not etag or not header:
+            return False
+        tags = _ETAG_LIST.findall(header)
+        if "*" in tags:
+            return True
+        ours = etag[2:] if etag.startswith("W/") else etag
+        return any((tag[2:] if tag.startswith("W/") else tag) == ours for tag in tags)
+
+    # -- XSRF ----------------------------------------------------------------------
+
+    @property
+    def xsrf_token(self) -> bytes:
+        """This request's XSRF token, masked anew per request (BREACH resistance).
+
+        The unmasked token lives in the ``_xsrf`` cookie; the value given to
+        pages is ``2|mask|token XOR mask|timestamp`` in hex.
+        """
+        if not hasattr(self, "_xsrf_token"):
+            token, timestamp = self._get_raw_xsrf_token()
+            mask = os.urandom(4)
+            masked = bytes(a ^ b for a, b in zip(token, mask * (len(token) // 4 + 1)))
+            self._xsrf_token = b"|".join(
+                [b"2", mask.hex().encode(), masked.hex().encode(), str(int(timestamp)).encode()]
+            )
+            if self._xsrf_cookie_is_new:
+                cookie_kwargs = dict(self.settings.get("xsrf_cookie_kwargs", {}))
+                cookie_kwargs.setdefault("samesite", "Lax")
+                self.set_cookie(
+                    self.settings.get("xsrf_cookie_name", "_xsrf"),
+                    self._xsrf_token.decode(),
+                    expires_days=cookie_kwargs.pop("expires_days", None),
+                    **cookie_kwargs,
+                )
+        return self._xsrf_token
+
+    def _get_raw_xsrf_token(self) -> tuple[bytes, float]:
+        self._xsrf_cookie_is_new = False
+        cookie = self.get_cookie(self.settings.get("xsrf_cookie_name", "_xsrf"))
+        decoded = _decode_xsrf_token(cookie) if cookie else None
+        if decoded is None:
+            self._xsrf_cookie_is_new = True
+            return os.urandom(16), time.time()
+        return decoded
+
+    def check_xsrf_cookie(self) -> None:
+        """Refuse (403) a state-changing request whose form or header token does not match the cookie."""
+        token = (
+            self.get_argument("_xsrf", None)
+            or self.request.headers.get("X-Xsrftoken")
+            or self.request.headers.get("X-Csrftoken")
+        )
+        if not token:
+            raise HTTPError(403, "'_xsrf' argument missing from POST")
+        submitted = _decode_xsrf_token(token)
+        cookie = self.get_cookie(self.settings.get("xsrf_cookie_name", "_xsrf"))
+        expected = _decode_xsrf_token(cookie) if cookie else None
+        if submitted is None or expected is None:
+            raise HTTPError(403, "XSRF cookie does not match POST argument")
+        if not hmac.compare_digest(submitted[0], expected[0]):
+            raise HTTPError(403, "XSRF cookie does not match POST argument")
+
+    def xsrf_form_html(self) -> str:
+        """A hidden ``<input>`` carrying the XSRF token, for HTML forms."""
+        token = escape.xhtml_escape(self.xsrf_token)
+        return f'<input type="hidden" name="_xsrf" value="{token}"/>'
+
+    # -- cyclone-web features, imported on first use --------------------------------
+
+    def _web(self) -> Any:
+        try:
+            from cyclone import web_features
+        except ImportError:
+            raise RuntimeError(
+                f"{type(self).__name__} needs cyclone-web for templates, locales and static "
+                "files: pip install cyclone-web"
+            ) from None
+        return web_features
+
+    def render(self, template_name: str, **kwargs: Any) -> defer.Deferred[None]:
+        """Render a template and finish the response with it (needs cyclone-web)."""
+        return self._web().render(self, template_name, **kwargs)
+
+    def render_string(self, template_name: str, **kwargs: Any) -> bytes:
+        """Render a template to bytes (needs cyclone-web)."""
+        return self._web().render_string(self, template_name, **kwargs)
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        return self._web().get_template_namespace(self)
+
+    def get_template_path(self) -> str | None:
+        return self.settings.get("template_path")
+
+    def create_template_loader(self, template_path: str) -> Any:
+        return self._web().create_template_loader(self, template_path)
+
+    @property
+    def locale(self) -> Any:
+        """The user's locale: `get_user_locale`, else the browser's Accept-Language."""
+        if not hasattr(self, "_locale"):
+            self._locale = self._web().resolve_locale(self)
+        return self._locale
+
+    @locale.setter
+    def locale(self, value: Any) -> None:
+        self._locale = value
+
+    def get_user_locale(self) -> Any:
+        """Override to choose the locale (e.g. from a cookie); None means use the browser's."""
+        return None
+
+    def get_browser_locale(self, default: str = "en_US") -> Any:
+        return self._web().browser_locale(self, default)
+
+    def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
+        """The URL of a static file with a version hash for caching (needs cyclone-web)."""
+        return self._web().static_url(self, path, include_host, **kwargs)
+
+    # -- the lifecycle -------------------------------------------------------------
+
+    def _execute(self, transforms: list[Any], *args: bytes | str, **kwargs: bytes | str) -> Any:
+        """Run one request: checks, prepare, the method, finish; errors become responses.
+
+        Runs synchronously as long as nothing returns a Deferred or coroutine,
+        and continues asynchronously from the first one that does.
+        """
+        self._transforms = transforms
+        try:
+            method = self.request.method
+            if method not in self.SUPPORTED_METHODS:
+                raise HTTPError(405)
+            self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
+            self.path_kwargs = {
+                k: self.decode_argument(v, name=k) if isinstance(v, bytes) else v
+                for k, v in kwargs.items()
+            }
+            if (
+                method not in ("GET", "HEAD", "OPTIONS")
+                and self.settings.get("xsrf_cookies")
+                and not self.no_xsrf
+            ):
+                self.check_xsrf_cookie()
+            result = self.prepare()
+            if result is not None and _is_awaitable(result):
+                d = _as_deferred(result)
+                d.addCallback(self._after_prepare)
+                d.addErrback(self._handle_failure)
+                return d
+            return self._after_prepare(None)
+        except Exception as error:
+            self._handle_request_exception(error)
+            return None
+
+    def _after_prepare(self, _: Any) -> Any:
+        self._prepared = True
+        self._release_prepared_waiter()
+        if self._finished:
+            return None
+        if self._stream_request_body:
+            body_done = self.request._body_done  # type: ignore[attr-defined]
+            if not body_done.called:
+                d: defer.Deferred[Any] = defer.Deferred()
+                body_done.addCallback(lambda _: d.callback(None))
+                d.addCallback(self._run_method)
+                d.addErrback(self._handle_failure)
+                return d
+        return self._run_method(None)
+
+    def _run_method(self, _: Any) -> Any:
+        try:
+            if self._finished:
+                return None
+            method_name = self.request.method.lower()
+            method = getattr(self, method_name, None)
+            if method is None and method_name == "head":
+                method = getattr(self, "get", None)
+            if method is None:
+                raise HTTPError(405)
+            result = method(*self.path_args, **self.path_kwargs)
+            if result is not None:
+                if _is_awaitable(result):
+                    d = _as_deferred(result)
+                    d.addCallback(self._after_method)
+                    d.addErrback(self._handle_failure)
+                    return d
+                raise TypeError(f"{method_name}() returned {result!r}; expected None or awaitable")
+            self._after_method(None)
+        except Exception as error:
+            self._handle_request_exception(error)
+        return None
+
+    def _after_method(self, _: Any) -> None:
+        if self._auto_finish and not self._finished:
+            self.finish()
+
+    def _allowed_methods(self) -> list[str]:
+        allowed = []
+        for method in self.SUPPORTED_METHODS:
+            if method == "HEAD" and hasattr(self, "get"):
+                allowed.append(method)
+            elif hasattr(self, method.lower()):
+                allowed.append(method)
+        return allowed
+
+
+def _decode_xsrf_token(token: str | bytes) -> tuple[bytes, float] | None:
+    """Unmask an XSRF token (``2|mask|masked|ts`` or a bare hex token); None if malformed."""
+    text = escape.to_unicode(token)
+    try:
+        if text.startswith("2|"):
+            _, mask_hex, masked_hex, timestamp = text.split("|")
+            mask = bytes.fromhex(mask_hex)
+            masked = bytes.fromhex(masked_hex)
+            if len(mask) != 4 or not masked:
+                return None
+            raw = bytes(a ^ b for a, b in zip(masked, mask * (len(masked) // 4 + 1)))
+            return raw, float(timestamp)
+        raw = bytes.fromhex(text)
+        return (raw, 0.0) if raw else None
+    except ValueError:
+        return None
+
+
+class ErrorHandler(RequestHandler):
+    """Answers every request with the ``status_code`` given in the route's kwargs."""
+
+    def initialize(self, status_code: int = 404) -> None:  # type: ignore[override]
+        self.set_status(status_code)
+
+    def prepare(self) -> None:
+        raise HTTPError(self._status_code)
+
+    def check_xsrf_cookie(self) -> None:
+        pass
+
+
+# -- decorators ----------------------------------------------------------------------
+
+
+def asynchronous(method: _Method) -> _Method:
+    """Keep the request open after the method returns, until it calls ``self.finish()``."""
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        self._auto_finish = False
+        result = method(self, *args, **kwargs)
+        if isinstance(result, defer.Deferred) or inspect.iscoroutine(result):
+            d = _as_deferred(result)
+            d.addErrback(self._handle_failure)
+            return None
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
+
+def authenticated(method: _Method) -> _Method:
+    """Require ``current_user``: redirect GET/HEAD to ``login_url``, answer 403 otherwise.
+
+    Put it above ``@defer.inlineCallbacks`` so the check runs before the generator starts.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        if not self.current_user:
+            if self.request.method in ("GET", "HEAD"):
+                url = self.get_login_url()
+                if "?" not in url:
+                    if urllib.parse.urlsplit(url).scheme:
+                        next_url = self.request.full_url()
+                    else:
+                        next_url = self.request.uri
+                    url = url_concat(url, {"next": next_url})
+                self.redirect(url)
+                return None
+            raise HTTPError(403)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def addslash(method: _Method) -> _Method:
+    """Redirect ``/foo`` to ``/foo/`` (GET/HEAD, 301; other methods get 404)."""
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        if not self.request.path.endswith("/"):
+            if self.request.method in ("GET", "HEAD"):
+                uri = self.request.path + "/"
+                if self.request.query:
+                    uri += "?" + self.request.query
+                self.redirect(uri, permanent=True)
+                return None
+            raise HTTPError(404)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def removeslash(method: _Method) -> _Method:
+    """Redirect ``/foo/`` to ``/foo`` (GET/HEAD, 301; other methods get 404)."""
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        if self.request.path.endswith("/") and self.request.path != "/":
+            if self.request.method in ("GET", "HEAD"):
+                uri = self.request.path.rstrip("/") or "/"
+                if self.request.query:
+                    uri += "?" + self.request.query
+                self.redirect(uri, permanent=True)
+                return None
+            raise HTTPError(404)
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+_HandlerClass = TypeVar("_HandlerClass", bound=type[RequestHandler])
+
+
+def stream_request_body(cls: _HandlerClass) -> _HandlerClass:
+    """Class decorator: deliver the body to ``data_received(chunk)`` as it arrives.
+
+    ``prepare()`` runs when the headers arrive (raise the body limit there
+    with ``self.request.connection.set_max_body_size(n)``); the HTTP method
+    runs once the whole body was received. Nothing is buffered by cyclone.
+    """
+    if not issubclass(cls, RequestHandler):
+        raise TypeError(f"expected a RequestHandler subclass, got {cls!r}")
+    cls._stream_request_body = True
+    return cls

@@ -1,0 +1,459 @@
+"""A sans-IO HTTP/1.1 request parser: bytes in, typed events out, no sockets.
+
+    >>> from cyclone.httpparser import RequestParser, RequestHead, BodyData, EndOfMessage
+    >>> parser = RequestParser()
+    >>> parser.receive(b"POST /x HTTP/1.1\\r\\nHost: a\\r\\nContent-Length: 2\\r\\n\\r\\nhi")
+    >>> head = parser.next_event()
+    >>> head.method, head.uri, head.headers["Host"]
+    ('POST', '/x', 'a')
+    >>> parser.next_event().data, parser.next_event() is EndOfMessage
+    (b'hi', True)
+
+The parser follows RFC 9112 strictly where leniency would allow request
+smuggling or desynchronisation: conflicting or repeated Content-Length,
+Transfer-Encoding together with Content-Length, malformed chunk sizes,
+obs-fold, bad header names or values and a missing or repeated Host on
+HTTP/1.1 are all rejected with a `ParseError` carrying the status to answer.
+After `EndOfMessage` it pauses (returns `PAUSED`) until the server has
+answered and calls `start_next_request()`, so pipelined requests are
+answered in order and never parsed ahead without bound.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from cyclone.httputil import HTTPHeaders
+
+__all__ = [
+    "NEED_DATA",
+    "PAUSED",
+    "BodyData",
+    "EndOfMessage",
+    "ParseError",
+    "RequestHead",
+    "RequestParser",
+]
+
+#: Default cap on the whole request head (request line + headers), as Tornado's
+#: ``max_header_size``. Larger heads get 431.
+DEFAULT_MAX_HEADER_SIZE: Final = 64 * 1024
+#: Default cap on the request line alone. RFC 9110 §4.1 recommends supporting
+#: request-targets of at least 8000 octets; twice that leaves room. Longer: 414.
+DEFAULT_MAX_REQUEST_LINE_SIZE: Final = 16 * 1024
+#: Default cap on a request body, as Tornado's ``max_body_size``. Larger: 413.
+DEFAULT_MAX_BODY_SIZE: Final = 100 * 1024 * 1024
+#: A chunk-size line (size plus extensions) longer than this is an attack, not HTTP.
+MAX_CHUNK_SIZE_LINE: Final = 4096
+#: Hex digits in a chunk size: 16 covers any size a 64-bit counter can hold.
+MAX_CHUNK_SIZE_DIGITS: Final = 16
+#: Empty lines tolerated before a request line (RFC 9112 §2.2 says ignore at least one).
+MAX_LEADING_EMPTY_LINES: Final = 8
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+#: Returned by `RequestParser.next_event` when more bytes are needed.
+NEED_DATA: Final = _Sentinel("NEED_DATA")
+#: Returned after a complete request until `RequestParser.start_next_request` is called.
+PAUSED: Final = _Sentinel("PAUSED")
+
+
+@dataclass(slots=True)
+class RequestHead:
+    """A parsed request line and header block."""
+
+    method: str
+    #: The target in origin-form (``/path?query``); absolute-form targets are reduced to it.
+    uri: str
+    version: str
+    headers: HTTPHeaders
+    keep_alive: bool
+    expect_continue: bool
+    #: Declared body length, or None when there is no Content-Length.
+    content_length: int | None
+    chunked: bool
+    #: The authority of an absolute-form target (it overrides Host, RFC 9112 §3.2.2).
+    authority: str | None = None
+    #: The scheme of an absolute-form target.
+    scheme: str | None = None
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or bool(self.content_length)
+
+
+@dataclass(slots=True)
+class BodyData:
+    """Some bytes of the request body (chunked framing already removed)."""
+
+    data: bytes
+
+
+class _EndOfMessage:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EndOfMessage"
+
+
+#: The request's body is complete.
+EndOfMessage: Final = _EndOfMessage()
+
+
+@dataclass(slots=True)
+class ParseError:
+    """The request cannot be parsed: answer ``status`` and close the connection."""
+
+    status: int
+    message: str
+
+
+# RFC 9110 §5.6.2: token = 1*tchar.
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_METHOD_RE = re.compile(_TOKEN)
+_HEADER_LINE_RE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(.*?)[ \t]*")
+# CTLs other than HTAB are never valid in a request head. CR and LF are left to
+# the line splitting (a bare CR is rejected separately).
+_FORBIDDEN_HEAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
+_TARGET_RE = re.compile(rb"[\x21-\x7e]+")
+_VERSION_RE = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_ABSOLUTE_TARGET_RE = re.compile(r"(?i)(https?)://([^/?#]*)([^#]*)")
+_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
+_CHUNK_SIZE_RE = re.compile(rb"([0-9A-Fa-f]{1,%d})[ \t]*(;.*)?" % MAX_CHUNK_SIZE_DIGITS)
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+(_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _END, _DONE, _ERROR) = (
+    range(9)
+)
+
+
+class RequestParser:
+    """Turns the bytes of one connection into request events.
+
+    Call `receive` with whatever the socket delivered, then `next_event`
+    until it returns `NEED_DATA` or `PAUSED`. Limits are attributes so a
+    server (or a test) can change them; `max_body_size` may be raised for the
+    current request after its head arrived (streaming uploads).
+    """
+
+    def __init__(
+        self,
+        max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        max_request_line_size: int = DEFAULT_MAX_REQUEST_LINE_SIZE,
+    ) -> None:
+        self.max_header_size = max_header_size
+        self.max_body_size = max_body_size
+        self.max_request_line_size = max_request_line_size
+        self._buffer = bytearray()
+        self._state = _HEAD
+        self._remaining = 0
+        self._body_received = 0
+        self._trailer_size = 0
+        self._error: ParseError | None = None
+
+    # -- feeding -------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        """Append bytes read from the socket."""
+        self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """How many received bytes have not been turned into events yet."""
+        return len(self._buffer)
+
+    @property
+    def waiting_for_head(self) -> bool:
+        """True between requests: the next bytes start a request head."""
+        return self._state == _HEAD
+
+    @property
+    def reading_body(self) -> bool:
+        return _BODY_LENGTH <= self._state <= _TRAILERS
+
+    def take_buffered(self) -> bytes:
+        """Remove and return every byte not parsed yet (for a protocol switch)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        self._state = _DONE
+        return data
+
+    def start_next_request(self) -> None:
+        """Allow the next pipelined request to be parsed (the previous one was answered)."""
+        if self._state == _DONE:
+            self._state = _HEAD
+            self._body_received = 0
+
+    # -- events --------------------------------------------------------------
+
+    def next_event(self) -> RequestHead | BodyData | _EndOfMessage | ParseError | _Sentinel:
+        """Return the next event, `NEED_DATA` or `PAUSED`."""
+        state = self._state
+        if state == _HEAD:
+            return self._next_head()
+        if state == _BODY_LENGTH:
+            return self._next_length_body()
+        if _CHUNK_SIZE <= state <= _TRAILERS:
+            return self._next_chunked_body()
+        if state == _END:
+            self._state = _DONE
+            return EndOfMessage
+        return PAUSED
+
+    def _fail(self, status: int, message: str) -> ParseError:
+        self._state = _ERROR
+        self._error = ParseError(status, message)
+        return self._error
+
+    def _next_head(self) -> RequestHead | ParseError | _Sentinel:
+        buffer = self._buffer
+        if buffer[:1] in (b"\r", b"\n"):
+            stripped = 0
+            while buffer[:2] == b"\r\n" or buffer[:1] == b"\n":
+                del buffer[: 2 if buffer[:1] == b"\r" else 1]
+                stripped += 1
+                if stripped > MAX_LEADING_EMPTY_LINES:
+                    return self._fail(400, "too many empty lines before the request line")
+            if buffer == b"\r":
+                return NEED_DATA
+        match = _HEAD_END_RE.search(buffer)
+        end = match.start() if match else -1
+        if end == -1:
+            if len(buffer) > self.max_header_size or len(buffer) > self.max_request_line_size:
+                line_end = buffer.find(b"\n", 0, self.max_request_line_size + 2)
+                if line_end == -1 and len(buffer) > self.max_request_line_size:
+                    return self._fail(414, "request line too long")
+                if len(buffer) > self.max_header_size:
+                    return self._fail(431, "request header fields too large")
+            return NEED_DATA
+        if end > self.max_header_size:
+            line_end = buffer.find(b"\n", 0, end)
+            if line_end > self.max_request_line_size:
+                return self._fail(414, "request line too long")
+            return self._fail(431, "request header fields too large")
+        head = bytes(buffer[:end])
+        del buffer[: match.end()]  # type: ignore[union-attr]
+        return self._parse_head(head)
+
+    def _parse_head(self, head: bytes) -> RequestHead | ParseError:
+        if head.count(b"\r") != head.count(b"\r\n"):
+            return self._fail(400, "bare CR in the request head")
+        if head.count(b"\n") != head.count(b"\r\n"):
+            lines = [line[:-1] if line[-1:] == b"\r" else line for line in head.split(b"\n")]
+        else:
+            lines = head.split(b"\r\n")
+        request_line = lines[0]
+        if len(request_line) > self.max_request_line_size:
+            return self._fail(414, "request line too long")
+        if _FORBIDDEN_HEAD_BYTES.search(head):
+            return self._fail(400, "control character in the request head")
+        parts = request_line.split(b" ")
+        if len(parts) != 3:
+            return self._fail(400, f"malformed request line: {request_line[:100]!r}")
+        raw_method, raw_target, raw_version = parts
+        if not _METHOD_RE.fullmatch(raw_method):
+            return self._fail(400, f"invalid method token: {raw_method[:50]!r}")
+        version_match = _VERSION_RE.fullmatch(raw_version)
+        if not version_match:
+            return self._fail(400, f"malformed HTTP version: {raw_version[:20]!r}")
+        if version_match.group(1) != b"1":
+            return self._fail(505, f"HTTP version not supported: {raw_version.decode('ascii')}")
+        version = "HTTP/1.0" if version_match.group(2) == b"0" else "HTTP/1.1"
+        if not _TARGET_RE.fullmatch(raw_target):
+            return self._fail(400, f"invalid request target: {raw_target[:100]!r}")
+
+        headers = HTTPHeaders()
+        add = headers.add
+        for line in lines[1:]:
+            if line[:1] in (b" ", b"\t"):
+                return self._fail(400, "obsolete line folding (obs-fold) is not accepted")
+            match = _HEADER_LINE_RE.fullmatch(line)
+            if match is None:
+                return self._fail(400, f"malformed header line: {line[:100]!r}")
+            add(match.group(1).decode("ascii"), match.group(2).decode("latin-1"))
+
+        method = raw_method.decode("ascii")
+        target = raw_target.decode("ascii")
+        values = headers._values
+        authority = scheme = None
+        if target[0] != "/":
+            absolute = _ABSOLUTE_TARGET_RE.fullmatch(target)
+            if absolute:
+                scheme, authority = absolute.group(1).lower(), absolute.group(2)
+                target = absolute.group(3) or "/"
+                if target[0] != "/":
+                    target = "/" + target
+                if not _HOST_RE.fullmatch(authority) or not authority:
+                    return self._fail(400, f"invalid authority in request target: {authority!r}")
+            elif target == "*":
+                if method != "OPTIONS":
+                    return self._fail(400, "asterisk-form target is only valid for OPTIONS")
+            elif method != "CONNECT":
+                return self._fail(400, f"invalid request target: {target[:100]!r}")
+
+        host_entry = values.get("host")
+        if host_entry is not None:
+            if len(host_entry[1]) > 1:
+                return self._fail(400, "more than one Host header")
+            if not _HOST_RE.fullmatch(host_entry[1][0]):
+                return self._fail(400, f"invalid Host header: {host_entry[1][0][:100]!r}")
+        elif version == "HTTP/1.1":
+            return self._fail(400, "HTTP/1.1 request without a Host header")
+
+        connection_entry = values.get("connection")
+        tokens: set[str] = set()
+        if connection_entry is not None:
+            for value in connection_entry[1]:
+                tokens.update(token.strip().lower() for token in value.split(","))
+        if version == "HTTP/1.1":
+            keep_alive = "close" not in tokens
+        else:
+            keep_alive = "keep-alive" in tokens and "close" not in tokens
+
+        content_length: int | None = None
+        chunked = False
+        transfer_entry = values.get("transfer-encoding")
+        length_entry = values.get("content-length")
+        if transfer_entry is not None:
+            if length_entry is not None:
+                return self._fail(400, "both Transfer-Encoding and Content-Length")
+            if version == "HTTP/1.0":
+                return self._fail(400, "Transfer-Encoding in an HTTP/1.0 request")
+            codings = [
+                coding.strip().lower()
+                for value in transfer_entry[1]
+                for coding in value.split(",")
+            ]
+            if codings[-1] != "chunked" or codings.count("chunked") != 1:
+                return self._fail(400, f"invalid Transfer-Encoding: {', '.join(codings)!r}")
+            if len(codings) > 1:
+                return self._fail(501, f"unsupported transfer coding: {codings[0]!r}")
+            chunked = True
+        elif length_entry is not None:
+            if len(length_entry[1]) > 1:
+                return self._fail(400, "more than one Content-Length header")
+            raw_length = length_entry[1][0]
+            if not _DIGITS_RE.fullmatch(raw_length):
+                return self._fail(400, f"invalid Content-Length: {raw_length[:40]!r}")
+            content_length = int(raw_length)
+
+        expect_entry = values.get("expect")
+        expect_continue = False
+        if expect_entry is not None and version == "HTTP/1.1":
+            expect_continue = expect_entry[1][-1].strip().lower() == "100-continue"
+
+        if chunked:
+            self._state = _CHUNK_SIZE
+        elif content_length:
+            self._state = _BODY_LENGTH
+            self._remaining = content_length
+        else:
+            self._state = _END
+        self._body_received = 0
+        return RequestHead(
+            method,
+            target,
+            version,
+            headers,
+            keep_alive,
+            expect_continue,
+            content_length,
+            chunked,
+            authority,
+            scheme,
+        )
+
+    def _next_length_body(self) -> BodyData | _EndOfMessage | ParseError | _Sentinel:
+        if self._remaining > self.max_body_size:
+            return self._fail(413, f"request body of {self._remaining} bytes is too large")
+        buffer = self._buffer
+        if not buffer:
+            return NEED_DATA
+        take = min(self._remaining, len(buffer))
+        data = bytes(buffer[:take]) if take < len(buffer) else bytes(buffer)
+        del buffer[:take]
+        self._remaining -= take
+        if self._remaining == 0:
+            self._state = _END
+        return BodyData(data)
+
+    def _next_chunked_body(self) -> BodyData | _EndOfMessage | ParseError | _Sentinel:
+        buffer = self._buffer
+        state = self._state
+        while True:
+            if state == _CHUNK_SIZE:
+                line_end = buffer.find(b"\r\n", 0, MAX_CHUNK_SIZE_LINE + 2)
+                if line_end == -1:
+                    if len(buffer) > MAX_CHUNK_SIZE_LINE or b"\n" in buffer:
+                        return self._fail(400, "malformed chunk size line")
+                    return NEED_DATA
+                match = _CHUNK_SIZE_RE.fullmatch(buffer, 0, line_end)
+                if match is None or b"\n" in buffer[:line_end]:
+                    return self._fail(400, f"invalid chunk size line: {bytes(buffer[:40])!r}")
+                size = int(match.group(1), 16)
+                del buffer[: line_end + 2]
+                if size == 0:
+                    state = self._state = _TRAILERS
+                    self._trailer_size = 0
+                    continue
+                if self._body_received + size > self.max_body_size:
+                    return self._fail(413, "chunked request body is too large")
+                self._remaining = size
+                state = self._state = _CHUNK_DATA
+            elif state == _CHUNK_DATA:
+                if not buffer:
+                    return NEED_DATA
+                take = min(self._remaining, len(buffer))
+                data = bytes(buffer[:take])
+                del buffer[:take]
+                self._remaining -= take
+                self._body_received += take
+                if self._remaining == 0:
+                    self._state = _CHUNK_END
+                return BodyData(data)
+            elif state == _CHUNK_END:
+                if len(buffer) < 2:
+                    if buffer and buffer != b"\r":
+                        return self._fail(400, "chunk data is not followed by CRLF")
+                    return NEED_DATA
+                if buffer[:2] != b"\r\n":
+                    return self._fail(400, "chunk data is not followed by CRLF")
+                del buffer[:2]
+                state = self._state = _CHUNK_SIZE
+            elif state == _TRAILERS:
+                line_end = buffer.find(b"\r\n")
+                if line_end == -1:
+                    if len(buffer) + self._trailer_size > self.max_header_size:
+                        return self._fail(431, "trailer section too large")
+                    if b"\n" in buffer:
+                        return self._fail(400, "bare LF in the trailer section")
+                    return NEED_DATA
+                line = bytes(buffer[:line_end])
+                del buffer[: line_end + 2]
+                if not line:
+                    self._state = _DONE
+                    return EndOfMessage
+                self._trailer_size += line_end + 2
+                if self._trailer_size > self.max_header_size:
+                    return self._fail(431, "trailer section too large")
+                if (
+                    line[:1] in (b" ", b"\t")
+                    or _FORBIDDEN_HEAD_BYTES.search(line)
+                    or not _HEADER_LINE_RE.fullmatch(line)
+                ):
+                    return self._fail(400, f"malformed trailer field: {line[:100]!r}")
+            else:
+                return PAUSED

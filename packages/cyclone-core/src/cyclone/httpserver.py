@@ -1,0 +1,849 @@
+"""The HTTP/1.1 server: a Twisted protocol and factory around the sans-IO parser.
+
+    from twisted.internet import reactor
+    from cyclone.httpserver import HTTPServer
+
+    def hello(request):
+        request.write(b"Hello, world")
+        request.finish()
+
+    reactor.listenTCP(8888, HTTPServer(hello), interface="127.0.0.1")
+    reactor.run()
+
+`HTTPConnection` only moves bytes: it feeds `cyclone.httpparser.RequestParser`
+and turns its events into calls on an `HTTPMessageDelegate` (a router, an
+application or the plain callback above), then frames what the application
+writes (Content-Length, chunked, or close-delimited for HTTP/1.0). Requests on
+one connection are answered in order; the parser pauses after each request
+until its response is finished.
+
+Backpressure: the connection is the transport's push producer. When the
+socket's send buffer is full, reading stops (a client that never reads its
+responses cannot make us buffer pipelined requests) and `write()` returns a
+Deferred that fires once the buffer drained, which handlers' `flush()` return.
+
+Timeouts, checked by one timer per server rather than one per request:
+``idle_connection_timeout`` (no request on a kept-alive connection),
+``header_timeout`` (a total deadline for the request head from its first
+byte, so a slowloris client cannot keep resetting it) and ``body_timeout``
+(a total deadline for reading the body).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer, interfaces, protocol, task
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from cyclone.httpparser import (
+    DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_HEADER_SIZE,
+    DEFAULT_MAX_REQUEST_LINE_SIZE,
+    NEED_DATA,
+    PAUSED,
+    BodyData,
+    EndOfMessage,
+    ParseError,
+    RequestHead,
+    RequestParser,
+)
+from cyclone.httputil import (
+    HTTPHeaders,
+    HTTPInputError,
+    HTTPMessageDelegate,
+    HTTPServerRequest,
+    responses,
+)
+
+__all__ = ["HTTPConnection", "HTTPRequestConnection", "HTTPServer"]
+
+log = Logger()
+
+#: Default deadline for a whole request head, from its first byte (seconds).
+DEFAULT_HEADER_TIMEOUT = 30.0
+#: Default deadline for reading a whole request body (seconds).
+DEFAULT_BODY_TIMEOUT = 300.0
+#: Default time a kept-alive connection may wait for its next request (seconds).
+DEFAULT_IDLE_CONNECTION_TIMEOUT = 120.0
+#: How long to keep reading (and discarding) after an error response before closing,
+#: so the client reads our 4xx instead of a TCP reset (RFC 9112 §9.6).
+LINGER_SECONDS = 2.0
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+_date_cache: list[Any] = [0, ""]
+
+
+def _http_date_now() -> str:
+    """The current time as an HTTP date, formatted at most once a second."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[0] = now
+        _date_cache[1] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+    return _date_cache[1]
+
+
+class HTTPRequestConnection:
+    """Writes the response to one request; available as ``request.connection``.
+
+    It chooses the framing when the headers are written: the application's
+    Content-Length if it set one, chunked for HTTP/1.1 streams of unknown
+    length, and close-delimited for HTTP/1.0.
+    """
+
+    __slots__ = (
+        "_connection",
+        "request",
+        "keep_alive",
+        "_started",
+        "_finished",
+        "_chunked",
+        "_expected_length",
+        "_written",
+        "_discard_body",
+        "_pending",
+        "_finish_deferreds",
+        "_close_callback",
+        "_head",
+    )
+
+    def __init__(self, connection: HTTPConnection, head: RequestHead) -> None:
+        self._connection = connection
+        self._head = head
+        self.request: HTTPServerRequest | None = None
+        self.keep_alive = head.keep_alive and not connection.factory.no_keep_alive
+        self._started = False
+        self._finished = False
+        self._chunked = False
+        self._expected_length: int | None = None
+        self._written = 0
+        self._discard_body = head.method == "HEAD"
+        self._pending: list[bytes] | None = None
+        self._finish_deferreds: list[defer.Deferred[None]] | None = None
+        self._close_callback: Callable[[], Any] | None = None
+
+    # -- what applications use ----------------------------------------------------
+
+    @property
+    def transport(self) -> Any:
+        """The Twisted transport of the connection (peer, host, TLS details)."""
+        return self._connection.transport
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def stream(self) -> HTTPConnection:
+        """The protocol carrying this request (Tornado-compatible name)."""
+        return self._connection
+
+    def set_max_body_size(self, max_body_size: int) -> None:
+        """Allow a larger (or smaller) body for this request; call it before the body is read."""
+        self._connection._parser.max_body_size = max_body_size
+
+    def set_body_timeout(self, seconds: float) -> None:
+        """Change the body deadline for this request, counted from now."""
+        self._connection._set_deadline("body", seconds)
+
+    def set_close_callback(self, callback: Callable[[], Any] | None) -> None:
+        """Call ``callback`` if the client disconnects before the response is finished."""
+        self._close_callback = callback
+
+    def notifyFinish(self) -> defer.Deferred[None]:
+        """A Deferred fired with None when the response is finished or the client went away."""
+        d: defer.Deferred[None] = defer.Deferred()
+        if self._finished:
+            d.callback(None)
+        else:
+            if self._finish_deferreds is None:
+                self._finish_deferreds = []
+            self._finish_deferreds.append(d)
+        return d
+
+    def write_headers(
+        self,
+        status_code: int,
+        reason: str | None,
+        headers: HTTPHeaders,
+        chunk: bytes = b"",
+    ) -> defer.Deferred[None]:
+        """Send the status line and headers (and optionally the first body bytes).
+
+        1xx statuses are informational: they may be followed by the final
+        response (or, for 101, by a protocol switch through `detach`).
+        """
+        if self._started:
+            raise RuntimeError("the response headers were already written")
+        if self._finished:
+            raise RuntimeError("the response is already finished")
+        connection = self._connection
+        reason = reason or responses.get(status_code, "Unknown")
+        informational = status_code < 200
+        if not informational:
+            self._started = True
+            head = self._head
+            length = headers.get("Content-Length")
+            if status_code in _NO_BODY_STATUSES:
+                self._discard_body = True
+                if "Transfer-Encoding" in headers:
+                    del headers["Transfer-Encoding"]
+            elif length is not None:
+                self._expected_length = int(length)
+            elif not self._discard_body:
+                if head.version == "HTTP/1.1":
+                    self._chunked = True
+                    headers["Transfer-Encoding"] = "chunked"
+                else:
+                    self.keep_alive = False
+            if self.keep_alive and connection._parser.reading_body:
+                # The application answered before reading the whole body: the
+                # rest of it would be taken for the next request, so close.
+                self.keep_alive = False
+            if not self.keep_alive:
+                if head.version == "HTTP/1.1" or "Connection" in headers:
+                    headers["Connection"] = "close"
+            elif head.version == "HTTP/1.0":
+                headers["Connection"] = "keep-alive"
+            if "Date" not in headers:
+                headers["Date"] = _http_date_now()
+        lines = [f"HTTP/1.1 {status_code} {reason}\r\n"]
+        lines.extend([f"{name}: {value}\r\n" for name, value in headers.get_all()])
+        lines.append("\r\n")
+        try:
+            data = "".join(lines).encode("latin-1")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"response header is not latin-1 text: {error.object!r}")
+        pending = self._pending
+        if pending:
+            self._pending = None
+            chunk = b"".join([*pending, chunk])
+        if not chunk or self._discard_body or informational:
+            connection.transport.write(data)
+        else:
+            self._written += len(chunk)
+            if self._chunked:
+                connection.transport.writeSequence([data, b"%x\r\n" % len(chunk), chunk, b"\r\n"])
+            elif len(chunk) <= 16384:
+                connection.transport.write(data + chunk)
+            else:
+                connection.transport.writeSequence([data, chunk])
+        return connection._drained()
+
+    def write(self, chunk: bytes) -> defer.Deferred[None]:
+        """Send body bytes; before `write_headers` they are kept for `finish()`.
+
+        The Deferred fires once the transport's buffer is below its high-water
+        mark, so a streaming application can wait on it before writing more.
+        """
+        if self._finished:
+            raise RuntimeError("cannot write() after finish()")
+        if not self._started:
+            if self._pending is None:
+                self._pending = []
+            self._pending.append(chunk)
+            return self._connection._drained()
+        if chunk and not self._discard_body:
+            self._written += len(chunk)
+            if self._chunked:
+                self._connection.transport.writeSequence([b"%x\r\n" % len(chunk), chunk, b"\r\n"])
+            else:
+                if self._expected_length is not None and self._written > self._expected_length:
+                    raise ValueError(
+                        f"wrote {self._written} bytes, more than the Content-Length "
+                        f"{self._expected_length}"
+                    )
+                self._connection.transport.write(chunk)
+        return self._connection._drained()
+
+    def finish(self) -> None:
+        """End the response. For a plain callback that never wrote headers, send a 200."""
+        if self._finished:
+            raise RuntimeError("finish() called twice")
+        if not self._started:
+            body = b"".join(self._pending or ())
+            self._pending = None
+            headers = HTTPHeaders()
+            headers["Content-Type"] = "text/html; charset=UTF-8"
+            headers["Content-Length"] = str(len(body))
+            self.write_headers(200, "OK", headers, body)
+        if self._chunked:
+            self._connection.transport.write(b"0\r\n\r\n")
+        elif (
+            self._expected_length is not None
+            and not self._discard_body
+            and self._written != self._expected_length
+        ):
+            log.warn(
+                "response body of {written} bytes does not match its Content-Length {expected}; "
+                "closing the connection",
+                written=self._written,
+                expected=self._expected_length,
+            )
+            self.keep_alive = False
+        self._finished = True
+        if self.request is not None:
+            self.request._finish_time = time.time()
+        self._fire_finish_deferreds()
+        self._connection._response_finished(self)
+
+    def detach(self, protocol: interfaces.IProtocol) -> Any:
+        """Hand the socket to ``protocol`` (after a 101 response) and return the transport."""
+        self._finished = True
+        self._fire_finish_deferreds()
+        return self._connection._detach(protocol)
+
+    # -- used by HTTPConnection ----------------------------------------------------
+
+    def _fire_finish_deferreds(self) -> None:
+        deferreds, self._finish_deferreds = self._finish_deferreds, None
+        for d in deferreds or ():
+            d.callback(None)
+
+    def _connection_lost(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        callback, self._close_callback = self._close_callback, None
+        if callback is not None:
+            try:
+                callback()
+            except Exception:
+                log.failure("close callback raised")
+        self._fire_finish_deferreds()
+
+
+class _CallbackDelegate:
+    """Adapts a plain ``callback(request)`` to the delegate interface: buffers the body."""
+
+    __slots__ = ("_callback", "_request", "_chunks")
+
+    def __init__(self, callback: Callable[[HTTPServerRequest], Any]) -> None:
+        self._callback = callback
+        self._request: HTTPServerRequest | None = None
+        self._chunks: list[bytes] = []
+
+    def headers_received(self, request: HTTPServerRequest) -> None:
+        self._request = request
+
+    def data_received(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
+    def finish(self) -> None:
+        request = self._request
+        assert request is not None
+        if self._chunks:
+            request.body = b"".join(self._chunks)
+            try:
+                request._parse_body()
+            except HTTPInputError as error:
+                request.connection._connection._send_error_and_close(400, str(error))
+                return
+        self._callback(request)
+
+    def on_connection_close(self) -> None:
+        pass
+
+
+@implementer(interfaces.IPushProducer)
+class HTTPConnection(protocol.Protocol):
+    """One client connection: parses requests and writes responses, in order."""
+
+    factory: HTTPServer
+
+    def __init__(self) -> None:
+        self._parser: RequestParser
+        self._request_connection: HTTPRequestConnection | None = None
+        self._delegate: HTTPMessageDelegate | None = None
+        self._processing = False
+        self._read_pauses: set[str] = set()
+        self._write_paused = False
+        self._drain_waiters: list[defer.Deferred[None]] = []
+        self._detached_to: interfaces.IProtocol | None = None
+        self._discarding = False
+        self._closed = False
+        self._deadline: float | None = None
+        self._deadline_kind = ""
+        self._remote_ip = ""
+
+    # -- Twisted protocol ----------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        self._parser = RequestParser(
+            max_header_size=factory.max_header_size,
+            max_body_size=factory.max_body_size,
+            max_request_line_size=factory.max_request_line_size,
+        )
+        peer = self.transport.getPeer()
+        self._remote_ip = getattr(peer, "host", "") or ""
+        self._scheme = "https" if interfaces.ISSLTransport.providedBy(self.transport) else "http"
+        if factory.scheme:
+            self._scheme = factory.scheme
+        self.transport.registerProducer(self, True)
+        factory._connection_opened(self)
+        self._set_deadline("idle", factory.idle_connection_timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._detached_to is not None:
+            self._detached_to.dataReceived(data)
+            return
+        if self._discarding:
+            return
+        parser = self._parser
+        if self._deadline_kind == "idle" and parser.waiting_for_head:
+            self._set_deadline("header", self.factory.header_timeout)
+        parser.receive(data)
+        if not self._processing:
+            self._process()
+
+    def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:
+        self._closed = True
+        if self._detached_to is not None:
+            self._detached_to.connectionLost(reason)
+            return
+        self.factory._connection_closed(self)
+        request_connection = self._request_connection
+        delegate = self._delegate
+        self._request_connection = self._delegate = None
+        if request_connection is not None and not request_connection._finished:
+            request_connection._connection_lost()
+            if delegate is not None:
+                try:
+                    delegate.on_connection_close()
+                except Exception:
+                    log.failure("on_connection_close raised")
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            waiter.errback(ConnectionLost("the client closed the connection"))
+
+    # -- IPushProducer: the transport tells us its send buffer is full or drained --
+
+    def pauseProducing(self) -> None:
+        self._write_paused = True
+        self._pause_reading("write-buffer")
+
+    def resumeProducing(self) -> None:
+        self._write_paused = False
+        self._resume_reading("write-buffer")
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def stopProducing(self) -> None:
+        pass
+
+    # -- parsing loop ----------------------------------------------------------------
+
+    def _process(self) -> None:
+        """Turn buffered bytes into delegate calls until more data or a response is needed."""
+        parser = self._parser
+        self._processing = True
+        try:
+            while not self._read_pauses and not self._closed and self._detached_to is None:
+                event = parser.next_event()
+                if event is NEED_DATA:
+                    break
+                if event is PAUSED:
+                    if parser.buffered > self.factory.max_header_size:
+                        # Pipelined requests pile up while a response is pending.
+                        self._pause_reading("pipeline")
+                    break
+                event_type = type(event)
+                if event_type is RequestHead:
+                    self._on_request_head(event)  # type: ignore[arg-type]
+                elif event_type is BodyData:
+                    delegate = self._delegate
+                    if delegate is not None:
+                        result = delegate.data_received(event.data)  # type: ignore[union-attr]
+                        if isinstance(result, defer.Deferred) and not result.called:
+                            self._pause_reading("delegate")
+                            result.addBoth(self._delegate_ready)
+                elif event is EndOfMessage:
+                    self._deadline = None
+                    self._deadline_kind = ""
+                    delegate = self._delegate
+                    if delegate is not None:
+                        delegate.finish()
+                elif event_type is ParseError:
+                    self._on_parse_error(event)  # type: ignore[arg-type]
+                    break
+        finally:
+            self._processing = False
+
+    def _delegate_ready(self, result: Any) -> Any:
+        self._resume_reading("delegate")
+        if isinstance(result, Failure):
+            log.failure("data_received failed", result)
+            self._send_error_and_close(500, "the application failed reading the body")
+            return None
+        return None
+
+    def _on_request_head(self, head: RequestHead) -> None:
+        factory = self.factory
+        headers = head.headers
+        request_connection = HTTPRequestConnection(self, head)
+        remote_ip = self._remote_ip
+        scheme = head.scheme if head.scheme and factory.trust_absolute_scheme else self._scheme
+        if factory.xheaders:
+            remote_ip, scheme = factory._apply_xheaders(headers, remote_ip, scheme)
+        host = head.authority or headers.get("Host")
+        if not host:
+            local = self.transport.getHost()
+            host = getattr(local, "host", "") or "localhost"
+        request = HTTPServerRequest(
+            head.method,
+            head.uri,
+            head.version,
+            headers,
+            None,
+            host,
+            None,
+            request_connection,
+            remote_ip,
+            scheme,
+        )
+        request_connection.request = request
+        self._request_connection = request_connection
+        delegate = factory._start_request(request)
+        self._delegate = delegate
+        self._parser.max_body_size = factory.max_body_size
+        try:
+            result = delegate.headers_received(request)
+        except Exception:
+            log.failure("headers_received raised")
+            self._send_error_and_close(500, "internal server error")
+            return
+        if request_connection._finished or request_connection._started:
+            return
+        if head.content_length is not None and head.content_length > self._parser.max_body_size:
+            self._send_error_and_close(
+                413, f"request body of {head.content_length} bytes is too large"
+            )
+            return
+        if head.has_body:
+            if head.expect_continue:
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._set_deadline("body", factory.body_timeout)
+        if isinstance(result, defer.Deferred) and not result.called:
+            self._pause_reading("delegate")
+            result.addBoth(self._delegate_ready)
+
+    def _on_parse_error(self, error: ParseError) -> None:
+        request_connection = self._request_connection
+        if request_connection is not None and not request_connection._finished:
+            # The body of the current request turned out malformed.
+            delegate = self._delegate
+            self._request_connection = self._delegate = None
+            request_connection._connection_lost()
+            if delegate is not None:
+                try:
+                    delegate.on_connection_close()
+                except Exception:
+                    log.failure("on_connection_close raised")
+            if request_connection._started:
+                self.transport.abortConnection()
+                return
+        self._send_error_and_close(error.status, error.message)
+
+    # -- responses -------------------------------------------------------------------
+
+    def _response_finished(self, request_connection: HTTPRequestConnection) -> None:
+        if request_connection is not self._request_connection:
+            return
+        self._request_connection = None
+        self._delegate = None
+        if self._closed:
+            return
+        if not request_connection.keep_alive:
+            self.transport.loseConnection()
+            self._closed = True
+            return
+        parser = self._parser
+        parser.start_next_request()
+        if parser.buffered:
+            self._set_deadline("header", self.factory.header_timeout)
+        else:
+            self._set_deadline("idle", self.factory.idle_connection_timeout)
+        self._resume_reading("pipeline")
+        if not self._processing and parser.buffered:
+            self._process()
+
+    def _send_error_and_close(self, status: int, message: str) -> None:
+        """Answer a protocol-level error and close after a short linger."""
+        if self._closed:
+            return
+        body = f"{status} {responses.get(status, 'Error')}: {message}\n".encode()
+        head = (
+            f"HTTP/1.1 {status} {responses.get(status, 'Error')}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            f"Date: {_http_date_now()}\r\n"
+            f"Connection: close\r\n\r\n"
+        ).encode("latin-1")
+        request_connection = self._request_connection
+        if request_connection is not None:
+            request_connection._finished = True
+            request_connection._fire_finish_deferreds()
+        self._request_connection = self._delegate = None
+        self.transport.write(head + body)
+        self._linger_close()
+
+    def _linger_close(self) -> None:
+        self._discarding = True
+        self._closed = True
+        self._read_pauses.clear()
+        try:
+            self.transport.resumeProducing()
+        except Exception:
+            pass
+        lose_write = getattr(self.transport, "loseWriteConnection", None)
+        if lose_write is not None and interfaces.ITCPTransport.providedBy(self.transport):
+            lose_write()
+            self._set_deadline("linger", LINGER_SECONDS)
+        else:
+            self.transport.loseConnection()
+
+    def _drained(self) -> defer.Deferred[None]:
+        if not self._write_paused:
+            return defer.succeed(None)
+        if self._closed:
+            return defer.fail(ConnectionLost("the client closed the connection"))
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._drain_waiters.append(waiter)
+        return waiter
+
+    def _detach(self, protocol: interfaces.IProtocol) -> Any:
+        transport = self.transport
+        self._detached_to = protocol
+        self._deadline = None
+        self._request_connection = self._delegate = None
+        self.factory._connection_closed(self)
+        transport.unregisterProducer()
+        leftover = self._parser.take_buffered()
+        self._read_pauses.clear()
+        transport.resumeProducing()
+        protocol.makeConnection(transport)
+        if leftover:
+            protocol.dataReceived(leftover)
+        return transport
+
+    # -- flow control and deadlines --------------------------------------------------
+
+    def _pause_reading(self, reason: str) -> None:
+        if not self._read_pauses:
+            self.transport.pauseProducing()
+        self._read_pauses.add(reason)
+
+    def _resume_reading(self, reason: str) -> None:
+        if reason not in self._read_pauses:
+            return
+        self._read_pauses.discard(reason)
+        if not self._read_pauses and not self._closed:
+            self.transport.resumeProducing()
+            if not self._processing and self._parser.buffered:
+                self._process()
+
+    def _set_deadline(self, kind: str, seconds: float | None) -> None:
+        if seconds is None or seconds <= 0:
+            self._deadline = None
+            self._deadline_kind = ""
+        else:
+            self._deadline = self.factory.clock.seconds() + seconds
+            self._deadline_kind = kind
+
+    def _on_deadline(self) -> None:
+        kind = self._deadline_kind
+        self._deadline = None
+        self._deadline_kind = ""
+        if kind == "linger" or kind == "idle":
+            self.transport.abortConnection() if kind == "linger" else self.transport.loseConnection()
+            return
+        request_connection = self._request_connection
+        if request_connection is not None and request_connection._started:
+            self.transport.abortConnection()
+            return
+        if kind == "header":
+            message = "the request head did not arrive in time"
+        else:
+            message = "the request body did not arrive in time"
+        if request_connection is not None:
+            delegate = self._delegate
+            self._request_connection = self._delegate = None
+            request_connection._connection_lost()
+            if delegate is not None:
+                delegate.on_connection_close()
+        self._send_error_and_close(408, message)
+
+
+_TRUSTED_PROXY_DEFAULT: frozenset[str] = frozenset()
+
+
+class HTTPServer(protocol.ServerFactory):
+    """A Twisted factory for HTTP/1.1 connections.
+
+    ``request_callback`` is either an object with ``start_request(request)``
+    returning an `HTTPMessageDelegate` (a router or application) or a plain
+    ``callback(request)``. Every limit is a keyword argument (see
+    docs/architecture.md for defaults).
+    """
+
+    protocol = HTTPConnection
+
+    def __init__(
+        self,
+        request_callback: Any = None,
+        *,
+        xheaders: bool = False,
+        no_keep_alive: bool = False,
+        max_header_size: int | None = None,
+        max_body_size: int | None = None,
+        max_request_line_size: int | None = None,
+        header_timeout: float | None = None,
+        body_timeout: float | None = None,
+        idle_connection_timeout: float | None = None,
+        trusted_downstream: list[str] | None = None,
+        scheme: str | None = None,
+        clock: Any = None,
+    ) -> None:
+        self._configure_server(
+            request_callback,
+            xheaders=xheaders,
+            no_keep_alive=no_keep_alive,
+            max_header_size=max_header_size,
+            max_body_size=max_body_size,
+            max_request_line_size=max_request_line_size,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
+            idle_connection_timeout=idle_connection_timeout,
+            trusted_downstream=trusted_downstream,
+            scheme=scheme,
+            clock=clock,
+        )
+
+    def _configure_server(
+        self,
+        request_callback: Any,
+        *,
+        xheaders: bool = False,
+        no_keep_alive: bool = False,
+        max_header_size: int | None = None,
+        max_body_size: int | None = None,
+        max_request_line_size: int | None = None,
+        header_timeout: float | None = None,
+        body_timeout: float | None = None,
+        idle_connection_timeout: float | None = None,
+        trusted_downstream: list[str] | None = None,
+        scheme: str | None = None,
+        clock: Any = None,
+    ) -> None:
+        """Set the server options (shared by HTTPServer and the routers built on it)."""
+        if clock is None:
+            from twisted.internet import reactor as clock
+        self.clock = clock
+        self.xheaders = xheaders
+        self.no_keep_alive = no_keep_alive
+        self.max_header_size = max_header_size or DEFAULT_MAX_HEADER_SIZE
+        self.max_body_size = max_body_size or DEFAULT_MAX_BODY_SIZE
+        self.max_request_line_size = max_request_line_size or DEFAULT_MAX_REQUEST_LINE_SIZE
+        self.header_timeout = DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout
+        self.body_timeout = DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout
+        self.idle_connection_timeout = (
+            DEFAULT_IDLE_CONNECTION_TIMEOUT
+            if idle_connection_timeout is None
+            else idle_connection_timeout
+        )
+        self.trusted_downstream = frozenset(trusted_downstream or ())
+        self.trust_absolute_scheme = False
+        self.scheme = scheme
+        self._connections: set[HTTPConnection] = set()
+        self._sweeper: task.LoopingCall | None = None
+        if request_callback is not None and hasattr(request_callback, "start_request"):
+            self._start_request = request_callback.start_request
+        elif request_callback is not None:
+            callback = request_callback
+            self._start_request = lambda request: _CallbackDelegate(callback)
+
+    def _start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate:
+        raise NotImplementedError("HTTPServer needs a request_callback")
+
+    # -- connection bookkeeping and the one timeout timer --------------------------
+
+    @property
+    def connections(self) -> frozenset[HTTPConnection]:
+        """The open (not detached) connections."""
+        return frozenset(self._connections)
+
+    def _connection_opened(self, connection: HTTPConnection) -> None:
+        self._connections.add(connection)
+        if self._sweeper is None:
+            timeouts = [
+                t
+                for t in (self.header_timeout, self.body_timeout, self.idle_connection_timeout)
+                if t and t > 0
+            ]
+            interval = min([1.0, LINGER_SECONDS / 2, *[t / 4 for t in timeouts]])
+            self._sweeper = task.LoopingCall(self._sweep_deadlines)
+            self._sweeper.clock = self.clock
+            self._sweeper.start(interval, now=False)
+
+    def _connection_closed(self, connection: HTTPConnection) -> None:
+        self._connections.discard(connection)
+        if not self._connections and self._sweeper is not None:
+            if self._sweeper.running:
+                self._sweeper.stop()
+            self._sweeper = None
+
+    def _sweep_deadlines(self) -> None:
+        now = self.clock.seconds()
+        for connection in list(self._connections):
+            deadline = connection._deadline
+            if deadline is not None and now >= deadline:
+                try:
+                    connection._on_deadline()
+                except Exception:
+                    log.failure("closing a timed-out connection failed")
+
+    def stopFactory(self) -> None:
+        if self._sweeper is not None and self._sweeper.running:
+            self._sweeper.stop()
+        self._sweeper = None
+
+    # -- X-Real-Ip and friends -----------------------------------------------------
+
+    def _apply_xheaders(
+        self, headers: HTTPHeaders, remote_ip: str, scheme: str
+    ) -> tuple[str, str]:
+        """Take the client address and scheme from a reverse proxy's headers.
+
+        X-Forwarded-For is read right to left, skipping addresses listed in
+        ``trusted_downstream``; X-Real-Ip wins when present. Values that are
+        not IP addresses are ignored. X-Scheme or X-Forwarded-Proto set the
+        scheme when they say http or https.
+        """
+        forwarded = headers.get("X-Forwarded-For")
+        candidate = None
+        if forwarded:
+            for entry in reversed(forwarded.split(",")):
+                entry = entry.strip()
+                if entry and entry not in self.trusted_downstream:
+                    candidate = entry
+                    break
+        candidate = headers.get("X-Real-Ip", candidate)
+        if candidate:
+            try:
+                remote_ip = str(ipaddress.ip_address(candidate.strip()))
+            except ValueError:
+                pass
+        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto")
+        if proto:
+            proto = proto.split(",")[-1].strip().lower()
+            if proto in ("http", "https"):
+                scheme = proto
+        return remote_ip, scheme

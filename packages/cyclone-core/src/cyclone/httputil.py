@@ -1,0 +1,555 @@
+"""HTTP data types shared by the server, the handlers and the clients.
+
+    >>> from cyclone.httputil import HTTPHeaders, url_concat
+    >>> headers = HTTPHeaders({"content-type": "text/plain"})
+    >>> headers.add("Set-Cookie", "a=1")
+    >>> headers.add("set-cookie", "b=2")
+    >>> headers["Content-Type"], headers.get_list("SET-COOKIE")
+    ('text/plain', ['a=1', 'b=2'])
+    >>> url_concat("/search?q=1", {"page": 2})
+    '/search?q=1&page=2'
+
+This module owns the request object (`HTTPServerRequest`), headers, body
+argument parsing (urlencoded and multipart/form-data), cookies, HTTP dates and
+the delegate interfaces that connect `cyclone.httpserver` to request handlers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import http.cookies
+import re
+import time
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cyclone.util import ObjectDict
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+
+__all__ = [
+    "HTTPFile",
+    "HTTPHeaders",
+    "HTTPInputError",
+    "HTTPMessageDelegate",
+    "HTTPServerConnectionDelegate",
+    "HTTPServerRequest",
+    "format_timestamp",
+    "parse_body_arguments",
+    "parse_cookie",
+    "parse_http_date",
+    "parse_qs_bytes",
+    "responses",
+    "url_concat",
+]
+
+#: Reason phrases for every status code Python knows, e.g. ``responses[404]``.
+responses: dict[int, str] = {status.value: status.phrase for status in HTTPStatus}
+
+
+class HTTPInputError(ValueError):
+    """The peer sent something that is not valid HTTP: the answer is a 400."""
+
+
+_header_name_cache: dict[str, str] = {}
+
+
+def _canonical_header_name(name: str) -> str:
+    """Spell a header name the conventional way (``content-type`` → ``Content-Type``)."""
+    try:
+        return _header_name_cache[name]
+    except KeyError:
+        canonical = "-".join(word.capitalize() for word in name.split("-"))
+        if len(_header_name_cache) < 2000:
+            _header_name_cache[name] = canonical
+        return canonical
+
+
+class HTTPHeaders(MutableMapping[str, str]):
+    """Case-insensitive HTTP headers that may hold several values per name.
+
+    ``headers[name]`` joins repeated values with a comma (RFC 9110 §5.3);
+    ``get_list(name)`` returns them separately, as Set-Cookie needs.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, *args: Any, **kwargs: str) -> None:
+        # lower-cased name -> (canonical name, [values])
+        self._values: dict[str, tuple[str, list[str]]] = {}
+        if len(args) == 1 and not kwargs and isinstance(args[0], HTTPHeaders):
+            for key, (name, values) in args[0]._values.items():
+                self._values[key] = (name, list(values))
+        else:
+            self.update(*args, **kwargs)
+
+    def add(self, name: str, value: str) -> None:
+        """Add one more value for ``name``, keeping the ones already there."""
+        key = name.lower()
+        entry = self._values.get(key)
+        if entry is None:
+            self._values[key] = (_canonical_header_name(name), [value])
+        else:
+            entry[1].append(value)
+
+    def get_list(self, name: str) -> list[str]:
+        """All values of ``name`` in the order they were received (empty if none)."""
+        entry = self._values.get(name.lower())
+        return list(entry[1]) if entry else []
+
+    getlist = get_list
+
+    def get_all(self) -> Iterator[tuple[str, str]]:
+        """Every (name, value) pair, repeated names included."""
+        for name, values in self._values.values():
+            for value in values:
+                yield name, value
+
+    def __getitem__(self, name: str) -> str:
+        values = self._values[name.lower()][1]
+        return values[0] if len(values) == 1 else ",".join(values)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._values[name.lower()] = (_canonical_header_name(name), [value])
+
+    def __delitem__(self, name: str) -> None:
+        del self._values[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._values.values())
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def copy(self) -> HTTPHeaders:
+        return HTTPHeaders(self)
+
+    __copy__ = copy
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self.get_all())!r})"
+
+    def __str__(self) -> str:
+        return "".join(f"{name}: {value}\r\n" for name, value in self.get_all())
+
+    @classmethod
+    def parse(cls, text: str) -> HTTPHeaders:
+        """Parse a header block (``Name: value`` lines); a malformed line raises HTTPInputError."""
+        headers = cls()
+        for line in text.split("\n"):
+            line = line.rstrip("\r")
+            if not line:
+                continue
+            if line[0] in " \t":
+                raise HTTPInputError(f"obsolete line folding is not accepted: {line!r}")
+            name, sep, value = line.partition(":")
+            if not sep or not name or name != name.strip():
+                raise HTTPInputError(f"malformed header line: {line!r}")
+            headers.add(name, value.strip(" \t"))
+        return headers
+
+
+class HTTPFile(ObjectDict):
+    """One uploaded file from a multipart/form-data body: ``filename``, ``body``, ``content_type``."""
+
+
+def parse_qs_bytes(query: str | bytes, keep_blank_values: bool = True) -> dict[str, list[bytes]]:
+    """Parse a query string into ``{name: [raw bytes values]}``.
+
+    Values stay bytes (as in Tornado) so the handler decides how to decode
+    them; names are decoded as UTF-8 with replacement.
+    """
+    if isinstance(query, bytes):
+        query = query.decode("latin-1")
+    result: dict[str, list[bytes]] = {}
+    for name, value in urllib.parse.parse_qsl(
+        query, keep_blank_values=keep_blank_values, encoding="latin-1", errors="strict"
+    ):
+        key = name.encode("latin-1").decode("utf-8", "replace")
+        result.setdefault(key, []).append(value.encode("latin-1"))
+    return result
+
+
+def url_concat(url: str, args: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
+    """Append query arguments to ``url``, keeping any it already has.
+
+    ``args`` is a dict (a list value repeats the name) or a list of pairs.
+    """
+    if not args:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    items = args.items() if isinstance(args, Mapping) else args
+    for name, value in items:
+        if isinstance(value, (list, tuple)):
+            pairs.extend((name, item) for item in value)
+        else:
+            pairs.append((name, value))
+    query = urllib.parse.urlencode(pairs)
+    return urllib.parse.urlunsplit(parts._replace(query=query))
+
+
+def format_timestamp(ts: float | int | tuple | time.struct_time | Any) -> str:
+    """Format a time as an HTTP date (RFC 9110 §5.6.7 IMF-fixdate), always in GMT.
+
+    Accepts a Unix timestamp, a time tuple/struct_time (UTC) or a datetime
+    (naive datetimes are taken as UTC).
+    """
+    if isinstance(ts, (int, float)):
+        seconds = float(ts)
+    elif isinstance(ts, (tuple, time.struct_time)):
+        seconds = calendar.timegm(ts)
+    elif hasattr(ts, "utctimetuple"):
+        seconds = calendar.timegm(ts.utctimetuple())
+    else:
+        raise TypeError(f"unknown timestamp type: {ts!r}")
+    return email.utils.formatdate(seconds, usegmt=True)
+
+
+def parse_http_date(value: str) -> float | None:
+    """Parse any of the three HTTP date formats; None when the value is not a date."""
+    try:
+        parsed = email.utils.parsedate_tz(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return float(email.utils.mktime_tz(parsed))
+
+
+def parse_cookie(header: str) -> dict[str, str]:
+    """Parse a Cookie request header leniently, as browsers send it.
+
+    Pairs without ``=`` are kept under the empty name as browsers do; quoted
+    values are unquoted. Invalid pairs are skipped rather than failing the
+    whole header, because one bad cookie set by another site on the same
+    domain must not lock a user out.
+    """
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        if "=" in chunk:
+            name, value = chunk.split("=", 1)
+        else:
+            name, value = "", chunk
+        name, value = name.strip(), value.strip()
+        if name or value:
+            cookies[name] = _unquote_cookie_value(value)
+    return cookies
+
+
+def _unquote_cookie_value(value: str) -> str:
+    """Undo the quoting of a cookie value: surrounding quotes, ``\\x`` and ``\\ooo`` escapes."""
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return value
+    return re.sub(
+        r"\\(?:([0-3][0-7][0-7])|(.))",
+        lambda m: chr(int(m.group(1), 8)) if m.group(1) else m.group(2),
+        value[1:-1],
+    )
+
+
+_MULTIPART_BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,200})"|([^\s;,]{1,200}))', re.IGNORECASE)
+
+
+def _parse_header_parameters(value: str) -> tuple[str, dict[str, str]]:
+    """Split ``form-data; name="a"; filename*=UTF-8''b.txt`` into its value and parameters.
+
+    Quoted strings may contain ``;`` and backslash escapes; RFC 2231/5987
+    extended parameters (``name*=charset'lang'value``) are decoded and win over
+    the plain form.
+    """
+    items: list[str] = []
+    current: list[str] = []
+    in_quotes = False
+    escaped = False
+    for char in value:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\" and in_quotes:
+            current.append(char)
+            escaped = True
+        elif char == '"':
+            in_quotes = not in_quotes
+            current.append(char)
+        elif char == ";" and not in_quotes:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current))
+    main = items[0].strip().lower()
+    params: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    for item in items[1:]:
+        name, sep, raw = item.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            continue
+        raw = raw.strip()
+        if name.endswith("*"):
+            charset, _, rest = raw.partition("'")
+            _, _, encoded = rest.partition("'")
+            try:
+                extended[name[:-1]] = urllib.parse.unquote(encoded, encoding=charset or "utf-8")
+            except LookupError:
+                continue
+        elif len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            params[name] = re.sub(r"\\(.)", r"\1", raw[1:-1])
+        else:
+            params[name] = raw
+    params.update(extended)
+    return main, params
+
+
+def _parse_multipart(
+    boundary: bytes,
+    body: bytes,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+) -> None:
+    """Parse a multipart/form-data body (RFC 7578), raising HTTPInputError when malformed."""
+    delimiter = b"--" + boundary
+    start = body.find(delimiter)
+    if start == -1:
+        raise HTTPInputError("multipart body does not contain its boundary")
+    end = body.rfind(delimiter + b"--")
+    if end == -1:
+        raise HTTPInputError("multipart body has no closing boundary")
+    parts = body[start + len(delimiter) : end].split(b"\r\n" + delimiter)
+    for part in parts:
+        if not part.startswith(b"\r\n"):
+            raise HTTPInputError("multipart boundary is not followed by CRLF")
+        head_end = part.find(b"\r\n\r\n", 2)
+        if head_end == -1:
+            raise HTTPInputError("multipart part has no header block")
+        try:
+            part_headers = HTTPHeaders.parse(part[2:head_end].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise HTTPInputError("multipart part headers are not UTF-8")
+        disposition = part_headers.get("Content-Disposition", "")
+        kind, params = _parse_header_parameters(disposition)
+        if kind != "form-data" or "name" not in params:
+            raise HTTPInputError(f"invalid multipart Content-Disposition: {disposition!r}")
+        value = part[head_end + 4 :]
+        name = params["name"]
+        if "filename" in params:
+            content_type = part_headers.get("Content-Type", "application/octet-stream")
+            files.setdefault(name, []).append(
+                HTTPFile(filename=params["filename"], body=value, content_type=content_type)
+            )
+        else:
+            arguments.setdefault(name, []).append(value)
+
+
+def parse_body_arguments(
+    content_type: str,
+    body: bytes,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+    headers: HTTPHeaders | None = None,
+) -> None:
+    """Parse a form body into ``arguments`` and ``files`` (both updated in place).
+
+    Handles ``application/x-www-form-urlencoded`` and ``multipart/form-data``;
+    other types are left for the handler to read from ``request.body``. A body
+    with a Content-Encoding we did not undo, or that is malformed, raises
+    HTTPInputError so the client gets a 400 that says why.
+    """
+    if headers is not None and headers.get("Content-Encoding", "identity").lower() != "identity":
+        raise HTTPInputError(
+            f"unsupported Content-Encoding for a form body: {headers['Content-Encoding']!r}"
+        )
+    main_type = content_type.split(";", 1)[0].strip().lower()
+    if main_type == "application/x-www-form-urlencoded":
+        try:
+            parsed = parse_qs_bytes(body, keep_blank_values=True)
+        except (UnicodeError, ValueError) as error:
+            raise HTTPInputError(f"invalid urlencoded body: {error}")
+        for name, values in parsed.items():
+            if values:
+                arguments.setdefault(name, []).extend(values)
+    elif main_type == "multipart/form-data":
+        match = _MULTIPART_BOUNDARY.search(content_type)
+        if not match:
+            raise HTTPInputError("multipart/form-data without a boundary parameter")
+        boundary = (match.group(1) or match.group(2)).encode("latin-1")
+        _parse_multipart(boundary, body, arguments, files)
+
+
+class HTTPMessageDelegate(Protocol):
+    """Receives one request from the HTTP connection (the core seam).
+
+    Any method may return a Deferred: the connection stops reading from the
+    socket until it fires, which is how a streaming handler applies
+    backpressure to an upload.
+    """
+
+    def headers_received(self, request: HTTPServerRequest) -> Deferred[Any] | None: ...
+
+    def data_received(self, chunk: bytes) -> Deferred[Any] | None: ...
+
+    def finish(self) -> None: ...
+
+    def on_connection_close(self) -> None: ...
+
+
+class HTTPServerConnectionDelegate(Protocol):
+    """Creates a message delegate for each request (a router or an application)."""
+
+    def start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate: ...
+
+
+class HTTPServerRequest:
+    """One HTTP request as the application sees it.
+
+    ``arguments`` merges ``query_arguments`` and ``body_arguments``; values are
+    lists of bytes. ``body`` is the whole body once it has been read (empty for
+    streamed bodies). ``connection`` writes the response.
+    """
+
+    __slots__ = (
+        "method",
+        "uri",
+        "version",
+        "headers",
+        "body",
+        "remote_ip",
+        "protocol",
+        "host",
+        "host_name",
+        "path",
+        "query",
+        "arguments",
+        "query_arguments",
+        "body_arguments",
+        "files",
+        "connection",
+        "server_connection",
+        "_start_time",
+        "_finish_time",
+        "_cookies",
+        "__dict__",
+    )
+
+    def __init__(
+        self,
+        method: str = "GET",
+        uri: str = "/",
+        version: str = "HTTP/1.0",
+        headers: HTTPHeaders | None = None,
+        body: bytes | None = None,
+        host: str | None = None,
+        files: dict[str, list[HTTPFile]] | None = None,
+        connection: Any = None,
+        remote_ip: str | None = None,
+        protocol: str = "http",
+        start_time: float | None = None,
+    ) -> None:
+        self.method = method
+        self.uri = uri
+        self.version = version
+        self.headers = headers if headers is not None else HTTPHeaders()
+        self.body = body or b""
+        self.remote_ip = remote_ip
+        self.protocol = protocol
+        self.host = host or self.headers.get("Host") or "127.0.0.1"
+        self.host_name = _split_host_and_port(self.host.lower())[0]
+        self.files = files or {}
+        self.connection = connection
+        self.server_connection = connection
+        self._start_time = time.time() if start_time is None else start_time
+        self._finish_time: float | None = None
+        self._cookies: dict[str, http.cookies.Morsel[str]] | None = None
+        path, sep, query = uri.partition("?")
+        self.path = path
+        self.query = query
+        if query:
+            self.query_arguments = parse_qs_bytes(query, keep_blank_values=True)
+            self.arguments = {name: list(values) for name, values in self.query_arguments.items()}
+        else:
+            self.query_arguments = {}
+            self.arguments = {}
+        self.body_arguments: dict[str, list[bytes]] = {}
+
+    @property
+    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
+        """The request's cookies as ``{name: Morsel}`` (``.value`` holds the value)."""
+        if self._cookies is None:
+            self._cookies = {}
+            header = self.headers.get("Cookie")
+            if header:
+                for name, value in parse_cookie(header).items():
+                    morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
+                    try:
+                        morsel.set(name, value, value)
+                    except http.cookies.CookieError:
+                        continue
+                    self._cookies[name] = morsel
+        return self._cookies
+
+    def supports_http_1_1(self) -> bool:
+        """True when the client spoke HTTP/1.1 (keep-alive by default, chunked allowed)."""
+        return self.version == "HTTP/1.1"
+
+    def full_url(self) -> str:
+        """The URL the client asked for: ``protocol://host/uri``."""
+        return f"{self.protocol}://{self.host}{self.uri}"
+
+    def request_time(self) -> float:
+        """Seconds this request took to handle (so far, when it is not finished yet)."""
+        end = self._finish_time if self._finish_time is not None else time.time()
+        return end - self._start_time
+
+    def write(self, chunk: bytes) -> None:
+        """Send body bytes (for plain request callbacks; handlers use their own write())."""
+        self.connection.write(chunk)
+
+    def finish(self) -> None:
+        """End the response (for plain request callbacks)."""
+        self.connection.finish()
+
+    def notifyFinish(self) -> Deferred[None]:
+        """A Deferred fired when the response finishes or the client disconnects first."""
+        return self.connection.notifyFinish()
+
+    def _parse_body(self) -> None:
+        """Fill ``body_arguments``/``files`` from a buffered form body and merge into ``arguments``."""
+        parse_body_arguments(
+            self.headers.get("Content-Type", ""),
+            self.body,
+            self.body_arguments,
+            self.files,
+            self.headers,
+        )
+        for name, values in self.body_arguments.items():
+            self.arguments.setdefault(name, []).extend(values)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(protocol={self.protocol!r}, host={self.host!r}, "
+            f"method={self.method!r}, uri={self.uri!r}, version={self.version!r}, "
+            f"remote_ip={self.remote_ip!r})"
+        )
+
+
+def _split_host_and_port(netloc: str) -> tuple[str, int | None]:
+    """Split ``host[:port]`` (IPv6 literals in brackets) into host and port."""
+    match = re.match(r"^(.+):(\d+)$", netloc)
+    if match:
+        host, port = match.group(1), int(match.group(2))
+    else:
+        host, port = netloc, None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, port
+
+
+split_host_and_port = _split_host_and_port

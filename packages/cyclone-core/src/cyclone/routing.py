@@ -1,0 +1,381 @@
+"""URL routing and the minimal application: regex rules to handler classes.
+
+    from twisted.internet import reactor
+    from cyclone.handler import RequestHandler
+    from cyclone.routing import Router, url
+
+    class UserHandler(RequestHandler):
+        def get(self, user_id):
+            self.write({"user": user_id})
+
+    app = Router([url(r"/users/(\\d+)", UserHandler, name="user")], debug=False)
+    app.reverse_url("user", 42)          # '/users/42'
+    reactor.listenTCP(8888, app)
+
+`Router` is an `HTTPServer` factory, so it can be passed to ``listenTCP`` or a
+``.tac``'s ``internet.TCPServer`` directly; calling it with no arguments returns
+itself, which keeps the old cyclone ``.tac`` idiom ``TCPServer(8888, app())``
+working. `cyclone.web.Application` builds on it with static files, templates,
+UI modules and compression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from cyclone import escape
+from cyclone.handler import ErrorHandler, HTTPError, RequestHandler
+from cyclone.httpserver import HTTPServer
+from cyclone.httputil import HTTPInputError, HTTPServerRequest
+from cyclone.util import ObjectDict, import_object
+
+__all__ = ["Router", "URLSpec", "url"]
+
+log = Logger(namespace="cyclone.access")
+app_log = Logger(namespace="cyclone.application")
+
+#: Application settings that configure the HTTP server underneath.
+SERVER_SETTINGS = (
+    "xheaders",
+    "no_keep_alive",
+    "max_header_size",
+    "max_body_size",
+    "max_request_line_size",
+    "header_timeout",
+    "body_timeout",
+    "idle_connection_timeout",
+    "trusted_downstream",
+    "clock",
+)
+
+
+class URLSpec:
+    """One route: a regex, the handler class, its ``initialize`` kwargs and an optional name.
+
+    The pattern is anchored at the end. Groups become the method's arguments:
+    positional for unnamed groups, keyword for named ones (not both).
+    """
+
+    def __init__(
+        self,
+        pattern: str | re.Pattern[str],
+        handler: type[RequestHandler] | str,
+        kwargs: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
+        if isinstance(pattern, str):
+            if not pattern.endswith("$"):
+                pattern += "$"
+            self.regex = re.compile(pattern)
+        else:
+            self.regex = pattern
+        if self.regex.groups != len(self.regex.groupindex) and self.regex.groupindex:
+            raise ValueError(f"route {self.regex.pattern!r} mixes named and unnamed groups")
+        if isinstance(handler, str):
+            handler = import_object(handler)
+        self.handler_class: type[RequestHandler] = handler  # type: ignore[assignment]
+        self.kwargs = kwargs or {}
+        self.name = name
+        self._path, self._group_count = self._find_reverse_template()
+
+    @property
+    def target(self) -> type[RequestHandler]:
+        return self.handler_class
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.regex.pattern!r}, {self.handler_class.__name__}, "
+            f"kwargs={self.kwargs!r}, name={self.name!r})"
+        )
+
+    def _find_reverse_template(self) -> tuple[str | None, int]:
+        """Turn ``/a/(\\d+)/b`` into ``/a/%s/b``; None when the regex is too complex to reverse."""
+        pattern = self.regex.pattern
+        if pattern.startswith("^"):
+            pattern = pattern[1:]
+        if pattern.endswith("$"):
+            pattern = pattern[:-1]
+        if self.regex.groups != pattern.count("("):
+            return None, self.regex.groups
+        pieces = []
+        depth = 0
+        for fragment in re.split(r"(\(|\))", pattern):
+            if fragment == "(":
+                if depth == 0:
+                    pieces.append("%s")
+                depth += 1
+            elif fragment == ")":
+                depth -= 1
+            elif depth == 0:
+                unescaped = re.sub(r"\\(.)", r"\1", fragment)
+                if re.search(r"[\[\]{}*+?|^$.\\]", re.sub(r"\\.", "", fragment)):
+                    return None, self.regex.groups
+                pieces.append(unescaped.replace("%", "%%"))
+        return "".join(pieces), self.regex.groups
+
+    def reverse(self, *args: Any) -> str:
+        """Build the path for this route from group values (URL-escaped)."""
+        if self._path is None:
+            raise ValueError(f"cannot reverse the route {self.regex.pattern!r}")
+        if len(args) != self._group_count:
+            raise ValueError(
+                f"route {self.name or self.regex.pattern!r} takes {self._group_count} "
+                f"arguments, got {len(args)}"
+            )
+        if not args:
+            return self._path
+        values = [
+            escape.url_escape(a if isinstance(a, (str, bytes)) else str(a), plus=False)
+            for a in args
+        ]
+        return self._path % tuple(values)
+
+
+url = URLSpec
+
+_RouteInput = URLSpec | Sequence[Any]
+
+
+class _HandlerDelegate:
+    """Connects one request on the wire to one handler instance (the core seam)."""
+
+    __slots__ = (
+        "application",
+        "request",
+        "handler_class",
+        "handler_kwargs",
+        "path_args",
+        "path_kwargs",
+        "chunks",
+        "handler",
+        "stream",
+    )
+
+    def __init__(
+        self,
+        application: Router,
+        request: HTTPServerRequest,
+        handler_class: type[RequestHandler],
+        handler_kwargs: dict[str, Any],
+        path_args: list[Any],
+        path_kwargs: dict[str, Any],
+    ) -> None:
+        self.application = application
+        self.request = request
+        self.handler_class = handler_class
+        self.handler_kwargs = handler_kwargs
+        self.path_args = path_args
+        self.path_kwargs = path_kwargs
+        self.chunks: list[bytes] = []
+        self.handler: RequestHandler | None = None
+        self.stream = handler_class._stream_request_body
+
+    def headers_received(self, request: HTTPServerRequest) -> Any:
+        if self.stream:
+            request._body_done = defer.Deferred()  # type: ignore[attr-defined]
+            return self._execute()
+        return None
+
+    def data_received(self, chunk: bytes) -> Any:
+        if not self.stream:
+            self.chunks.append(chunk)
+            return None
+        handler = self.handler
+        if handler is None or handler._finished:
+            return None
+        try:
+            return handler.data_received(chunk)
+        except Exception as error:
+            handler._handle_request_exception(error)
+            return None
+
+    def finish(self) -> None:
+        request = self.request
+        if self.stream:
+            request._body_done.callback(None)  # type: ignore[attr-defined]
+            return
+        if self.chunks:
+            request.body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+            self.chunks = []
+            try:
+                request._parse_body()
+            except HTTPInputError as error:
+                handler = self._make_handler()
+                if handler is not None:
+                    handler._transforms = []
+                    handler._handle_request_exception(HTTPError(400, str(error)))
+                return
+        self._execute()
+
+    def on_connection_close(self) -> None:
+        handler = self.handler
+        if handler is not None:
+            try:
+                handler.on_connection_close()
+            except Exception:
+                app_log.failure("on_connection_close raised in {handler}", handler=handler)
+        self.chunks = []
+
+    def _make_handler(self) -> RequestHandler | None:
+        try:
+            self.handler = self.handler_class(
+                self.application, self.request, **self.handler_kwargs
+            )
+        except Exception:
+            app_log.failure("creating {handler} failed", handler=self.handler_class.__name__)
+            fallback = ErrorHandler(self.application, self.request, status_code=500)
+            fallback._transforms = []
+            fallback.send_error(500)
+            return None
+        return self.handler
+
+    def _execute(self) -> Any:
+        handler = self._make_handler()
+        if handler is None:
+            return None
+        transforms = [t(self.request) for t in self.application.transforms]
+        handler._execute(transforms, *self.path_args, **self.path_kwargs)
+        if self.stream and not handler._prepared and not handler._finished:
+            # Body bytes go to data_received() only once prepare() has completed.
+            waiter: defer.Deferred[None] = defer.Deferred()
+            handler._prepared_waiter = waiter
+            return waiter
+        return None
+
+
+class Router(HTTPServer):
+    """A routing table of handlers that is also the HTTP server factory.
+
+    ``handlers`` is a list of `URLSpec` or tuples ``(pattern, Handler[, kwargs[, name]])``.
+    Settings are kept in ``self.settings`` (an `ObjectDict`); the server limits
+    among them (``max_body_size``, ``header_timeout``...) configure the
+    connections. ``default_handler_class`` (and ``default_handler_args``)
+    answers unmatched paths instead of the plain 404.
+    """
+
+    def __init__(
+        self,
+        handlers: Iterable[_RouteInput] | None = None,
+        default_host: str | None = None,
+        transforms: list[Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        self.settings = ObjectDict(settings)
+        self.transforms: list[Any] = list(transforms or [])
+        self.default_host = default_host
+        self.handlers: list[tuple[re.Pattern[str], list[URLSpec]]] = []
+        self.named_handlers: dict[str, URLSpec] = {}
+        self._log_function = settings.get("log_function")
+        self._configure_server(
+            self, **{name: settings[name] for name in SERVER_SETTINGS if name in settings}
+        )
+        if handlers:
+            self.add_handlers(".*$", handlers)
+
+    def __call__(self, request: HTTPServerRequest | None = None) -> Any:
+        """``app()`` returns the factory itself (old cyclone ``.tac`` files call it)."""
+        if request is None:
+            return self
+        raise TypeError("call start_request(request) to dispatch a request")
+
+    # -- routes --------------------------------------------------------------------
+
+    def add_handlers(self, host_pattern: str, host_handlers: Iterable[_RouteInput]) -> None:
+        """Add routes for hosts matching ``host_pattern`` (checked before earlier ones but ``.*$``)."""
+        if not host_pattern.endswith("$"):
+            host_pattern += "$"
+        specs = [self._make_spec(spec) for spec in host_handlers]
+        entry = (re.compile(host_pattern, re.IGNORECASE), specs)
+        if self.handlers and self.handlers[-1][0].pattern == ".*$":
+            self.handlers.insert(-1, entry)
+        else:
+            self.handlers.append(entry)
+        for spec in specs:
+            if spec.name:
+                if spec.name in self.named_handlers:
+                    app_log.warn("multiple handlers named {name}; replacing", name=spec.name)
+                self.named_handlers[spec.name] = spec
+
+    @staticmethod
+    def _make_spec(spec: _RouteInput) -> URLSpec:
+        if isinstance(spec, URLSpec):
+            return spec
+        if not isinstance(spec, (tuple, list)) or not 2 <= len(spec) <= 4:
+            raise ValueError(f"a route is (pattern, handler[, kwargs[, name]]); got {spec!r}")
+        return URLSpec(*spec)
+
+    def reverse_url(self, name: str, *args: Any) -> str:
+        """The path of the route called ``name``, filled with ``args``."""
+        if name not in self.named_handlers:
+            raise KeyError(f"{name!r} not found in named urls")
+        return self.named_handlers[name].reverse(*args)
+
+    def _specs_for_host(self, request: HTTPServerRequest) -> list[URLSpec]:
+        host = request.host_name
+        matches = [specs for pattern, specs in self.handlers if pattern.match(host)]
+        if matches:
+            return matches[0]
+        if self.default_host is not None and "X-Real-Ip" not in request.headers:
+            for pattern, specs in self.handlers:
+                if pattern.match(self.default_host):
+                    return specs
+        return []
+
+    def find_handler(
+        self, request: HTTPServerRequest
+    ) -> tuple[type[RequestHandler], dict[str, Any], list[Any], dict[str, Any]]:
+        """The handler class, its kwargs and the path arguments for ``request``."""
+        path = request.path
+        for spec in self._specs_for_host(request):
+            match = spec.regex.match(path)
+            if match is None:
+                continue
+            if spec.regex.groupindex:
+                kwargs = {
+                    name: _unquote_path_argument(value)
+                    for name, value in match.groupdict().items()
+                    if value is not None
+                }
+                return spec.handler_class, spec.kwargs, [], kwargs
+            args = [_unquote_path_argument(value) for value in match.groups()]
+            return spec.handler_class, spec.kwargs, args, {}
+        default = self.settings.get("default_handler_class")
+        if default is not None:
+            return default, self.settings.get("default_handler_args", {}), [], {}
+        return ErrorHandler, {"status_code": 404}, [], {}
+
+    def start_request(self, request: HTTPServerRequest) -> _HandlerDelegate:
+        handler_class, kwargs, args, path_kwargs = self.find_handler(request)
+        return _HandlerDelegate(self, request, handler_class, kwargs, args, path_kwargs)
+
+    # -- access log ----------------------------------------------------------------
+
+    def log_request(self, handler: RequestHandler) -> None:
+        """Write one access-log line per request (override with the ``log_function`` setting)."""
+        if self._log_function is not None:
+            self._log_function(handler)
+            return
+        if self.settings.get("access_log", True) is False:
+            return
+        status = handler.get_status()
+        request = handler.request
+        log.info(
+            "{status} {method} {uri} ({remote_ip}) {duration_ms:.2f}ms",
+            status=status,
+            method=request.method,
+            uri=request.uri,
+            remote_ip=request.remote_ip,
+            duration_ms=1000.0 * request.request_time(),
+            log_level_hint="error" if status >= 500 else "warn" if status >= 400 else "info",
+        )
+
+
+def _unquote_path_argument(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    return escape.url_unescape(value, encoding=None, plus=False)
