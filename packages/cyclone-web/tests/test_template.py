@@ -36,6 +36,26 @@ def test_expression_output_is_html_escaped_by_default() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "plain",
+        "&&<<>>\"\"''",
+        "caf\u00e9 <\u2603>",
+        0,
+        -12,
+        2.5,
+        True,
+        None,
+        ["<"],
+        {"a": "&"},
+    ],
+)
+def test_escaped_output_equals_cyclone_escape_of_the_value_text(value: object) -> None:
+    assert render("{{ value }}", value=value) == escape.xhtml_escape(str(value))
+
+
 def test_non_string_values_are_written_with_str() -> None:
     assert render("{{ a }} {{ b }} {{ c }} {{ d }}", a=1, b=None, c=[1, "<"], d=2.5) == (
         "1 None [1, &#39;&lt;&#39;] 2.5"

@@ -139,16 +139,26 @@ def _to_text(value: Any) -> str:
 
 
 def _escape_html(value: Any) -> str:
-    """`cyclone.escape.xhtml_escape` for any value, written out for speed."""
+    """`cyclone.escape.xhtml_escape` for any value, written out for speed.
+
+    Most values hold none of the five special characters: an ``in`` test is
+    cheaper than a ``replace`` call that finds nothing.
+    """
     if value.__class__ is not str:
+        if value.__class__ is int:
+            return str(value)
         value = _to_text(value)
-    return (
-        value.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&#39;")
-    )
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "'" in value:
+        value = value.replace("'", "&#39;")
+    return value
 
 
 _ESCAPE_PROBE = "".join(map(chr, range(128))) + "\u00e9\u2603"
