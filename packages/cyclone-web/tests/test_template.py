@@ -246,6 +246,10 @@ def test_a_lone_brace_is_text() -> None:
     assert render("{ a } {") == "{ a } {"
 
 
+def test_expression_may_end_with_a_python_comment() -> None:
+    assert render("{{ x  # the name }}|{% raw x # raw %}", x="<") == "&lt;|<"
+
+
 def test_multiline_expressions_work() -> None:
     assert render("{{ f(\n1,\n2) }}", f=lambda a, b: a + b) == "3"
 
@@ -490,6 +494,17 @@ def test_traceback_shows_the_generated_line_with_its_template_location() -> None
     formatted = "".join(traceback.format_exception(caught.value))
     assert "tb_html.generated.py" in formatted
     assert "_tt_e0(boom())  # tb.html:2" in formatted
+
+
+def test_traceback_shows_the_source_of_the_failing_template_among_same_named_ones() -> None:
+    first = Template("{{ one() }}")
+    second = Template("\n{{ two() }}")
+    for template in (first, second):
+        with pytest.raises(NameError) as caught:
+            template.generate()
+        formatted = "".join(traceback.format_exception(caught.value))
+        assert ("one()" in formatted) == (template is first)
+        assert ("two()" in formatted) == (template is second)
 
 
 def test_exceptions_keep_their_type_and_reach_the_caller() -> None:

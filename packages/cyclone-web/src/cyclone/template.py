@@ -567,18 +567,22 @@ class _CodeGenerator:
             # _Extends only matters when collecting ancestors.
 
     def expression(self, scope: _Scope, node: _Expression) -> None:
+        expression = node.code
+        if "#" in expression:
+            # A trailing comment (``{{ x  # why }}``) must not swallow the ")".
+            expression += "\n"
         function = None if node.raw else self.current.autoescape
         if function is None:
             scope.uses_to_text = True
-            code = f"_tt_str({node.code})"
+            code = f"_tt_str({expression})"
         elif function in _PREBOUND_ESCAPES:
             local = scope.escapers.get(function)
             if local is None:
                 local = scope.escapers[function] = f"_tt_e{len(scope.escapers)}"
-            code = f"{local}({node.code})"
+            code = f"{local}({expression})"
         else:
             # Looked up at each use: the template itself may define the function.
-            code = f"_tt_escaper({function})({node.code})"
+            code = f"_tt_escaper({function})({expression})"
         if scope.guarded:
             self.flush(scope)
         scope.pending.append((True, code, self.origin(node.line)))
@@ -798,6 +802,7 @@ class Template:
                 origin.line if origin else 0,
             ) from error
         linecache.cache.pop(self._filename, None)
+        self.compiled = module
         return next(
             c for c in module.co_consts if isinstance(c, CodeType) and c.co_name == "_tt_execute"
         )
@@ -816,6 +821,8 @@ class Template:
                 lineno = traceback.tb_lineno
             traceback = traceback.tb_next
         origin = self._origin(lineno)
+        # Another template of the same name may have left its source there.
+        linecache.cache.pop(self._filename, None)
         if origin is not None:
             _add_note(error, f"while rendering {origin.describe()}")
 
@@ -869,7 +876,9 @@ class BaseLoader:
             if name in self._compiling:
                 chain = " -> ".join([*self._compiling[self._compiling.index(name) :], name])
                 raise ParseError(
-                    f"templates extend or include each other in a loop: {chain}", parent_path, 0
+                    f"templates extend or include each other in a loop: {chain}",
+                    parent_path or name,
+                    0,
                 )
             self._compiling.append(name)
             try:
