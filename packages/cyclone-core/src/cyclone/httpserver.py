@@ -77,6 +77,7 @@ DEFAULT_IDLE_CONNECTION_TIMEOUT = 120.0
 LINGER_SECONDS = 2.0
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+_CONNECTION_DONE = Failure(ConnectionDone())
 _date_cache: list[Any] = [0, ""]
 
 
@@ -111,6 +112,7 @@ class HTTPRequestConnection:
         "_finish_deferreds",
         "_close_callback",
         "_head",
+        "client_disconnected",
     )
 
     def __init__(self, connection: HTTPConnection, head: RequestHead) -> None:
@@ -127,6 +129,8 @@ class HTTPRequestConnection:
         self._pending: list[bytes] | None = None
         self._finish_deferreds: list[defer.Deferred[None]] | None = None
         self._close_callback: Callable[[], Any] | None = None
+        #: True once the client went away; later writes and finish() are ignored.
+        self.client_disconnected = False
 
     # -- what applications use ----------------------------------------------------
 
@@ -179,6 +183,8 @@ class HTTPRequestConnection:
         1xx statuses are informational: they may be followed by the final
         response (or, for 101, by a protocol switch through `detach`).
         """
+        if self.client_disconnected:
+            return defer.succeed(None)
         if self._started:
             raise RuntimeError("the response headers were already written")
         if self._finished:
@@ -242,6 +248,8 @@ class HTTPRequestConnection:
         The Deferred fires once the transport's buffer is below its high-water
         mark, so a streaming application can wait on it before writing more.
         """
+        if self.client_disconnected:
+            return defer.succeed(None)
         if self._finished:
             raise RuntimeError("cannot write() after finish()")
         if not self._started:
@@ -264,6 +272,8 @@ class HTTPRequestConnection:
 
     def finish(self) -> None:
         """End the response. For a plain callback that never wrote headers, send a 200."""
+        if self.client_disconnected:
+            return
         if self._finished:
             raise RuntimeError("finish() called twice")
         if not self._started:
@@ -310,6 +320,7 @@ class HTTPRequestConnection:
         if self._finished:
             return
         self._finished = True
+        self.client_disconnected = True
         callback, self._close_callback = self._close_callback, None
         if callback is not None:
             try:
@@ -403,7 +414,7 @@ class HTTPConnection(protocol.Protocol):
         if not self._processing:
             self._process()
 
-    def connectionLost(self, reason: Failure = Failure(ConnectionDone())) -> None:
+    def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:
         self._closed = True
         if self._detached_to is not None:
             self._detached_to.connectionLost(reason)
@@ -796,9 +807,14 @@ class HTTPServer(protocol.ServerFactory):
     def _connection_closed(self, connection: HTTPConnection) -> None:
         self._connections.discard(connection)
         if not self._connections and self._sweeper is not None:
-            if self._sweeper.running:
-                self._sweeper.stop()
-            self._sweeper = None
+            self._stop_sweeper()
+
+    def _stop_sweeper(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None and sweeper.running:
+            call = sweeper.call
+            if call is None or call.active():
+                sweeper.stop()
 
     def _sweep_deadlines(self) -> None:
         now = self.clock.seconds()
@@ -811,9 +827,7 @@ class HTTPServer(protocol.ServerFactory):
                     log.failure("closing a timed-out connection failed")
 
     def stopFactory(self) -> None:
-        if self._sweeper is not None and self._sweeper.running:
-            self._sweeper.stop()
-        self._sweeper = None
+        self._stop_sweeper()
 
     # -- X-Real-Ip and friends -----------------------------------------------------
 
