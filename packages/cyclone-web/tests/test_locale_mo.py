@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cyclone.locale.mo import MO_MAGIC, compile_entries, write_mo
+from cyclone.locale.mo import MO_MAGIC, CatalogError, compile_catalogs, compile_entries, write_mo
 from cyclone.locale.po import read_po
 
 POLISH_PO = """\
@@ -172,3 +172,31 @@ def test_empty_catalog_compiles_to_a_valid_file():
     data = write_mo(_catalog(b""))
     assert len(data) == 28
     assert gettext.GNUTranslations(io.BytesIO(data)).gettext("x") == "x"
+
+
+def test_compile_catalogs_builds_missing_or_stale_mo_files_only(tmp_path: Path):
+    for code in ("pl_PL", "de_DE"):
+        directory = tmp_path / code / "LC_MESSAGES"
+        directory.mkdir(parents=True)
+        (directory / "foobar.po").write_text(POLISH_PO, encoding="utf-8")
+    (tmp_path / "de_DE" / "LC_MESSAGES" / "other.po").write_text(POLISH_PO, encoding="utf-8")
+    written = compile_catalogs(tmp_path, "foobar")
+    assert written == [
+        str(tmp_path / "de_DE" / "LC_MESSAGES" / "foobar.mo"),
+        str(tmp_path / "pl_PL" / "LC_MESSAGES" / "foobar.mo"),
+    ]
+    assert not (tmp_path / "de_DE" / "LC_MESSAGES" / "other.mo").exists()
+    assert compile_catalogs(tmp_path, "foobar") == []
+    po = tmp_path / "pl_PL" / "LC_MESSAGES" / "foobar.po"
+    later = os.path.getmtime(po) + 10
+    os.utime(po, (later, later))
+    assert compile_catalogs(tmp_path, "foobar") == [str(po.with_suffix(".mo"))]
+
+
+def test_compile_catalogs_reports_a_bad_catalog_with_its_path(tmp_path: Path):
+    directory = tmp_path / "ru_RU" / "LC_MESSAGES"
+    directory.mkdir(parents=True)
+    broken = POLISH_PO.replace('msgstr[2] "%(n)d plików"\n', "")
+    (directory / "cyclone.po").write_text(broken, encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"cyclone\.po: '%\(n\)d file' has 2 plural forms"):
+        compile_catalogs(tmp_path)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gettext
 import os
 import re
 import sys
@@ -29,7 +28,7 @@ from cyclone.locale.extract import (
     is_python_format,
     message_parts,
 )
-from cyclone.locale.mo import write_mo
+from cyclone.locale.mo import CatalogError, compile_po_file
 from cyclone.locale.names import LOCALE_NAMES, plural_forms_for
 from cyclone.locale.po import Catalog, Message, PoSyntaxError, read_po, write_po
 
@@ -278,39 +277,14 @@ def update_catalog(catalog: Catalog, template: Catalog) -> Catalog:
     return updated
 
 
-def check_catalog(catalog: Catalog, path: str) -> None:
-    """Refuse catalogs gettext would misread: a bad Plural-Forms, wrong number of msgstr[N]."""
-    plural_entries = [m for m in catalog.messages if m.id_plural is not None and m.translated]
-    plural_forms = catalog.header.get("Plural-Forms")
-    if not plural_entries:
-        return
-    if plural_forms is None:
-        raise CommandError(f"{path}: plural messages but no Plural-Forms header")
-    match = re.search(r"plural\s*=\s*([^;]*)", plural_forms)
-    try:
-        if match is None:
-            raise ValueError(plural_forms)
-        gettext.c2py(match.group(1))
-    except (ValueError, SyntaxError) as error:
-        raise CommandError(
-            f"{path}: invalid Plural-Forms {plural_forms!r} (run 'init' for a language's rule)"
-        ) from error
-    nplurals = catalog.nplurals
-    for message in plural_entries:
-        if len(message.strings) != nplurals:
-            raise CommandError(
-                f"{path}: {message.id!r} has {len(message.strings)} plural forms,"
-                f" Plural-Forms says {nplurals}"
-            )
-
-
 def compile_file(po_path: str, mo_path: str) -> tuple[int, int]:
     """Compile one ``.po`` file; return (translated, total) message counts."""
-    catalog = _read_catalog(po_path)
-    check_catalog(catalog, po_path)
-    _write(mo_path, write_mo(catalog))
-    messages = [message for message in catalog.messages if message.id and not message.obsolete]
-    return sum(message.translated for message in messages), len(messages)
+    try:
+        return compile_po_file(po_path, mo_path)
+    except OSError as error:
+        raise CommandError(f"cannot compile {po_path}: {error.strerror}") from error
+    except (CatalogError, PoSyntaxError) as error:
+        raise CommandError(str(error)) from error
 
 
 def _catalog_paths(directory: str, domain: str, locale: str | None) -> list[tuple[str, str]]:

@@ -109,12 +109,11 @@ def message_parts(call: ExtractedCall) -> tuple[str | None, str, str | None] | N
     arguments = call.arguments
     offset = 1 if call.function in _CONTEXT_FUNCTIONS else 0
     context = arguments[0] if offset and arguments else None
-    if len(arguments) <= offset or arguments[offset] is None:
-        return None
-    if offset and context is None:
+    message = arguments[offset] if len(arguments) > offset else None
+    if message is None or (offset and context is None):
         return None
     plural = arguments[offset + 1] if len(arguments) > offset + 1 else None
-    return (context, arguments[offset], plural)
+    return (context, message, plural)
 
 
 def _ignore(message: str) -> None:
