@@ -49,6 +49,10 @@ DEFAULT_MAX_BODY_SIZE: Final = 100 * 1024 * 1024
 MAX_CHUNK_SIZE_LINE: Final = 4096
 #: Hex digits in a chunk size: 16 covers any size a 64-bit counter can hold.
 MAX_CHUNK_SIZE_DIGITS: Final = 16
+#: Significant digits in a Content-Length: 19 hold any 64-bit size, and Python
+#: refuses to convert more than 4300 digits at all (RFC 9110 §8.6 asks parsers
+#: to guard against overflow).
+MAX_CONTENT_LENGTH_DIGITS: Final = 19
 #: Empty lines tolerated before a request line (RFC 9112 §2.2 says ignore at least one).
 MAX_LEADING_EMPTY_LINES: Final = 8
 
@@ -348,6 +352,8 @@ class RequestParser:
             raw_length = length_entry[1][0]
             if not _DIGITS_RE.fullmatch(raw_length):
                 return self._fail(400, f"invalid Content-Length: {raw_length[:40]!r}")
+            if len(raw_length.lstrip("0")) > MAX_CONTENT_LENGTH_DIGITS:
+                return self._fail(413, f"Content-Length is too large: {raw_length[:40]!r}...")
             content_length = int(raw_length)
 
         expect_entry = values.get("expect")
