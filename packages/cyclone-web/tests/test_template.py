@@ -88,13 +88,20 @@ def test_autoescape_none_on_the_loader_applies_to_its_templates() -> None:
 
 
 def test_autoescape_can_name_any_function_in_the_namespace() -> None:
-    loader = DictLoader({"a.txt": "{{ x }}"}, autoescape="shout", namespace={"shout": str.upper})
+    loader = DictLoader({"a.txt": "{{ x }}"}, autoescape="shout", namespace={"shout": bytes.upper})
     assert loader.load("a.txt").generate(x="hi") == b"HI"
 
 
-def test_custom_autoescape_function_may_return_bytes() -> None:
-    template = Template("{{ x }}", autoescape="to_bytes")
-    assert template.generate(x="\u00e9", to_bytes=lambda s: s.encode("utf-8")) == "\u00e9".encode()
+def test_custom_autoescape_function_receives_utf8_bytes_like_tornado() -> None:
+    seen = []
+
+    def mark(value: bytes) -> bytes:
+        seen.append(value)
+        return b"[" + value + b"]"
+
+    template = Template("{{ a }}{{ b }}{{ c }}", autoescape="mark")
+    assert template.generate(a="\u00e9", b=b"x", c=3, mark=mark) == "[\u00e9][x][3]".encode()
+    assert seen == ["\u00e9".encode(), b"x", b"3"]
 
 
 def test_autoescape_directive_sets_the_escaping_for_the_whole_template() -> None:
@@ -124,7 +131,7 @@ def test_raw_writes_the_expression_without_escaping() -> None:
 
 
 def test_escape_function_overridden_by_render_arguments_is_used() -> None:
-    assert render("{{ x }}", x="a", xhtml_escape=lambda s: f"[{s}]") == "[a]"
+    assert render("{{ x }}", x="a", xhtml_escape=lambda s: b"[" + s + b"]") == "[a]"
 
 
 def test_default_namespace_has_tornado_helpers() -> None:
@@ -153,9 +160,10 @@ def test_module_calls_tt_modules_from_the_namespace_without_escaping() -> None:
     assert Template(text).generate(_tt_modules=Modules()) == b"<div><t></div>"
 
 
-def test_apply_passes_the_rendered_body_to_the_function_unescaped() -> None:
-    text = "{% apply upper %}a{{ x }}b{% end %}!"
-    assert render(text, x="<c>", upper=str.upper) == "A&LT;C&GT;B!"
+def test_apply_passes_the_rendered_body_as_utf8_bytes_and_writes_the_result_raw() -> None:
+    text = "{% apply upper %}a{{ x }}\u00e9{% end %}!"
+    assert render(text, x="<c>", upper=bytes.upper) == "A&LT;C&GT;\u00e9!"
+    assert render(text, x="<c>", upper=lambda b: b.decode().upper()) == "A&LT;C&GT;\u00c9!"
 
 
 def test_apply_with_linkify_links_urls_in_the_body() -> None:
@@ -166,7 +174,7 @@ def test_apply_with_linkify_links_urls_in_the_body() -> None:
 
 def test_nested_apply_blocks_compose() -> None:
     text = "{% apply f %}[{% apply g %}{{ x }}{% end %}]{% end %}"
-    assert render(text, x="a", f=lambda s: s * 2, g=str.upper) == "[A][A]"
+    assert render(text, x="a", f=lambda s: s * 2, g=bytes.upper) == "[A][A]"
 
 
 # -- control flow ------------------------------------------------------------
@@ -458,7 +466,7 @@ def test_runtime_error_notes_the_template_file_and_line() -> None:
     template = Template("line one\n{{ 1 }}\n{{ items[3] }}", name="page.html")
     with pytest.raises(IndexError) as caught:
         template.generate(items=[])
-    assert caught.value.__notes__ == ["while rendering template 'page.html', line 3"]
+    assert caught.value.__notes__ == ["while rendering template page.html:3"]
 
 
 def test_runtime_error_in_an_included_template_names_the_include_chain() -> None:
@@ -470,17 +478,17 @@ def test_runtime_error_in_an_included_template_names_the_include_chain() -> None
     with pytest.raises(AttributeError) as caught:
         DictLoader(templates).load("page.html").generate(row=object())
     assert caught.value.__notes__ == [
-        "while rendering template 'row.html', line 3 (via page.html:3, base.html:2)"
+        "while rendering template row.html:3 (via page.html:3, base.html:2)"
     ]
 
 
 def test_runtime_error_in_a_control_statement_and_in_apply_is_located() -> None:
     with pytest.raises(NameError) as caught:
         Template("\n{% for x in nothing %}{% end %}", name="a.html").generate()
-    assert caught.value.__notes__ == ["while rendering template 'a.html', line 2"]
+    assert caught.value.__notes__ == ["while rendering template a.html:2"]
     with pytest.raises(ZeroDivisionError) as caught_apply:
         Template("{% apply str %}\n\n{{ 1 / 0 }}{% end %}", name="b.html").generate()
-    assert caught_apply.value.__notes__ == ["while rendering template 'b.html', line 3"]
+    assert caught_apply.value.__notes__ == ["while rendering template b.html:3"]
 
 
 def test_traceback_shows_the_generated_line_with_its_template_location() -> None:

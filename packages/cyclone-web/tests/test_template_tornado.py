@@ -1,16 +1,20 @@
-"""cyclone.template renders the same bytes as tornado.template (a test-only dependency).
+"""cyclone.template behaves like tornado.template (a test-only dependency).
 
 Both engines get the same templates and arguments; Tornado's ``xhtml_escape``
 writes ``'`` as ``&#x27;`` where cyclone writes ``&#39;``, so that one
-difference is normalised before comparing.
+difference is normalised before comparing. Tornado's own template test suite,
+which ships inside the tornado package, is also run with cyclone's classes
+swapped in.
 """
 
 from __future__ import annotations
 
+import unittest
 from typing import Any
 
 import pytest
 from tornado import template as tornado_template
+from tornado.test import template_test as tornado_template_test
 
 from cyclone import template as cyclone_template
 
@@ -118,3 +122,28 @@ def test_parse_errors_are_raised_where_tornado_raises_them(text: str) -> None:
     with pytest.raises(cyclone_template.ParseError) as ours:
         cyclone_template.Template(text, name="e.html")
     assert ours.value.filename == theirs.value.filename
+
+
+def _tornado_template_tests() -> list[unittest.TestCase]:
+    def flatten(suite: unittest.TestSuite) -> list[unittest.TestCase]:
+        cases: list[unittest.TestCase] = []
+        for item in suite:
+            cases.extend(flatten(item) if isinstance(item, unittest.TestSuite) else [item])
+        return cases
+
+    return flatten(unittest.defaultTestLoader.loadTestsFromModule(tornado_template_test))
+
+
+@pytest.mark.parametrize(
+    "case", _tornado_template_tests(), ids=lambda case: case.id().split(".", 3)[-1]
+)
+def test_tornado_own_template_test_passes_against_cyclone(
+    case: unittest.TestCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tornado's template test suite (shipped in its wheel), run with cyclone's classes."""
+    for name in ("Template", "DictLoader", "Loader", "ParseError"):
+        monkeypatch.setattr(tornado_template_test, name, getattr(cyclone_template, name))
+    result = unittest.TestResult()
+    case.run(result)
+    problems = [text for _, text in result.failures + result.errors]
+    assert not problems, "\n".join(problems)

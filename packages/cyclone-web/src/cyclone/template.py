@@ -23,11 +23,10 @@ becomes one Python function that appends ``str`` pieces to a list. Adjacent
 static text and expressions are folded into one f-string append, the escaping
 function is bound to a local, and the page is joined and UTF-8 encoded once.
 
-Differences from Tornado, on purpose: functions used by ``{% apply %}`` and
-custom ``autoescape`` functions receive text (``str``) rather than UTF-8
-bytes (functions that accept either, like those in `cyclone.escape`, behave
-the same); Python syntax errors in a template raise `ParseError` naming the
-template file and line; errors raised while rendering carry a note (see
+As in Tornado, ``{% apply %}`` functions and custom ``autoescape`` functions
+receive UTF-8 bytes (and may return bytes or text). Beyond Tornado: Python
+syntax errors in a template raise `ParseError` naming the template file and
+line, and errors raised while rendering carry a note (see
 `BaseException.add_note`) naming the template file and line.
 """
 
@@ -167,12 +166,17 @@ _FAST_HTML_ESCAPE = escape.xhtml_escape(_ESCAPE_PROBE) == _escape_html(_ESCAPE_P
 
 
 def _make_escaper(function: Any) -> Any:
-    """Wrap an autoescape function so it takes any value and returns text."""
+    """Wrap an autoescape function so it takes any value and returns text.
+
+    Like Tornado, a custom function is handed the value as UTF-8 bytes.
+    """
     if function is escape.xhtml_escape and _FAST_HTML_ESCAPE:
         return _escape_html
 
     def escaper(value: Any) -> str:
-        result = function(value if value.__class__ is str else _to_text(value))
+        if not isinstance(value, bytes):
+            value = _to_text(value).encode("utf-8", "surrogateescape")
+        result = function(value)
         return result if result.__class__ is str else _to_text(result)
 
     return escaper
@@ -458,8 +462,9 @@ class _Origin(NamedTuple):
     line: int
     via: tuple[tuple[str, int], ...]
 
-    def describe(self) -> str:
-        where = f"template {self.name!r}, line {self.line}"
+    def location(self) -> str:
+        """``name:line``, then ``(via outer:line, ...)`` innermost first, as Tornado writes it."""
+        where = f"{self.name}:{self.line}"
         if self.via:
             where += (
                 " (via " + ", ".join(f"{name}:{line}" for name, line in reversed(self.via)) + ")"
@@ -608,7 +613,7 @@ class _CodeGenerator:
         self.apply_count += 1
         origin = self.origin(node.line)
         for indent, code, line_origin in self.function(
-            name, node.body, origin, "_tt_join(_tt_buffer)"
+            name, node.body, origin, '_tt_join(_tt_buffer).encode("utf-8", "surrogateescape")'
         ):
             self.emit(scope, code, line_origin, scope.indent + indent)
         scope.uses_to_text = True
@@ -785,7 +790,7 @@ class Template:
         source: list[str] = []
         origins: list[_Origin] = []
         for indent, code, origin in lines:
-            text = "    " * indent + code + f"  # {origin.name}:{origin.line}"
+            text = "    " * indent + code + "  # " + origin.location()
             source.append(text)
             origins.extend([origin] * (text.count("\n") + 1))
         return "\n".join(source) + "\n", origins
@@ -824,7 +829,7 @@ class Template:
         # Another template of the same name may have left its source there.
         linecache.cache.pop(self._filename, None)
         if origin is not None:
-            _add_note(error, f"while rendering {origin.describe()}")
+            _add_note(error, f"while rendering template {origin.location()}")
 
     def __repr__(self) -> str:
         return f"<Template {self.name!r}>"
