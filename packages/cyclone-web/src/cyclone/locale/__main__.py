@@ -221,7 +221,7 @@ def init_catalog(template: Catalog, locale: str) -> Catalog:
         {
             "PO-Revision-Date": _now(),
             "Language": locale,
-            "Language-Team": f"{name} <LL@li.org>",
+            "Language-Team": name,
             "Plural-Forms": plural_forms,
         }
     )
