@@ -153,6 +153,10 @@ def test_untranslated_messages_fall_back_to_the_source_text_with_english_plurals
     assert locale.translate("one cat", "%d cats", 3) == "%d cats"
 
 
+def test_empty_message_translates_to_itself_not_to_the_catalog_header(loaded):
+    assert cyclone.locale.get("pl_PL").translate("") == ""
+
+
 def test_pgettext_picks_the_translation_for_the_context(loaded):
     locale = cyclone.locale.get("pt_BR")
     assert locale.pgettext("verb", "post") == "publicar"

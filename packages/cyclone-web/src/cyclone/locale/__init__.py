@@ -461,6 +461,8 @@ class GettextLocale(Locale):
             if count is None:
                 raise TypeError(f"translate({message!r}, {plural_message!r}) needs a count")
             return self.translations.ngettext(message, plural_message, count)
+        if not message:
+            return message  # gettext("") would return the catalog's header
         return self.translations.gettext(message)
 
     def pgettext(
