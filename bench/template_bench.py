@@ -6,13 +6,14 @@ The page is a base template with blocks, extended by a page whose content block
 loops over 50 items, each with a few escaped fields and an ``{% if %}``. The
 script checks both engines produce the same bytes (Tornado writes ``'`` as
 ``&#x27;`` where cyclone writes ``&#39;``; that is normalised), then prints
-renders per second for each and the ratio. `run()` returns the numbers as a dict
-for the bench runner.
+renders per second for each and the ratio; a one-line page shows the fixed
+cost of a render. `run()` returns the numbers as a dict for bench/run.py.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import sys
 import time
 from typing import Any
@@ -80,10 +81,16 @@ def make_context(count: int = 50) -> dict[str, Any]:
     }
 
 
-def _renderers() -> tuple[Any, Any]:
-    cyclone_page = cyclone_template.DictLoader(TEMPLATES).load("page.html")
-    tornado_page = tornado_template.DictLoader(TEMPLATES).load("page.html")
-    return cyclone_page.generate, tornado_page.generate
+SMALL_TEMPLATES = {"hello.html": "<p>Hello {{ name }}, you have {{ count }} messages.</p>"}
+
+
+def _loaders(templates: dict[str, str]) -> tuple[Any, Any]:
+    return cyclone_template.DictLoader(templates), tornado_template.DictLoader(templates)
+
+
+def _renderers(templates: dict[str, str] = TEMPLATES, name: str = "page.html") -> tuple[Any, Any]:
+    ours, theirs = _loaders(templates)
+    return ours.load(name).generate, theirs.load(name).generate
 
 
 def _calibrate(render: Any, context: dict[str, Any]) -> float:
@@ -121,10 +128,12 @@ def _best_rates(
     return {name: 1 / per_render for name, per_render in best.items()}
 
 
-def check_equivalent() -> bytes:
+def check_equivalent(
+    templates: dict[str, str] = TEMPLATES, name: str = "page.html", context: dict | None = None
+) -> bytes:
     """Render with both engines and raise AssertionError if the pages differ."""
-    cyclone_render, tornado_render = _renderers()
-    context = make_context()
+    cyclone_render, tornado_render = _renderers(templates, name)
+    context = make_context() if context is None else context
     ours = cyclone_render(**context)
     theirs = tornado_render(**context).replace(b"&#x27;", b"&#39;")
     if ours != theirs:
@@ -132,30 +141,48 @@ def check_equivalent() -> bytes:
     return ours
 
 
-def run(seconds: float = 2.0) -> dict[str, Any]:
-    """Measure both engines on the 50-item page for about ``seconds``; returns renders/s and the ratio."""
-    page = check_equivalent()
-    cyclone_render, tornado_render = _renderers()
-    context = make_context()
+def _measure(templates: dict[str, str], name: str, context: dict, seconds: float) -> dict:
+    page = check_equivalent(templates, name, context)
+    cyclone_render, tornado_render = _renderers(templates, name)
     rates = _best_rates({"cyclone": cyclone_render, "tornado": tornado_render}, context, seconds)
-    cyclone_rate, tornado_rate = rates["cyclone"], rates["tornado"]
+    return {
+        "page_bytes": len(page),
+        "cyclone_renders_per_second": round(rates["cyclone"], 1),
+        "tornado_renders_per_second": round(rates["tornado"], 1),
+        "ratio": round(rates["cyclone"] / rates["tornado"], 3),
+    }
+
+
+def run(seconds: float | None = None) -> dict[str, Any]:
+    """Measure both engines; returns renders/s and the cyclone/tornado ratio per page.
+
+    ``seconds`` is the time spent per page (default 3, or 0.5 when the bench
+    runner sets ``BENCH_QUICK=1``). The headline ``ratio`` is the 50-item page.
+    """
+    if seconds is None:
+        seconds = 0.5 if os.environ.get("BENCH_QUICK") == "1" else 3.0
+    page = _measure(TEMPLATES, "page.html", make_context(), seconds)
+    hello = _measure(SMALL_TEMPLATES, "hello.html", {"name": "<Ann>", "count": 3}, seconds)
     return {
         "name": "template",
-        "page_bytes": len(page),
-        "items": len(context["items"]),
-        "cyclone_renders_per_second": round(cyclone_rate, 1),
-        "tornado_renders_per_second": round(tornado_rate, 1),
-        "ratio": round(cyclone_rate / tornado_rate, 3),
+        "ratio": page["ratio"],
+        "outputs": "equivalent",
         "python": sys.version.split()[0],
+        "page with 50 items (base + blocks + loop)": page,
+        "one-line hello": hello,
     }
 
 
 def main() -> None:
     result = run()
-    print(f"page: {result['items']} items, {result['page_bytes']} bytes (outputs equivalent)")
-    print(f"cyclone.template: {result['cyclone_renders_per_second']:>10,.0f} renders/s")
-    print(f"tornado.template: {result['tornado_renders_per_second']:>10,.0f} renders/s")
-    print(f"ratio: {result['ratio']:.2f}x")
+    print(f"cyclone.template vs tornado.template, Python {result['python']} (outputs equivalent)")
+    for case, numbers in result.items():
+        if isinstance(numbers, dict):
+            print(
+                f"{case}: cyclone {numbers['cyclone_renders_per_second']:,.0f}/s, "
+                f"tornado {numbers['tornado_renders_per_second']:,.0f}/s, "
+                f"ratio {numbers['ratio']:.2f}x"
+            )
 
 
 if __name__ == "__main__":
