@@ -257,7 +257,7 @@ class _Extends(NamedTuple):
 # --------------------------------------------------------------------------
 # Parser
 
-_TEXT, _EXPRESSION, _TAG = "text", "{{", "{%"
+_TEXT, _EXPRESSION = "text", "{{"
 _TAG_START_RE = re.compile(r"\{[{%#]")
 _TAG_END = {
     "{{": ("}}", "Missing end expression }}"),
