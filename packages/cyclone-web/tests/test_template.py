@@ -436,6 +436,10 @@ def test_set_inside_a_block_is_visible_after_it() -> None:
         ("{% apply %}{% end %}", "apply missing method name", 1),
         ("{% if x %}{% extends 'a' %}{% end %}", "must be at the top level", 1),
         ("{% extends 'a' %}", "{% extends %} block found, but no template loader", 1),
+        ("{% extends 'a' %}\n{% extends 'b' %}", "more than one {% extends %}", 2),
+        ("{% raw %}", "raw missing expression", 1),
+        ("{% module %}", "module missing expression", 1),
+        ("{% autoescape %}", "autoescape missing function name", 1),
         ("{% include 'a' %}", "{% include %} block found, but no template loader", 1),
     ],
 )
@@ -623,6 +627,15 @@ def test_file_loader_without_reload_keeps_serving_the_cached_template(tmp_path: 
     loader.load("a.html")
     write(tmp_path / "a.html", "two", mtime=first_mtime_plus(tmp_path / "a.html"))
     assert loader.load("a.html").generate() == b"one"
+
+
+def test_file_loader_with_reload_reports_a_deleted_template(tmp_path: Path) -> None:
+    write(tmp_path / "a.html", "one")
+    loader = Loader(str(tmp_path), reload=True)
+    loader.load("a.html")
+    (tmp_path / "a.html").unlink()
+    with pytest.raises(FileNotFoundError):
+        loader.load("a.html")
 
 
 def test_file_loader_missing_file_raises_file_not_found(tmp_path: Path) -> None:

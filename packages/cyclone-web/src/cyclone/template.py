@@ -495,7 +495,6 @@ class _CodeGenerator:
     """Turns the syntax trees of a template and its ancestors into Python source."""
 
     def __init__(self, template: Template, named_blocks: dict[str, _NamedBlock]) -> None:
-        self.loader = template.loader
         self.dependencies = template.dependencies
         self.named_blocks = named_blocks
         self.current = template
