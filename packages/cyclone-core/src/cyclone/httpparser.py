@@ -166,6 +166,7 @@ class RequestParser:
         self._remaining = 0
         self._body_received = 0
         self._trailer_size = 0
+        self._empty_lines = 0
         self._error: ParseError | None = None
 
     # -- feeding -------------------------------------------------------------
@@ -225,11 +226,10 @@ class RequestParser:
     def _next_head(self) -> RequestHead | ParseError | _Sentinel:
         buffer = self._buffer
         if buffer[:1] in (b"\r", b"\n"):
-            stripped = 0
             while buffer[:2] == b"\r\n" or buffer[:1] == b"\n":
                 del buffer[: 2 if buffer[:1] == b"\r" else 1]
-                stripped += 1
-                if stripped > MAX_LEADING_EMPTY_LINES:
+                self._empty_lines += 1
+                if self._empty_lines > MAX_LEADING_EMPTY_LINES:
                     return self._fail(400, "too many empty lines before the request line")
             if buffer == b"\r":
                 return NEED_DATA
@@ -250,6 +250,7 @@ class RequestParser:
             return self._fail(431, "request header fields too large")
         head = bytes(buffer[:end])
         del buffer[: match.end()]  # type: ignore[union-attr]
+        self._empty_lines = 0
         return self._parse_head(head)
 
     def _parse_head(self, head: bytes) -> RequestHead | ParseError:
