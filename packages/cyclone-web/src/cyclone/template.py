@@ -540,7 +540,7 @@ class _CodeGenerator:
         if len(pending) == 1:
             self.emit(scope, f"_tt_append({pending[0][1]})", pending[0][2])
             return
-        parts = []
+        parts: list[str] = []
         for is_code, text, origin in pending:
             if is_code:
                 local = f"_tt_t{len(parts)}"
@@ -899,10 +899,9 @@ class BaseLoader:
         return False
 
 
-def _is_relative(name: str, parent_path: str | None) -> bool:
-    return (
-        bool(parent_path) and not parent_path.startswith(("<", "/")) and not name.startswith("/")
-    )  # type: ignore[union-attr]
+def _is_relative(name: str, parent_path: str) -> bool:
+    """Whether ``name`` is resolved against the directory of ``parent_path``, as in Tornado."""
+    return not parent_path.startswith(("<", "/")) and not name.startswith("/")
 
 
 class Loader(BaseLoader):
@@ -923,8 +922,8 @@ class Loader(BaseLoader):
         self._sources: dict[str, dict[str, int | None]] = {}
 
     def resolve_path(self, name: str, parent_path: str | None = None) -> str:
-        if _is_relative(name, parent_path):
-            directory = os.path.dirname(os.path.abspath(os.path.join(self.root, parent_path)))  # type: ignore[arg-type]
+        if parent_path and _is_relative(name, parent_path):
+            directory = os.path.dirname(os.path.abspath(os.path.join(self.root, parent_path)))
             path = os.path.abspath(os.path.join(directory, name))
             if path.startswith(self.root + os.sep):
                 name = path[len(self.root) + 1 :]
@@ -961,8 +960,8 @@ class DictLoader(BaseLoader):
         self.dict = dict
 
     def resolve_path(self, name: str, parent_path: str | None = None) -> str:
-        if _is_relative(name, parent_path):
-            name = posixpath.normpath(posixpath.join(posixpath.dirname(parent_path), name))  # type: ignore[arg-type]
+        if parent_path and _is_relative(name, parent_path):
+            name = posixpath.normpath(posixpath.join(posixpath.dirname(parent_path), name))
         return name
 
     def _create_template(self, name: str) -> Template:
