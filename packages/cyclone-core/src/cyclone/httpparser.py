@@ -135,7 +135,11 @@ _TARGET_RE = re.compile(rb"[\x21-\x7e]+")
 _VERSION_RE = re.compile(rb"HTTP/([0-9])\.([0-9])")
 _ABSOLUTE_TARGET_RE = re.compile(r"(?i)(https?)://([^/?#]*)([^#]*)")
 _HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
-_CHUNK_SIZE_RE = re.compile(rb"([0-9A-Fa-f]{1,%d})[ \t]*(;.*)?" % MAX_CHUNK_SIZE_DIGITS)
+# Chunk extensions may hold any visible text, but no CTL: a bare CR there is read
+# as a line end by some proxies, a request-smuggling vector (RFC 9112 §7.1.1).
+_CHUNK_SIZE_RE = re.compile(
+    rb"([0-9A-Fa-f]{1,%d})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?" % MAX_CHUNK_SIZE_DIGITS
+)
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 (_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _END, _DONE, _ERROR) = (
