@@ -129,6 +129,10 @@ class HTTPAuthenticationRequired(HTTPError):
         self.realm = realm
         self.challenge = challenge
 
+    def challenge_headers(self) -> list[str]:
+        """Every ``WWW-Authenticate`` value to send (one per offered scheme or algorithm)."""
+        return [self.challenge_header()]
+
     def challenge_header(self) -> str:
         params = [("realm", self.realm), *self.challenge.items()]
         quoted = ", ".join(
@@ -631,7 +635,8 @@ class RequestHandler:
             if isinstance(exception, HTTPError) and exception.reason:
                 reason = exception.reason
             if isinstance(exception, HTTPAuthenticationRequired):
-                self.set_header("WWW-Authenticate", exception.challenge_header())
+                for challenge in exception.challenge_headers():
+                    self.add_header("WWW-Authenticate", challenge)
         if reason is None and status_code not in responses:
             reason = "Unknown"
         self.set_status(status_code, reason=reason)

@@ -38,7 +38,14 @@ from twisted.trial import unittest
 from cyclone import signing
 from cyclone.httputil import HTTPHeaders, parse_http_date
 
-__all__ = ["Client", "CycloneTestCase", "Response"]
+__all__ = [
+    "Client",
+    "CycloneTestCase",
+    "MemoryTransport",
+    "Response",
+    "ResponseReader",
+    "exchange",
+]
 
 
 class Response:
@@ -61,7 +68,7 @@ class Response:
         return f"Response({self.code} {self.reason}, {len(self.body)} bytes)"
 
 
-class _ResponseReader:
+class ResponseReader:
     """Parses one HTTP/1.1 response from the bytes the server wrote."""
 
     def __init__(self, head_only: bool) -> None:
@@ -134,7 +141,7 @@ class _ResponseReader:
         return Response(self.status[0], self.status[1], self.headers, b"".join(self.body))
 
 
-class _MemoryTransport(StringTransport):
+class MemoryTransport(StringTransport):
     """A StringTransport that tells the client whenever the server writes or closes."""
 
     def __init__(self, on_write: Callable[[bytes], None], on_close: Callable[[], None]) -> None:
@@ -257,44 +264,60 @@ class Client:
         return self._exchange(method, head + raw_body)
 
     def _exchange(self, method: str, raw_request: bytes) -> defer.Deferred[Response]:
-        from twisted.internet import reactor
+        d = exchange(self.app, raw_request, head_only=method == "HEAD")
 
-        result: defer.Deferred[Response] = defer.Deferred()
-        scheduled: list[Any] = []
-        finishing: list[bool] = []
-        reader = _ResponseReader(head_only=method == "HEAD")
-        protocol = self.app.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
-
-        def finish() -> None:
-            if result.called or finishing:
-                return
-            finishing.append(True)
-            if reader.status is None:
-                result.errback(ConnectionDone("the server closed without a response"))
-                return
-            response = reader.response()
+        def remember_cookies(response: Response) -> Response:
             self.cookies._update(response.headers)
-            if not transport.disconnecting:
-                transport.loseConnection()
-            result.callback(response)
+            return response
 
-        def on_write(data: bytes) -> None:
-            reader.feed(data)
-            if reader.complete and not scheduled:
-                # Answer on the next reactor turn: the server is still inside
-                # its own write call and must be allowed to finish cleanly.
-                scheduled.append(reactor.callLater(0, finish))
+        return d.addCallback(remember_cookies)
 
-        def on_close() -> None:
-            reader.connection_closed()
-            protocol.connectionLost(Failure(ConnectionDone()))
-            if not scheduled:
-                scheduled.append(reactor.callLater(0, finish))
 
-        transport = _MemoryTransport(on_write, on_close)
-        protocol.makeConnection(transport)
-        protocol.dataReceived(raw_request)
-        return result
+def exchange(
+    factory: Any, raw_request: bytes, head_only: bool = False
+) -> defer.Deferred[Response]:
+    """Send raw request bytes to any HTTP server factory in memory; a Deferred of its Response.
+
+    Used by the test client and by ``cyclone.web.FallbackHandler`` to run a
+    twisted.web resource inside a cyclone application.
+    """
+    from twisted.internet import reactor
+
+    result: defer.Deferred[Response] = defer.Deferred()
+    scheduled: list[Any] = []
+    finishing: list[bool] = []
+    reader = ResponseReader(head_only=head_only)
+    protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
+
+    def finish() -> None:
+        if result.called or finishing:
+            return
+        finishing.append(True)
+        if reader.status is None:
+            result.errback(ConnectionDone("the server closed without a response"))
+            return
+        response = reader.response()
+        if not transport.disconnecting:
+            transport.loseConnection()
+        result.callback(response)
+
+    def on_write(data: bytes) -> None:
+        reader.feed(data)
+        if reader.complete and not scheduled:
+            # Answer on the next reactor turn: the server is still inside
+            # its own write call and must be allowed to finish cleanly.
+            scheduled.append(reactor.callLater(0, finish))
+
+    def on_close() -> None:
+        reader.connection_closed()
+        protocol.connectionLost(Failure(ConnectionDone()))
+        if not scheduled:
+            scheduled.append(reactor.callLater(0, finish))
+
+    transport = MemoryTransport(on_write, on_close)
+    protocol.makeConnection(transport)
+    protocol.dataReceived(raw_request)
+    return result
 
 
 def _encode_multipart(

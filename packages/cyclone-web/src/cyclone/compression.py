@@ -1,0 +1,106 @@
+"""gzip response compression, as an output transform (the ``compress_response`` setting).
+
+    app = cyclone.web.Application(handlers, compress_response=True)
+
+Responses of compressible types (text, JSON, JavaScript, XML, SVG) are
+gzip-encoded when the client accepts gzip, and every such response carries
+``Vary: Accept-Encoding`` so caches keep both variants. Streaming responses
+are compressed chunk by chunk with a sync flush, so each ``flush()`` still
+reaches the client at once. Small complete bodies (under 1 KB) are left alone,
+where compression costs more than it saves.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Any
+
+from cyclone.httputil import HTTPHeaders, HTTPServerRequest
+
+__all__ = ["GZipContentEncoding"]
+
+_COMPRESSIBLE_TYPES = frozenset(
+    {
+        "application/javascript",
+        "application/x-javascript",
+        "application/json",
+        "application/xml",
+        "application/atom+xml",
+        "application/rss+xml",
+        "application/xhtml+xml",
+        "image/svg+xml",
+    }
+)
+_GZIP_ACCEPTED = re.compile(r"(?:^|,)\s*(?:gzip|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*(?=,|$)", re.I)
+
+
+def _accepts_gzip(header: str) -> bool:
+    """True when Accept-Encoding allows gzip (``gzip;q=0`` refuses it, RFC 9110 §12.5.3)."""
+    for match in _GZIP_ACCEPTED.finditer(header):
+        quality = match.group(1)
+        try:
+            if quality is None or float(quality) > 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class GZipContentEncoding:
+    """Compresses one response when the request allows it."""
+
+    #: Complete bodies shorter than this are sent uncompressed.
+    MIN_LENGTH = 1024
+    #: zlib level: 6 is zlib's own default balance of speed and size.
+    GZIP_LEVEL = 6
+
+    def __init__(self, request: HTTPServerRequest) -> None:
+        self._gzipping = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
+        self._compressor: Any = None
+
+    @staticmethod
+    def compressible(content_type: str) -> bool:
+        return content_type.startswith("text/") or content_type in _COMPRESSIBLE_TYPES
+
+    def transform_first_chunk(
+        self, status_code: int, headers: HTTPHeaders, chunk: bytes, finishing: bool
+    ) -> tuple[int, HTTPHeaders, bytes]:
+        content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+        compressible = self.compressible(content_type)
+        if compressible:
+            vary = headers.get("Vary")
+            if not vary:
+                headers["Vary"] = "Accept-Encoding"
+            elif "accept-encoding" not in vary.lower():
+                headers["Vary"] = vary + ", Accept-Encoding"
+        self._gzipping = (
+            self._gzipping
+            and compressible
+            and status_code not in (204, 206, 304)
+            and "Content-Encoding" not in headers
+            and (not finishing or len(chunk) >= self.MIN_LENGTH)
+        )
+        if self._gzipping:
+            headers["Content-Encoding"] = "gzip"
+            self._compressor = zlib.compressobj(
+                self.GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS
+            )
+            chunk = self.transform_chunk(chunk, finishing)
+            if "Content-Length" in headers:
+                if finishing:
+                    headers["Content-Length"] = str(len(chunk))
+                else:
+                    del headers["Content-Length"]
+            etag = headers.get("Etag")
+            if etag and not etag.startswith("W/"):
+                # The compressed bytes differ from the identity ones (RFC 9110 §8.8.3).
+                headers["Etag"] = "W/" + etag
+        return status_code, headers, chunk
+
+    def transform_chunk(self, chunk: bytes, finishing: bool) -> bytes:
+        if not self._gzipping:
+            return chunk
+        compressed = self._compressor.compress(chunk)
+        compressed += self._compressor.flush(zlib.Z_FINISH if finishing else zlib.Z_SYNC_FLUSH)
+        return compressed

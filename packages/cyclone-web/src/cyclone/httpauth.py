@@ -1,0 +1,255 @@
+"""HTTP Basic (RFC 7617) and Digest (RFC 7616) authentication for handlers.
+
+    from cyclone import web, httpauth
+
+    def check(handler, username, password):       # may also return a Deferred or be async
+        return (username, password) == ("admin", "secret")
+
+    class Admin(web.RequestHandler):
+        @httpauth.basic_auth(check, realm="admin area")
+        def get(self):
+            self.write(f"hello {self.current_user}")
+
+A request without valid credentials gets 401 with the matching
+``WWW-Authenticate`` challenge; on success ``handler.current_user`` is the
+user name. Passwords and digests are compared in constant time. Digest nonces
+are signed timestamps (no server-side state) that expire after
+``nonce_lifetime`` seconds, answered with ``stale=true`` so browsers retry
+silently; a replayed nonce count is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import functools
+import hashlib
+import hmac
+import inspect
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer
+
+from cyclone.handler import HTTPAuthenticationRequired, RequestHandler
+
+__all__ = [
+    "DigestAuthenticationRequired",
+    "basic_auth",
+    "digest_auth",
+    "parse_basic_authorization",
+    "parse_digest_authorization",
+]
+
+_PROCESS_SECRET = os.urandom(32)
+_DIGEST_PARAM = re.compile(
+    r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)'
+)
+_HASHES: dict[str, Callable[[bytes], Any]] = {
+    "MD5": hashlib.md5,
+    "SHA-256": hashlib.sha256,
+}
+
+
+async def _resolve(value: Any) -> Any:
+    if isinstance(value, defer.Deferred) or inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def parse_basic_authorization(header: str | None) -> tuple[str, str] | None:
+    """``(user, password)`` from ``Authorization: Basic …``; None when absent or malformed."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return username, password
+
+
+def basic_auth(
+    check_credentials: Callable[[RequestHandler, str, str], Any], realm: str = "Restricted Access"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require HTTP Basic credentials accepted by ``check_credentials(handler, user, password)``."""
+
+    def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+            credentials = parse_basic_authorization(self.request.headers.get("Authorization"))
+            if credentials is None:
+                raise HTTPAuthenticationRequired(
+                    "no Basic credentials", "Basic", realm, charset="UTF-8"
+                )
+            username, password = credentials
+            if not await _resolve(check_credentials(self, username, password)):
+                raise HTTPAuthenticationRequired(
+                    f"wrong credentials for {username!r}", "Basic", realm, charset="UTF-8"
+                )
+            self.current_user = username
+            return await _resolve(method(self, *args, **kwargs))
+
+        return wrapper
+
+    return decorator
+
+
+def parse_digest_authorization(header: str | None) -> dict[str, str] | None:
+    """The parameters of ``Authorization: Digest …`` as a dict; None when absent or malformed."""
+    if not header:
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "digest":
+        return None
+    params: dict[str, str] = {}
+    position = 0
+    rest = rest.strip()
+    while position < len(rest):
+        match = _DIGEST_PARAM.match(rest, position)
+        if not match:
+            return None
+        name = match.group(1).lower()
+        quoted, token = match.group(2), match.group(3)
+        params[name] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else token
+        position = match.end()
+    return params
+
+
+class DigestAuthenticationRequired(HTTPAuthenticationRequired):
+    """A 401 offering one Digest challenge per supported algorithm (RFC 7616 §3.7)."""
+
+    def __init__(
+        self, log_message: str, realm: str, nonce: str, algorithms: tuple[str, ...], stale: bool
+    ) -> None:
+        super().__init__(log_message, "Digest", realm)
+        self.nonce = nonce
+        self.algorithms = algorithms
+        self.stale = stale
+
+    def challenge_headers(self) -> list[str]:
+        headers = []
+        for algorithm in self.algorithms:
+            value = (
+                f'Digest realm="{self.realm}", qop="auth", algorithm={algorithm}, '
+                f'nonce="{self.nonce}", opaque="{_opaque(self.realm)}"'
+            )
+            if self.stale:
+                value += ", stale=true"
+            headers.append(value)
+        return headers
+
+
+def _opaque(realm: str) -> str:
+    return hashlib.sha256(_PROCESS_SECRET + realm.encode()).hexdigest()[:32]
+
+
+def _make_nonce(secret: bytes, realm: str, now: float) -> str:
+    timestamp = str(int(now))
+    mac = hmac.new(secret, f"{timestamp}:{realm}".encode(), hashlib.sha256).hexdigest()
+    return base64.b64encode(f"{timestamp}:{mac}".encode()).decode()
+
+
+def _nonce_age(secret: bytes, realm: str, nonce: str, now: float) -> float | None:
+    """Seconds since the nonce was issued, or None if we did not issue it."""
+    try:
+        timestamp, _, mac = base64.b64decode(nonce, validate=True).decode().partition(":")
+        issued = int(timestamp)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    expected = hmac.new(secret, f"{timestamp}:{realm}".encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, mac):
+        return None
+    return now - issued
+
+
+def digest_auth(
+    get_password: Callable[[RequestHandler, str], Any],
+    realm: str = "Restricted Access",
+    algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
+    nonce_lifetime: float = 300.0,
+    clock: Callable[[], float] = time.time,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require HTTP Digest (qop=auth) credentials; ``get_password(handler, user)`` returns the password or None."""
+    for algorithm in algorithms:
+        if algorithm not in _HASHES:
+            raise ValueError(f"unsupported Digest algorithm {algorithm!r}; use {sorted(_HASHES)}")
+    seen_counts: collections.OrderedDict[str, int] = collections.OrderedDict()
+
+    def challenge(
+        handler: RequestHandler, message: str, stale: bool = False
+    ) -> DigestAuthenticationRequired:
+        secret = _secret_for(handler)
+        return DigestAuthenticationRequired(
+            message, realm, _make_nonce(secret, realm, clock()), algorithms, stale
+        )
+
+    def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        async def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+            params = parse_digest_authorization(self.request.headers.get("Authorization"))
+            if params is None:
+                raise challenge(self, "no Digest credentials")
+            required = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
+            if any(name not in params for name in required) or params["qop"] != "auth":
+                raise challenge(self, "incomplete Digest credentials")
+            algorithm = params.get("algorithm", "MD5").upper()
+            if algorithm not in algorithms or params["realm"] != realm:
+                raise challenge(self, f"unexpected Digest algorithm or realm: {algorithm}")
+            if params["uri"] != self.request.uri:
+                raise challenge(self, "Digest uri does not match the request")
+            age = _nonce_age(_secret_for(self), realm, params["nonce"], clock())
+            if age is None:
+                raise challenge(self, "Digest nonce was not issued here")
+            if age > nonce_lifetime:
+                raise challenge(self, "Digest nonce expired", stale=True)
+            password = await _resolve(get_password(self, params["username"]))
+            if password is None:
+                raise challenge(self, f"unknown user {params['username']!r}")
+            hash_function = _HASHES[algorithm]
+
+            def digest(text: str) -> str:
+                return hash_function(text.encode("utf-8")).hexdigest()
+
+            ha1 = digest(f"{params['username']}:{realm}:{password}")
+            ha2 = digest(f"{self.request.method}:{params['uri']}")
+            expected = digest(
+                f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}"
+            )
+            if not hmac.compare_digest(expected, params["response"].lower()):
+                raise challenge(self, f"wrong Digest response for {params['username']!r}")
+            try:
+                count = int(params["nc"], 16)
+            except ValueError:
+                raise challenge(self, "malformed Digest nonce count")
+            key = params["nonce"] + ":" + params["cnonce"]
+            if seen_counts.get(key, -1) >= count:
+                raise challenge(self, "replayed Digest nonce count")
+            seen_counts[key] = count
+            seen_counts.move_to_end(key)
+            while len(seen_counts) > 10000:
+                seen_counts.popitem(last=False)
+            self.current_user = params["username"]
+            return await _resolve(method(self, *args, **kwargs))
+
+        return wrapper
+
+    return decorator
+
+
+def _secret_for(handler: RequestHandler) -> bytes:
+    secret = handler.settings.get("cookie_secret")
+    if isinstance(secret, dict):
+        secret = secret[max(secret)]
+    if isinstance(secret, str):
+        return secret.encode()
+    return secret or _PROCESS_SECRET

@@ -1,0 +1,263 @@
+"""The Tornado web API on Twisted: Application, RequestHandler and friends.
+
+    import cyclone.web
+    from twisted.internet import reactor
+
+    class MainHandler(cyclone.web.RequestHandler):
+        def get(self):
+            self.write("Hello, world")
+
+    application = cyclone.web.Application([(r"/", MainHandler)])
+    reactor.listenTCP(8888, application, interface="127.0.0.1")
+    reactor.run()
+
+`Application` is a Twisted server factory: give it to ``reactor.listenTCP``,
+to ``internet.TCPServer`` in a ``.tac`` (calling it, ``app()``, returns itself
+as old cyclone code expects) or to any endpoint. Everything an old cyclone or
+Tornado application imports from ``cyclone.web`` is here; the handler
+lifecycle itself lives in `cyclone.handler` (cyclone-core).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import urllib.parse
+from typing import Any
+
+from twisted.internet import threads
+from twisted.logger import Logger
+
+from cyclone.compression import GZipContentEncoding
+from cyclone.handler import (
+    ErrorHandler,
+    Finish,
+    HTTPAuthenticationRequired,
+    HTTPError,
+    MissingArgumentError,
+    addslash,
+    asynchronous,
+    authenticated,
+    removeslash,
+    stream_request_body,
+)
+from cyclone.handler import RequestHandler as _BaseRequestHandler
+from cyclone.routing import Router, URLSpec, url
+from cyclone.staticfiles import StaticFileHandler
+from cyclone.uimodules import (
+    DEFAULT_UI_MODULES,
+    TemplateModule,
+    UIModule,
+    load_ui_methods,
+    load_ui_modules,
+)
+
+__all__ = [
+    "Application",
+    "ErrorHandler",
+    "FallbackHandler",
+    "Finish",
+    "GZipContentEncoding",
+    "HTTPAuthenticationRequired",
+    "HTTPError",
+    "MissingArgumentError",
+    "RedirectHandler",
+    "RequestHandler",
+    "StaticFileHandler",
+    "TemplateModule",
+    "UIModule",
+    "URLSpec",
+    "addslash",
+    "asynchronous",
+    "authenticated",
+    "removeslash",
+    "stream_request_body",
+    "url",
+]
+
+log = Logger()
+
+
+class RequestHandler(_BaseRequestHandler):
+    """The handler users subclass; templates, locales and static URLs are built in."""
+
+
+class RedirectHandler(RequestHandler):
+    """Redirects every request to ``url`` (``{0}``/``{name}`` take the route's groups).
+
+    The query string of the request is kept unless the target has its own.
+    """
+
+    def initialize(self, url: str, permanent: bool = True) -> None:  # type: ignore[override]
+        self._url = url
+        self._permanent = permanent
+
+    def get(self, *args: Any, **kwargs: Any) -> None:
+        target = self._url.format(*args, **kwargs)
+        if self.request.query and "?" not in target:
+            target += "?" + self.request.query
+        self.redirect(target, permanent=self._permanent)
+
+    head = get
+
+
+class FallbackHandler(RequestHandler):
+    """Serves a route with a twisted.web ``Resource`` or a WSGI application.
+
+    ``Application([(r"/legacy/.*", FallbackHandler, {"fallback": resource})])``.
+    A twisted.web resource runs in-process through twisted.web's own HTTP
+    stack; a WSGI application runs in Twisted's thread pool so it cannot
+    block the reactor. Either response is buffered before it is sent.
+    """
+
+    SUPPORTED_METHODS = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+
+    def initialize(self, fallback: Any) -> None:  # type: ignore[override]
+        self.fallback = fallback
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        from twisted.web.resource import IResource
+
+        if IResource.providedBy(self.fallback):
+            await self._serve_resource()
+        else:
+            await self._serve_wsgi()
+        if not self._finished:
+            self.finish()
+
+    async def _serve_resource(self) -> None:
+        from twisted.web.server import Site
+
+        from cyclone.testing import exchange
+
+        request = self.request
+        headers = "".join(
+            f"{name}: {value}\r\n"
+            for name, value in request.headers.get_all()
+            if name.lower()
+            not in ("connection", "keep-alive", "transfer-encoding", "content-length")
+        )
+        raw = (
+            f"{request.method} {request.uri} HTTP/1.0\r\n{headers}"
+            f"Content-Length: {len(request.body)}\r\nConnection: close\r\n\r\n"
+        ).encode("latin-1") + request.body
+        site = Site(self.fallback)
+        site.noisy = False
+        response = await exchange(site, raw, head_only=request.method == "HEAD")
+        self.clear()
+        self.clear_header("Content-Type")
+        self.set_status(response.code, response.reason or None)
+        for name, value in response.headers.get_all():
+            if name.lower() not in (
+                "connection",
+                "transfer-encoding",
+                "content-length",
+                "date",
+                "server",
+            ):
+                self.add_header(name, value)
+        self.write(response.body)
+
+    async def _serve_wsgi(self) -> None:
+        environ = self._wsgi_environ()
+        captured: dict[str, Any] = {}
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: captured.setdefault("written", []).append(data)
+
+        def call() -> bytes:
+            body = self.fallback(environ, start_response)
+            try:
+                return b"".join([*captured.get("written", []), *body])
+            finally:
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
+
+        data = await threads.deferToThread(call)
+        code, _, reason = captured["status"].partition(" ")
+        self.clear()
+        self.clear_header("Content-Type")
+        self.set_status(int(code), reason or None)
+        for name, value in captured["headers"]:
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.add_header(name, value)
+        self.write(data)
+
+    def _wsgi_environ(self) -> dict[str, Any]:
+        request = self.request
+        host, _, port = request.host.partition(":")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": urllib.parse.unquote_to_bytes(request.path).decode("latin-1"),
+            "QUERY_STRING": request.query,
+            "REMOTE_ADDR": request.remote_ip or "",
+            "SERVER_NAME": host,
+            "SERVER_PORT": port or ("443" if request.protocol == "https" else "80"),
+            "SERVER_PROTOCOL": request.version,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": request.protocol,
+            "wsgi.input": io.BytesIO(request.body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        if "Content-Type" in request.headers:
+            environ["CONTENT_TYPE"] = request.headers["Content-Type"]
+        environ["CONTENT_LENGTH"] = str(len(request.body))
+        for name, value in request.headers.get_all():
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+            environ[key] = environ[key] + "," + value if key in environ else value
+        return environ
+
+    def compute_etag(self) -> str | None:
+        return None
+
+
+class Application(Router):
+    """The web application: routes plus Tornado's settings, as a Twisted server factory.
+
+    Settings (all optional): ``debug``, ``cookie_secret``, ``login_url``,
+    ``xsrf_cookies``, ``static_path``, ``static_url_prefix``,
+    ``static_handler_class``, ``static_handler_args``, ``template_path``,
+    ``template_loader``, ``autoescape``, ``xheaders``,
+    ``compress_response``/``gzip``, ``log_function``, ``ui_modules``,
+    ``ui_methods``, ``default_handler_class`` and the server limits
+    (``max_body_size``, ``max_header_size``, ``header_timeout``,
+    ``body_timeout``, ``idle_connection_timeout``). ``self.settings`` is an
+    ObjectDict of exactly the keyword arguments given.
+    """
+
+    def __init__(
+        self,
+        handlers: list[Any] | None = None,
+        default_host: str | None = None,
+        transforms: list[Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        if transforms is None:
+            transforms = []
+            if settings.get("compress_response") or settings.get("gzip"):
+                transforms.append(GZipContentEncoding)
+        self.ui_modules = dict(DEFAULT_UI_MODULES)
+        self.ui_modules.update(load_ui_modules(settings.get("ui_modules", {})))
+        self.ui_methods = load_ui_methods(settings.get("ui_methods", {}))
+        routes = list(handlers or [])
+        static_path = settings.get("static_path")
+        if static_path:
+            prefix = settings.get("static_url_prefix", "/static/")
+            handler_class = settings.get("static_handler_class", StaticFileHandler)
+            handler_args = dict(settings.get("static_handler_args", {}))
+            handler_args["path"] = static_path
+            for pattern in (re.escape(prefix) + r"(.*)", r"/(favicon\.ico)", r"/(robots\.txt)"):
+                routes.insert(0, (pattern, handler_class, handler_args))
+        super().__init__(routes, default_host, transforms, **settings)
