@@ -17,6 +17,7 @@ import pytest_twisted
 from smtp_test_server import LOOPBACK, Certificates, SMTPTestServer
 from twisted.internet import defer, protocol, reactor
 from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 
 import cyclone.mail
 from cyclone.mail import (
@@ -650,3 +651,29 @@ def test_default_ports_follow_the_tls_mode() -> None:
 
 def test_module_exports_what_it_documents() -> None:
     assert set(cyclone.mail.__all__) <= set(dir(cyclone.mail))
+
+
+@pytest.mark.parametrize(
+    ("options", "warned"),
+    [
+        ({}, True),
+        ({"tls": "opportunistic"}, True),
+        ({"tls": "required"}, False),
+        ({"ssl": True}, False),
+    ],
+)
+def test_credentials_that_may_travel_unencrypted_are_logged_as_a_warning(
+    options: dict[str, Any], warned: bool
+) -> None:
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        conf = {"host": "h", "username": "ana", "password": "pw", **options}
+        sendmail(conf, simple_message(), reactor=MemoryReactorClock()).addErrback(
+            lambda _: None
+        ).cancel()
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    warnings = [e for e in events if e.get("log_level") == LogLevel.warn]
+    assert bool(warnings) is warned
+    assert all("pw" not in formatEvent(e) for e in events)
