@@ -15,8 +15,8 @@ from cyclone.jsonrpc import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
-    JsonRpcError,
     JsonrpcDispatcher,
+    JsonRpcError,
 )
 
 
@@ -172,7 +172,11 @@ async def test_spec_rpc_call_with_invalid_batch_but_not_empty(dispatcher):
 
 @pytest_twisted.ensureDeferred
 async def test_spec_rpc_call_with_invalid_batch(dispatcher):
-    invalid = {"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": None}
+    invalid = {
+        "jsonrpc": "2.0",
+        "error": {"code": -32600, "message": "Invalid Request"},
+        "id": None,
+    }
     assert await _exchange(dispatcher, "[1,2,3]") == [invalid, invalid, invalid]
 
 
@@ -419,7 +423,7 @@ async def test_leading_args_from_the_route_come_first(app):
 async def test_unicode_round_trips(app):
     answer = json.loads(
         await app.dispatch(
-            '{"jsonrpc":"2.0","method":"echo","params":["caf\\u00e9 \\ud83d\\ude00"],"id":1}'.encode()
+            '{"jsonrpc":"2.0","method":"echo","params":["café \\ud83d\\ude00"],"id":1}'.encode()
         )
     )
     assert answer["result"] == "café 😀"
@@ -453,9 +457,7 @@ async def test_version_1_null_id_is_a_notification(app):
 
 @pytest_twisted.ensureDeferred
 async def test_objects_without_version_inside_a_batch_are_invalid(app):
-    answer = json.loads(
-        await app.dispatch('[{"method": "echo", "params": ["x"], "id": 1}]')
-    )
+    answer = json.loads(await app.dispatch('[{"method": "echo", "params": ["x"], "id": 1}]'))
     assert answer[0]["jsonrpc"] == "2.0"
     assert answer[0]["error"]["code"] == INVALID_REQUEST
 

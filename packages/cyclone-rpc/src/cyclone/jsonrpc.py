@@ -59,6 +59,8 @@ from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.error import Error
 from twisted.web.http_headers import Headers
 
+from cyclone.handler import HTTPError, RequestHandler
+
 __all__ = [
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
@@ -498,3 +500,34 @@ def _outcome(answer: Any, request_id: int, *, raise_errors: bool) -> Any:
             INVALID_REQUEST, "the server answered another request id", data=answer.get("id")
         )
     return answer.get("result")
+
+
+class JsonrpcRequestHandler(RequestHandler):
+    """Subclass and define ``jsonrpc_<name>`` methods to serve them over JSON-RPC.
+
+    ``max_body_size`` (bytes; the application setting ``rpc_max_body_size``
+    overrides it) bounds the request body. With the application setting
+    ``debug=True`` internal errors carry the exception in their ``data``.
+    """
+
+    SUPPORTED_METHODS = ("POST",)
+    no_xsrf = True
+    max_body_size = DEFAULT_MAX_BODY_SIZE
+
+    async def post(self, *args: str) -> None:
+        """Answer one call or batch; the route's path arguments come before the params."""
+        limit = self.settings.get("rpc_max_body_size", self.max_body_size)
+        body = self.request.body or b""
+        if len(body) > limit:
+            raise HTTPError(413, "JSON-RPC body of %d bytes exceeds %d", len(body), limit)
+        dispatcher = JsonrpcDispatcher(
+            self, expose_internal_errors=bool(self.settings.get("debug", False))
+        )
+        response = await dispatcher.dispatch(body, *args)
+        if response is None:
+            # Section 4.1: the server MUST NOT reply to a notification.
+            self.set_status(204)
+            self.finish()
+            return
+        self.set_header("Content-Type", "application/json")
+        self.finish(response)

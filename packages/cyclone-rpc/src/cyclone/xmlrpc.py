@@ -64,11 +64,13 @@ from __future__ import annotations
 import inspect
 import xmlrpc.client
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from xml.parsers import expat
 
 from twisted.internet import defer
 from twisted.logger import Logger
+
+from cyclone.handler import HTTPError, RequestHandler
 
 __all__ = [
     "FAILURE",
@@ -132,6 +134,7 @@ def parse_call(
     parser.StartElementHandler = unmarshaller.start
     parser.EndElementHandler = unmarshaller.end
     parser.CharacterDataHandler = unmarshaller.data
+    unmarshaller.xml(None, None)
     try:
         parser.Parse(body, True)
         params = unmarshaller.close()
@@ -392,3 +395,64 @@ class _SystemMethods:
             else:
                 answers.append([outcome])
         return answers
+
+
+class XmlrpcRequestHandler(RequestHandler):
+    """Subclass and define ``xmlrpc_<name>`` methods to serve them over XML-RPC.
+
+    Class attributes: ``allowNone`` (send ``None`` as ``<nil/>``), ``useDateTime``
+    (hand methods ``datetime`` objects), ``separator`` (between sub-handler
+    prefixes and names), ``introspection`` and ``multicall`` (the ``system.*``
+    methods), ``subHandlers`` (prefix → object with ``xmlrpc_*`` methods) and
+    ``max_body_size`` (bytes; the application setting ``rpc_max_body_size``
+    overrides it).
+    """
+
+    SUPPORTED_METHODS = ("POST",)
+    no_xsrf = True
+
+    FAILURE = FAILURE
+    NOT_FOUND = NOT_FOUND
+    separator = "."
+    allowNone = False
+    useDateTime = False
+    introspection = True
+    multicall = True
+    max_body_size = DEFAULT_MAX_BODY_SIZE
+    subHandlers: ClassVar[Mapping[str, Any]] = {}
+
+    def putSubHandler(self, prefix: str, handler: Any) -> None:
+        """Serve ``handler``'s ``xmlrpc_*`` methods as ``<prefix><separator><name>``.
+
+        Registration is per handler instance (call it in ``initialize``); the
+        class-level ``subHandlers`` mapping is left untouched.
+        """
+        if "_sub_handlers" not in self.__dict__:
+            self._sub_handlers = dict(self.subHandlers)
+        self._sub_handlers[prefix] = handler
+
+    def getSubHandler(self, prefix: str) -> Any | None:
+        """The sub-handler registered for ``prefix``, or None."""
+        return self.__dict__.get("_sub_handlers", self.subHandlers).get(prefix)
+
+    def getSubHandlerPrefixes(self) -> list[str]:
+        """Every registered sub-handler prefix."""
+        return list(self.__dict__.get("_sub_handlers", self.subHandlers))
+
+    async def post(self, *args: str, **kwargs: str) -> None:
+        """Answer one XML-RPC call; path arguments of the route are ignored."""
+        limit = self.settings.get("rpc_max_body_size", self.max_body_size)
+        body = self.request.body or b""
+        if len(body) > limit:
+            raise HTTPError(413, "XML-RPC body of %d bytes exceeds %d", len(body), limit)
+        dispatcher = XmlrpcDispatcher(
+            self,
+            allow_none=self.allowNone,
+            use_datetime=self.useDateTime,
+            separator=self.separator,
+            introspection=self.introspection,
+            multicall=self.multicall,
+        )
+        response = await dispatcher.dispatch(body)
+        self.set_header("Content-Type", "text/xml; charset=utf-8")
+        self.finish(response)
