@@ -55,6 +55,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STARTUP_TIMEOUT = 30.0
 #: Seconds for each extra benchmark module (template, websocket) to return.
 EXTRA_TIMEOUT = 900
+#: What bench/template_bench.py and bench/ws_*.py need beside cyclone (e.g. Tornado).
+EXTRAS_REQUIREMENTS = BENCH / "requirements-extras.txt"
 
 sys.path.insert(0, str(SERVERS_DIR))
 import payloads  # noqa: E402  (bench/servers/payloads.py, shared with the servers)
@@ -124,6 +126,16 @@ def _cyclone2_packages() -> list[pathlib.Path]:
     return found
 
 
+def _extras_packages() -> list[pathlib.Path]:
+    """The cyclone distributions the template and WebSocket benchmarks may import."""
+    found = []
+    for name in ("core", "web", "websocket"):
+        path = PACKAGES / f"cyclone-{name}"
+        if any((path / "src" / "cyclone").rglob("*.py")):
+            found.append(path)
+    return found
+
+
 def _venv_requirements(venv: str) -> list[list[str]]:
     """The pip install commands (argument lists) that build each venv, in order."""
     if venv == "tornado":
@@ -137,6 +149,11 @@ def _venv_requirements(venv: str) -> list[list[str]]:
         return [["--no-deps", "cyclone==1.3"], ["twisted"]]
     if venv == "cyclone2":
         return [["-e", str(path)] for path in _cyclone2_packages()]
+    if venv == "extras":
+        commands = [["-e", str(path)] for path in _extras_packages()]
+        if EXTRAS_REQUIREMENTS.exists():
+            commands.append(["-r", str(EXTRAS_REQUIREMENTS)])
+        return commands
     raise ValueError(f"unknown venv {venv!r}")
 
 
@@ -145,6 +162,10 @@ def _venv_fingerprint(venv: str, python: str) -> str:
     parts = [python, platform.python_version(), json.dumps(_venv_requirements(venv))]
     if venv == "cyclone2":
         parts += [(path / "pyproject.toml").read_text() for path in _cyclone2_packages()]
+    if venv == "extras":
+        parts += [(path / "pyproject.toml").read_text() for path in _extras_packages()]
+        if EXTRAS_REQUIREMENTS.exists():
+            parts.append(EXTRAS_REQUIREMENTS.read_text())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -647,7 +668,14 @@ def run_extras(
 ) -> list[tuple[str, object, str | None]]:
     """Call run() of bench/template_bench.py and bench/ws_*.py, each in its own process."""
     files = [BENCH / "template_bench.py", *sorted(BENCH.glob("ws_*.py"))]
-    found = []
+    found: list[tuple[str, object, str | None]] = []
+    if not any(path.exists() for path in files):
+        return found
+    try:
+        python = str(ensure_venv("extras", options.python))
+    except subprocess.CalledProcessError as error:
+        python = options.python
+        print(f"[setup] could not build bench/.venvs/extras ({error}); using {python}", flush=True)
     for path in files:
         if not path.exists():
             continue
@@ -664,7 +692,7 @@ def run_extras(
         environment = dict(os.environ, BENCH_QUICK="1" if options.quick else "0")
         try:
             completed = subprocess.run(
-                [options.python, "-c", code],
+                [python, "-c", code],
                 cwd=BENCH,
                 env=environment,
                 timeout=EXTRA_TIMEOUT,
