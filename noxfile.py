@@ -1,7 +1,7 @@
 """Sessions for the cyclone monorepo.
 
     nox -s tests                 # every package on every CPython 3.10-3.13 found here
-    nox -s "tests-3.11(core)"    # one package on one Python
+    nox -s "tests-3.11(package='core')"  # one package on one Python
     nox -s examples lint typecheck build
     nox -s bench                 # needs Debian's wrk (the session says how to get it)
     nox -s demo                  # serves the demo site on http://127.0.0.1:8888/
