@@ -1,0 +1,136 @@
+"""Redis for cyclone: txredisapi clients from URLs or settings, and pub/sub callbacks.
+
+    import cyclone.redis
+    from cyclone.handler import RequestHandler
+
+    class CounterHandler(RequestHandler):
+        @cyclone.redis.unavailable_as_503
+        async def post(self, name):
+            redis = self.settings.redis_client     # cyclone.redis.connect(settings)
+            self.write({"count": await redis.incr(name)})
+
+- `connect` (URL, ``redis_url``/``redis`` settings, or host/port mapping) returns a
+  `RedisClient`: every txredisapi command, failing fast with `RedisUnavailable`
+  while Redis is down and reconnecting in the background.
+- `unavailable_as_503` turns `RedisUnavailable` in a handler into a 503 response.
+- `Subscriber` dispatches pub/sub messages to callbacks and resubscribes after a
+  reconnect; `publish` sends one (dicts and lists as JSON).
+- txredisapi's own API is re-exported (``lazyConnectionPool``, ``Connection``,
+  ``SubscriberProtocol``, its exceptions, ...), with old cyclone's names
+  (``lazyRedisConnectionPool(host, port, pool_size=10, db=0)``), so code written
+  for old cyclone.redis keeps working. txredisapi is a dependency, not a copy.
+"""
+
+from txredisapi import (
+    BaseRedisProtocol,
+    Connection,
+    ConnectionError,
+    ConnectionHandler,
+    ConnectionPool,
+    InvalidData,
+    InvalidResponse,
+    MasterNotFoundError,
+    MonitorFactory,
+    MonitorProtocol,
+    NoScriptRunning,
+    RedisError,
+    RedisFactory,
+    RedisProtocol,
+    ResponseError,
+    ScriptDoesNotExist,
+    Sentinel,
+    ShardedConnection,
+    ShardedConnectionHandler,
+    ShardedConnectionPool,
+    ShardedUnixConnection,
+    ShardedUnixConnectionPool,
+    SubscriberProtocol,
+    TimeoutError,
+    UnixConnection,
+    UnixConnectionHandler,
+    UnixConnectionPool,
+    WatchError,
+    lazyConnection,
+    lazyConnectionPool,
+    lazyShardedConnection,
+    lazyShardedConnectionPool,
+    lazyShardedUnixConnection,
+    lazyShardedUnixConnectionPool,
+    lazyUnixConnection,
+    lazyUnixConnectionPool,
+)
+from txredisapi import version as version
+
+from cyclone.redis.client import RedisClient, RedisUnavailable, connect, unavailable_as_503
+from cyclone.redis.compat import (
+    RedisConnection,
+    RedisConnectionPool,
+    RedisShardingConnection,
+    RedisShardingConnectionPool,
+    SubscriberFactory,
+    lazyRedisConnection,
+    lazyRedisConnectionPool,
+    lazyRedisShardingConnection,
+    lazyRedisShardingConnectionPool,
+)
+from cyclone.redis.pubsub import Subscriber, publish
+from cyclone.redis.settings import RedisSettings, redis_settings
+
+# ConnectionError and TimeoutError are importable by name but left out of
+# ``import *``: they would shadow the builtins of the same name.
+__all__ = [
+    "BaseRedisProtocol",
+    "Connection",
+    "ConnectionHandler",
+    "ConnectionPool",
+    "InvalidData",
+    "InvalidResponse",
+    "MasterNotFoundError",
+    "MonitorFactory",
+    "MonitorProtocol",
+    "NoScriptRunning",
+    "RedisClient",
+    "RedisConnection",
+    "RedisConnectionPool",
+    "RedisError",
+    "RedisFactory",
+    "RedisProtocol",
+    "RedisSettings",
+    "RedisShardingConnection",
+    "RedisShardingConnectionPool",
+    "RedisUnavailable",
+    "ResponseError",
+    "ScriptDoesNotExist",
+    "Sentinel",
+    "ShardedConnection",
+    "ShardedConnectionHandler",
+    "ShardedConnectionPool",
+    "ShardedUnixConnection",
+    "ShardedUnixConnectionPool",
+    "Subscriber",
+    "SubscriberFactory",
+    "SubscriberProtocol",
+    "UnixConnection",
+    "UnixConnectionHandler",
+    "UnixConnectionPool",
+    "WatchError",
+    "connect",
+    "lazyConnection",
+    "lazyConnectionPool",
+    "lazyRedisConnection",
+    "lazyRedisConnectionPool",
+    "lazyRedisShardingConnection",
+    "lazyRedisShardingConnectionPool",
+    "lazyShardedConnection",
+    "lazyShardedConnectionPool",
+    "lazyShardedUnixConnection",
+    "lazyShardedUnixConnectionPool",
+    "lazyUnixConnection",
+    "lazyUnixConnectionPool",
+    "publish",
+    "redis_settings",
+    "unavailable_as_503",
+    "version",
+]
+
+_ = (ConnectionError, TimeoutError)
