@@ -11,27 +11,45 @@ import pytest
 HERE = pathlib.Path(__file__).parent
 
 
+class _Server:
+    """The example server running in a subprocess on a free port."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", str(HERE / "server.py"), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output = ""
+        first_line = self.process.stdout.readline()
+        if not first_line.startswith("listening on "):
+            self.stop()
+            raise AssertionError(f"the server did not start: {first_line}{self.output}")
+        self.url = first_line.split()[-1]
+
+    def stop(self) -> str:
+        """Stop the server; return everything it printed after its first line."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if not self.process.stdout.closed:
+            self.output = self.process.stdout.read()
+            self.process.stdout.close()
+        return self.output
+
+
 @pytest.fixture
-def server_url():
-    server = subprocess.Popen(
-        [sys.executable, "-u", str(HERE / "server.py"), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def server():
+    running = _Server()
     try:
-        first_line = server.stdout.readline()
-        assert first_line.startswith("listening on "), first_line + server.stdout.read()
-        yield first_line.split()[-1]
+        yield running
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.output = server.stdout.read()
-        server.stdout.close()
+        running.stop()
 
 
 def _run_client(name: str, url: str) -> list[str]:
@@ -45,8 +63,8 @@ def _run_client(name: str, url: str) -> list[str]:
     return finished.stdout.splitlines()
 
 
-def test_synchronous_client_talks_to_both_protocols(server_url):
-    lines = _run_client("client_sync.py", server_url)
+def test_synchronous_client_talks_to_both_protocols(server):
+    lines = _run_client("client_sync.py", server.url)
     assert lines == [
         "xmlrpc add(2, 3) = 5",
         "xmlrpc math.mul(6, 7) = 42",
@@ -62,10 +80,14 @@ def test_synchronous_client_talks_to_both_protocols(server_url):
         "jsonrpc batch = [3, 'b']",
         "jsonrpc notification answer = None",
     ]
+    # Notifications are run on the server even though nothing is answered.
+    output = server.stop()
+    assert "log: from a batch" in output
+    assert "log: hi" in output
 
 
-def test_asynchronous_client_talks_to_both_protocols(server_url):
-    lines = _run_client("client_async.py", server_url)
+def test_asynchronous_client_talks_to_both_protocols(server):
+    lines = _run_client("client_async.py", server.url)
     assert lines == [
         "xmlrpc add(2, 3) = 5",
         "xmlrpc math.mul(6, 7) = 42",
@@ -77,3 +99,4 @@ def test_asynchronous_client_talks_to_both_protocols(server_url):
         "jsonrpc batch = [3, 'b']",
         "jsonrpc notification sent",
     ]
+    assert "log: from the async client" in server.stop()

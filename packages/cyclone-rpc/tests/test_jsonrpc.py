@@ -17,7 +17,11 @@ from cyclone.jsonrpc import (
     PARSE_ERROR,
     JsonrpcDispatcher,
     JsonRpcError,
+    JsonRpcProxy,
+    JsonrpcRequestHandler,
 )
+from cyclone.routing import Router
+from cyclone.testing import Client
 
 
 class SpecMethods:
@@ -494,3 +498,268 @@ def test_json_rpc_error_defaults_its_message_from_the_code():
     assert JsonRpcError(-32601).message == "Method not found"
     assert JsonRpcError(-32601).to_dict() == {"code": -32601, "message": "Method not found"}
     assert JsonRpcError(1, "m", None).to_dict() == {"code": 1, "message": "m", "data": None}
+
+
+# --- the request handler --------------------------------------------------------------------
+
+
+class RPC(JsonrpcRequestHandler):
+    def jsonrpc_subtract(self, minuend, subtrahend):
+        return minuend - subtrahend
+
+    def jsonrpc_echo(self, value):
+        return value
+
+    async def jsonrpc_later(self, value):
+        await task.deferLater(_reactor(), 0, lambda: None)
+        return value
+
+    def jsonrpc_fail(self):
+        raise JsonRpcError(-32001, "quota exceeded", {"limit": 10})
+
+    def jsonrpc_crash(self):
+        raise RuntimeError("secret")
+
+    def jsonrpc_who(self, room, name):
+        return f"{name} in {room}"
+
+    def jsonrpc_client_ip(self):
+        return self.request.remote_ip
+
+    def jsonrpc_record(self, value):
+        RECORDED.append(value)
+
+    def jsonrpc_never(self):
+        return defer.Deferred()
+
+
+RECORDED: list[Any] = []
+
+
+class SmallRPC(RPC):
+    max_body_size = 100
+
+
+def _app(**settings: Any) -> Router:
+    return Router(
+        [(r"/rpc", RPC), (r"/small", SmallRPC), (r"/rooms/(\w+)", RPC)],
+        **settings,
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_answers_with_application_json():
+    response = await Client(_app()).post(
+        "/rpc", body='{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}'
+    )
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"jsonrpc": "2.0", "result": 19, "id": 1}
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_notification_gets_204_and_no_body():
+    RECORDED.clear()
+    response = await Client(_app()).post(
+        "/rpc", body='{"jsonrpc":"2.0","method":"record","params":["x"]}'
+    )
+    assert response.code == 204
+    assert response.body == b""
+    assert RECORDED == ["x"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_batch_of_only_notifications_gets_204():
+    response = await Client(_app()).post(
+        "/rpc",
+        body='[{"jsonrpc":"2.0","method":"record","params":[1]},'
+        '{"jsonrpc":"2.0","method":"record","params":[2]}]',
+    )
+    assert response.code == 204
+    assert response.body == b""
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_parse_error_is_a_json_rpc_answer_not_an_http_error():
+    response = await Client(_app()).post("/rpc", body="{not json")
+    assert response.code == 200
+    assert response.json()["error"]["code"] == PARSE_ERROR
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest_twisted.ensureDeferred
+async def test_handler_accepts_only_post(method):
+    assert (await Client(_app()).request(method, "/rpc")).code == 405
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_body_over_the_limit_is_413():
+    client = Client(_app())
+    small = '{"jsonrpc":"2.0","method":"echo","params":[1],"id":1}'
+    assert (await client.post("/small", body=small)).code == 200
+    big = json.dumps({"jsonrpc": "2.0", "method": "echo", "params": ["x" * 200], "id": 1})
+    assert (await client.post("/small", body=big)).code == 413
+    assert (await Client(_app(rpc_max_body_size=50)).post("/rpc", body=small)).code == 413
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_path_arguments_come_before_params():
+    response = await Client(_app()).post(
+        "/rooms/lobby", body='{"jsonrpc":"2.0","method":"who","params":["ann"],"id":1}'
+    )
+    assert response.json()["result"] == "ann in lobby"
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_internal_error_detail_only_in_debug():
+    body = '{"jsonrpc":"2.0","method":"crash","id":1}'
+    quiet = (await Client(_app()).post("/rpc", body=body)).json()
+    assert quiet["error"] == {"code": INTERNAL_ERROR, "message": "Internal error"}
+    loud = (await Client(_app(debug=True)).post("/rpc", body=body)).json()
+    assert loud["error"]["data"] == "RuntimeError: secret"
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_is_exempt_from_xsrf_checks():
+    app = _app(xsrf_cookies=True, cookie_secret="s" * 32)
+    response = await Client(app).post(
+        "/rpc", body='{"jsonrpc":"2.0","method":"echo","params":[1],"id":1}'
+    )
+    assert response.json()["result"] == 1
+
+
+# --- the client and interoperability over a real socket -------------------------------------
+
+
+@pytest_twisted.async_yield_fixture
+async def server_url():
+    from twisted.internet import reactor
+
+    port = reactor.listenTCP(0, _app(), interface="127.0.0.1")
+    try:
+        yield f"http://127.0.0.1:{port.getHost().port}"
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_calls_with_positional_and_named_params(server_url):
+    proxy = JsonRpcProxy(f"{server_url}/rpc")
+    assert await proxy.callRemote("subtract", 42, 23) == 19
+    assert await proxy.callRemote("subtract", subtrahend=23, minuend=42) == 19
+    assert await proxy.callRemote("later", {"nested": [1, None]}) == {"nested": [1, None]}
+    assert await proxy.callRemote("client_ip") == "127.0.0.1"
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_raises_json_rpc_errors_with_code_message_and_data(server_url):
+    proxy = JsonRpcProxy(f"{server_url}/rpc")
+    with pytest.raises(JsonRpcError) as caught:
+        await proxy.callRemote("fail")
+    assert (caught.value.code, caught.value.message, caught.value.data) == (
+        -32001,
+        "quota exceeded",
+        {"limit": 10},
+    )
+    with pytest.raises(JsonRpcError) as caught:
+        await proxy.callRemote("nope")
+    assert caught.value.code == METHOD_NOT_FOUND
+    with pytest.raises(JsonRpcError) as caught:
+        await proxy.callRemote("subtract", 1)
+    assert caught.value.code == INVALID_PARAMS
+
+
+def test_proxy_refuses_mixing_positional_and_named_params():
+    proxy = JsonRpcProxy("http://127.0.0.1:1/rpc")
+    with pytest.raises(TypeError, match="'subtract'"):
+        proxy.callRemote("subtract", 1, subtrahend=2)
+    with pytest.raises(ValueError, match="'3.0'"):
+        JsonRpcProxy("http://127.0.0.1:1/rpc", version="3.0")
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_notify_gets_no_answer_and_the_method_runs(server_url):
+    RECORDED.clear()
+    proxy = JsonRpcProxy(f"{server_url}/rpc")
+    assert await proxy.notify("record", "note") is None
+    assert RECORDED == ["note"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_batch_returns_results_and_errors_in_order(server_url):
+    proxy = JsonRpcProxy(f"{server_url}/rpc")
+    results = await proxy.callBatch(
+        [("subtract", [5, 3]), ("nope", []), ("subtract", {"minuend": 1, "subtrahend": 1})]
+    )
+    assert results[0] == 2
+    assert isinstance(results[1], JsonRpcError) and results[1].code == METHOD_NOT_FOUND
+    assert results[2] == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_speaks_version_1(server_url):
+    proxy = JsonRpcProxy(f"{server_url}/rpc", version="1.0")
+    assert await proxy.callRemote("echo", "old") == "old"
+    with pytest.raises(JsonRpcError):
+        await proxy.callRemote("nope")
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_reports_http_errors(server_url):
+    from twisted.web.error import Error
+
+    proxy = JsonRpcProxy(f"{server_url}/small")
+    with pytest.raises(Error) as caught:
+        await proxy.callRemote("echo", "x" * 500)
+    assert caught.value.status == b"413"
+
+
+@pytest_twisted.ensureDeferred
+async def test_third_party_jsonrpcclient_interoperates(server_url):
+    """jsonrpcclient builds the requests and parses the answers; urllib carries them."""
+    import urllib.request
+
+    from jsonrpcclient import Error as ClientError
+    from jsonrpcclient import Ok, notification_json, parse_json, request_json
+    from twisted.internet.threads import deferToThread
+
+    def post(body: str) -> tuple[int, str]:
+        request = urllib.request.Request(
+            f"{server_url}/rpc",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+
+    status, text = await deferToThread(post, request_json("subtract", params=[42, 23]))
+    parsed = parse_json(text)
+    assert status == 200 and isinstance(parsed, Ok) and parsed.result == 19
+
+    status, text = await deferToThread(
+        post, request_json("subtract", params={"minuend": 10, "subtrahend": 4})
+    )
+    assert parse_json(text).result == 6
+
+    status, text = await deferToThread(post, request_json("fail"))
+    parsed = parse_json(text)
+    assert isinstance(parsed, ClientError)
+    assert (parsed.code, parsed.message, parsed.data) == (-32001, "quota exceeded", {"limit": 10})
+
+    status, text = await deferToThread(post, notification_json("record", params=["n"]))
+    assert (status, text) == (204, "")
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_refuses_a_response_larger_than_its_limit(server_url):
+    proxy = JsonRpcProxy(f"{server_url}/rpc", max_response_size=100)
+    assert await proxy.callRemote("echo", "short") == "short"
+    with pytest.raises(JsonRpcError, match="max_response_size"):
+        await proxy.callRemote("echo", "x" * 1000)
+
+
+@pytest_twisted.ensureDeferred
+async def test_proxy_timeout_cancels_a_call_that_never_answers(server_url):
+    proxy = JsonRpcProxy(f"{server_url}/rpc", timeout=0.2)
+    with pytest.raises(defer.TimeoutError):
+        await proxy.callRemote("never")

@@ -615,6 +615,8 @@ async def test_standard_library_client_sees_413_as_a_protocol_error(server_url):
     assert await deferToThread(_with_server_proxy, f"{server_url}/small", too_big) == 413
 
 
+# twisted.web.xmlrpc.Proxy still runs on the deprecated twisted.web.http.HTTPClient.
+@pytest.mark.filterwarnings("ignore:twisted.web.http.HTTPClient was deprecated")
 @pytest_twisted.ensureDeferred
 async def test_twisted_xmlrpc_proxy_interoperates(server_url):
     from twisted.web.xmlrpc import Proxy

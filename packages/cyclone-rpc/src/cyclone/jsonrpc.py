@@ -49,13 +49,15 @@ import inspect
 import itertools
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet import defer
+from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.web.client import Agent, FileBodyProducer, readBody
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, FileBodyProducer, ResponseDone, ResponseNeverReceived
 from twisted.web.error import Error
 from twisted.web.http_headers import Headers
 
@@ -91,6 +93,7 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 """Default request body limit (1 MiB): generous for RPC, small enough to bound a batch."""
 
 _log = Logger()
+_T = TypeVar("_T")
 _ABSENT = object()
 
 
@@ -351,7 +354,9 @@ class JsonRpcProxy:
     ``JsonRpcProxy(url).callRemote("sum", 1, 2)`` returns a Deferred that fires
     with the result, or fails with :class:`JsonRpcError` for an error response
     (and with ``twisted.web.error.Error`` for a non-2xx HTTP status).
-    ``version="1.0"`` speaks JSON-RPC 1.0 to old servers.
+    ``version="1.0"`` speaks JSON-RPC 1.0 to old servers. ``timeout`` (seconds)
+    cancels a call that takes longer; ``max_response_size`` bounds how much of
+    an answer is buffered.
     """
 
     def __init__(
@@ -363,6 +368,7 @@ class JsonRpcProxy:
         reactor: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_response_size: int = 64 * 1024 * 1024,
     ) -> None:
         if version not in ("1.0", "2.0"):
             raise ValueError(f'JSON-RPC version must be "1.0" or "2.0", got {version!r}')
@@ -370,6 +376,7 @@ class JsonRpcProxy:
         self.version = version
         self.headers = dict(headers or {})
         self.timeout = timeout
+        self.max_response_size = max_response_size
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
@@ -384,13 +391,13 @@ class JsonRpcProxy:
         """Call ``method`` with positional or named params; the Deferred fires with the result."""
         request_id = next(self._ids)
         body = _request_object(self.version, method, args, kwargs, request_id)
-        return defer.ensureDeferred(self._call(body, request_id))
+        return self._start(self._call(body, request_id))
 
     def notify(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[None]:
         """Send a notification: the server runs it and answers nothing (the Deferred fires None)."""
         request_id: Any = None if self.version == "1.0" else _ABSENT
         body = _request_object(self.version, method, args, kwargs, request_id)
-        return defer.ensureDeferred(self._notify(body))
+        return self._start(self._notify(body))
 
     def callBatch(
         self, calls: Sequence[tuple[str, Sequence[Any] | Mapping[str, Any]]]
@@ -412,7 +419,14 @@ class JsonRpcProxy:
                 requests.append(_request_object("2.0", method, (), params, request_id))
             else:
                 requests.append(_request_object("2.0", method, params, {}, request_id))
-        return defer.ensureDeferred(self._batch(requests, ids))
+        return self._start(self._batch(requests, ids))
+
+    def _start(self, coroutine: Coroutine[Any, Any, _T]) -> defer.Deferred[_T]:
+        """Run one exchange; past ``timeout`` seconds it is cancelled and fails with TimeoutError."""
+        running = defer.ensureDeferred(coroutine)
+        if self.timeout is not None:
+            running.addTimeout(self.timeout, self._reactor)
+        return running
 
     async def _post(self, body: Any) -> tuple[int, bytes]:
         headers = Headers(
@@ -426,13 +440,17 @@ class JsonRpcProxy:
             }
         )
         encoded = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        requesting = self._agent.request(
-            b"POST", self.url, headers, FileBodyProducer(BytesIO(encoded))
-        )
-        if self.timeout is not None:
-            requesting.addTimeout(self.timeout, self._reactor)
-        response = await requesting
-        content = await readBody(response)
+        try:
+            response = await self._agent.request(
+                b"POST", self.url, headers, FileBodyProducer(BytesIO(encoded))
+            )
+        except ResponseNeverReceived as error:
+            if any(reason.check(defer.CancelledError) for reason in error.reasons):
+                raise defer.CancelledError() from None
+            raise
+        collecting = _BodyCollector(self.max_response_size)
+        response.deliverBody(collecting)
+        content = await collecting.done
         return response.code, content
 
     def _raise_for_status(self, code: int, content: bytes) -> None:
@@ -477,6 +495,42 @@ class JsonRpcProxy:
             else:
                 results.append(_outcome(answer, request_id, raise_errors=False))
         return results
+
+
+class _BodyCollector(Protocol):
+    """Gathers a response body, up to ``limit`` bytes, into the ``done`` Deferred."""
+
+    def __init__(self, limit: int) -> None:
+        self.done: defer.Deferred[bytes] = defer.Deferred(self._cancel)
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = limit
+
+    def _cancel(self, _: defer.Deferred[bytes]) -> None:
+        if self.transport is not None:
+            self.transport.stopProducing()
+
+    def dataReceived(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._limit:
+            if not self.done.called:
+                self.done.errback(
+                    JsonRpcError(
+                        INTERNAL_ERROR,
+                        f"the server's response exceeds max_response_size ({self._limit} bytes)",
+                    )
+                )
+            self.transport.stopProducing()
+            return
+        self._chunks.append(data)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
+        if self.done.called:
+            return
+        if reason is None or reason.check(ResponseDone):
+            self.done.callback(b"".join(self._chunks))
+        else:
+            self.done.errback(reason)
 
 
 def _error_from(error: Any) -> JsonRpcError:
