@@ -507,8 +507,13 @@ class _BodyCollector(Protocol):
         self._limit = limit
 
     def _cancel(self, _: defer.Deferred[bytes]) -> None:
-        if self.transport is not None:
-            self.transport.stopProducing()
+        self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        # Agent hands body protocols a producer (IPushProducer), not a full transport.
+        producer: Any = self.transport
+        if producer is not None:
+            producer.stopProducing()
 
     def dataReceived(self, data: bytes) -> None:
         self._size += len(data)
@@ -520,7 +525,7 @@ class _BodyCollector(Protocol):
                         f"the server's response exceeds max_response_size ({self._limit} bytes)",
                     )
                 )
-            self.transport.stopProducing()
+            self._stop_reading()
             return
         self._chunks.append(data)
 

@@ -134,7 +134,8 @@ def parse_call(
     parser.StartElementHandler = unmarshaller.start
     parser.EndElementHandler = unmarshaller.end
     parser.CharacterDataHandler = unmarshaller.data
-    unmarshaller.xml(None, None)
+    # None: expat already hands over str, which must not be decoded again (the stub says str).
+    unmarshaller.xml(None, None)  # type: ignore[arg-type]
     try:
         parser.Parse(body, True)
         params = unmarshaller.close()
