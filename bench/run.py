@@ -496,6 +496,10 @@ def run_scenario(
                     before = instance.cpu_seconds()
                     totals = run_wrk(url, scenario, script, options.duration, options.connections)
                     totals["cpu_seconds"] = instance.cpu_seconds() - before
+                    if instance.process.poll() is not None:
+                        raise RuntimeError(
+                            f"server exited with status {instance.process.returncode}"
+                        )
                 except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
                     results[
                         name
@@ -591,7 +595,12 @@ def evaluate_targets(
             evaluated.append((target, None, f"N/A ({missing} not measured)"))
             continue
         ratio = mine / theirs
-        evaluated.append((target, ratio, "PASS" if ratio >= target.factor else "MISS"))
+        verdict = "PASS" if ratio >= target.factor else "MISS"
+        for name in (target.server, target.reference):
+            measured = _measured(results, target.scenario, name)
+            if measured and sum(r["status_errors"] + r["timeouts"] for r in measured.rounds):
+                verdict += f" ({name} had error answers or timeouts: see its table)"
+        evaluated.append((target, ratio, verdict))
     return evaluated
 
 
