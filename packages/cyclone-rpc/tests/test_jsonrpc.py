@@ -248,6 +248,12 @@ class AppMethods:
     def jsonrpc_unencodable(self):
         return object()
 
+    def jsonrpc_not_a_number(self):
+        return float("nan")
+
+    def jsonrpc_error_with_unencodable_data(self):
+        raise JsonRpcError(-32001, "oops", data=object())
+
     def jsonrpc_path(self, first, value):
         return [first, value]
 
@@ -339,11 +345,32 @@ async def test_deferred_inline_callbacks_and_coroutine_methods(app):
     assert (await _call(app, "inline", [21]))["result"] == 42
 
 
+@pytest.mark.parametrize("method", ["unencodable", "not_a_number", "error_with_unencodable_data"])
 @pytest_twisted.ensureDeferred
-async def test_result_json_cannot_encode_is_internal_error(app):
-    answer = await _call(app, "unencodable")
+async def test_response_json_cannot_encode_is_internal_error(app, method):
+    answer = await _call(app, method)
     assert answer["error"]["code"] == INTERNAL_ERROR
     assert "JSON serializable" in answer["error"]["data"]
+    assert answer["id"] == 7
+
+
+@pytest_twisted.ensureDeferred
+async def test_unencodable_result_in_a_batch_spoils_only_its_own_answer(app):
+    answer = json.loads(
+        await app.dispatch(
+            '[{"jsonrpc":"2.0","method":"unencodable","id":1},'
+            '{"jsonrpc":"2.0","method":"echo","params":[2],"id":2}]'
+        )
+    )
+    assert answer[0]["error"]["code"] == INTERNAL_ERROR
+    assert answer[1] == {"jsonrpc": "2.0", "result": 2, "id": 2}
+
+
+@pytest_twisted.ensureDeferred
+async def test_lone_surrogates_still_give_valid_json(app):
+    raw = await app.dispatch('{"jsonrpc":"2.0","method":"echo","params":["\\ud800"],"id":1}')
+    assert raw.isascii()
+    assert json.loads(raw)["result"] == "\ud800"
 
 
 @pytest_twisted.ensureDeferred

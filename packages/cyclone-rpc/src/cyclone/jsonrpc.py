@@ -200,10 +200,10 @@ class JsonrpcDispatcher:
                     for item in payload
                 ]
             )
-            replies = [answer for answer in answers if answer is not None]
-            return self.encode(replies) if replies else None
+            replies = [self._encode_response(answer) for answer in answers if answer is not None]
+            return b"[" + b",".join(replies) + b"]" if replies else None
         answer = await self.handle(payload, leading_args)
-        return None if answer is None else self.encode(answer)
+        return None if answer is None else self._encode_response(answer)
 
     async def handle(
         self, payload: Any, leading_args: Sequence[Any] = (), *, in_batch: bool = False
@@ -301,19 +301,6 @@ class JsonrpcDispatcher:
             raise JsonRpcError(INTERNAL_ERROR)
 
     def _result_response(self, request: _Request, result: Any) -> dict[str, Any]:
-        try:
-            json.dumps(result)
-        except (TypeError, ValueError, RecursionError) as error:
-            _log.warn(
-                "JSON-RPC method {method!r} returned a value JSON can't encode: {error}",
-                method=request.method,
-                error=error,
-            )
-            return self._error_response(
-                request.version,
-                request.id,
-                JsonRpcError(INTERNAL_ERROR, data=f"the result is not JSON serializable: {error}"),
-            )
         if request.version == "1.0":
             return {"result": result, "error": None, "id": request.id}
         return {"jsonrpc": "2.0", "result": result, "id": request.id}
@@ -326,8 +313,27 @@ class JsonrpcDispatcher:
 
     @staticmethod
     def encode(response: Any) -> bytes:
-        """Serialize a response (or batch) as compact UTF-8 JSON."""
-        return json.dumps(response, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        """Serialize a response (or batch) as compact JSON.
+
+        ASCII-only (non-ASCII as ``\\u`` escapes), so any Python string, even one
+        holding a lone surrogate, gives valid JSON; NaN and infinities are refused
+        because JSON has no such numbers (RFC 8259 section 6).
+        """
+        return json.dumps(response, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+    def _encode_response(self, response: dict[str, Any]) -> bytes:
+        """Encode one response; if its result or error data can't be JSON, send -32603 instead."""
+        try:
+            return self.encode(response)
+        except (TypeError, ValueError, RecursionError) as error:
+            _log.warn(
+                "JSON-RPC response for id {id!r} can't be encoded as JSON: {error}",
+                id=response.get("id"),
+                error=error,
+            )
+        version = "2.0" if "jsonrpc" in response else "1.0"
+        fallback = JsonRpcError(INTERNAL_ERROR, data="the result is not JSON serializable")
+        return self.encode(self._error_response(version, response.get("id"), fallback))
 
 
 def _request_object(
