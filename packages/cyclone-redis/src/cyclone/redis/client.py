@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeAlias, TypeVar, overload
 
 import txredisapi
 from twisted.internet import defer
@@ -49,7 +49,7 @@ __all__ = ["RedisClient", "RedisUnavailable", "connect", "unavailable_as_503"]
 _log = Logger()
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-SettingsSource = str | Mapping[str, Any] | RedisSettings | None
+SettingsSource: TypeAlias = "str | Mapping[str, Any] | RedisSettings | None"
 
 
 class RedisUnavailable(txredisapi.ConnectionError):
@@ -111,7 +111,8 @@ class _ConnectionMonitor:
         if timeout is not None:
             from twisted.internet import reactor
 
-            call = reactor.callLater(timeout, self._time_out, waiter, timeout)
+            clock: Any = reactor
+            call = clock.callLater(timeout, self._time_out, waiter, timeout)
 
             def stop_timer(result: Any) -> Any:
                 if call.active():
@@ -519,7 +520,7 @@ def unavailable_as_503(method: _F) -> _F:
         except RedisUnavailable as error:
             raise as_http_error(error) from error
         if inspect.isawaitable(result) and not isinstance(result, Deferred):
-            result = defer.ensureDeferred(result)
+            result = defer.ensureDeferred(result)  # type: ignore[arg-type]
         if isinstance(result, Deferred):
             result.addErrback(translate)
         return result

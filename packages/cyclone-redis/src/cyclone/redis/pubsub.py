@@ -114,7 +114,7 @@ class Subscriber:
             dbid=None,
             tls_options=tls_options,
         )
-        self._factory.subscriber = self  # type: ignore[attr-defined]
+        self._factory.subscriber = self
 
     @property
     def connected(self) -> bool:
@@ -286,14 +286,17 @@ class Subscriber:
                     )
                     continue
             result = defer.maybeDeferred(callback, channel, value)
-            result.addErrback(
-                lambda failure, callback=callback: _log.failure(
-                    "Redis pub/sub callback {callback!r} failed on {channel!r}",
-                    failure,
-                    callback=callback,
-                    channel=channel,
-                )
-            )
+            result.addErrback(self._log_callback_failure, callback, channel)
+
+    def _log_callback_failure(
+        self, failure: Failure, callback: MessageCallback, channel: str
+    ) -> None:
+        _log.failure(
+            "Redis pub/sub callback {callback!r} failed on {channel!r}",
+            failure,
+            callback=callback,
+            channel=channel,
+        )
 
     def __repr__(self) -> str:
         return (
