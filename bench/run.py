@@ -230,8 +230,14 @@ class RunningServer:
     """A server process pinned to SERVER_CPU, with its CPU time and peak memory."""
 
     def __init__(
-        self, server: Server, venv_python: pathlib.Path, log_directory: pathlib.Path
+        self,
+        server: Server,
+        venv_python: pathlib.Path,
+        log_directory: pathlib.Path,
+        python_arguments: tuple[str, ...] = (),
+        extra_arguments: tuple[str, ...] = (),
     ) -> None:
+        """Start ``python [python_arguments] script port [extra_arguments]``."""
         self.server = server
         self.port = _free_port()
         self.log_path = log_directory / f"{server.name}-{self.port}.log"
@@ -243,8 +249,10 @@ class RunningServer:
                 "-c",
                 SERVER_CPU,
                 str(venv_python),
+                *python_arguments,
                 str(SERVERS_DIR / server.script),
                 str(self.port),
+                *extra_arguments,
             ],
             cwd=SERVERS_DIR,
             stdout=self._log,
