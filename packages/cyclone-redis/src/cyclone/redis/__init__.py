@@ -1,13 +1,17 @@
-"""Redis for cyclone: txredisapi clients from URLs or settings, and pub/sub callbacks.
+r"""Redis for cyclone: txredisapi clients from URLs or settings, and pub/sub callbacks.
 
     import cyclone.redis
     from cyclone.handler import RequestHandler
+    from cyclone.routing import Router
+
+    redis = cyclone.redis.connect("redis://localhost:6379/0")
 
     class CounterHandler(RequestHandler):
         @cyclone.redis.unavailable_as_503
         async def post(self, name):
-            redis = self.settings.redis_client     # cyclone.redis.connect(settings)
             self.write({"count": await redis.incr(name)})
+
+    application = Router([(r"/count/(\w+)", CounterHandler)])
 
 - `connect` (URL, ``redis_url``/``redis`` settings, or host/port mapping) returns a
   `RedisClient`: every txredisapi command, failing fast with `RedisUnavailable`
@@ -24,7 +28,6 @@
 from txredisapi import (
     BaseRedisProtocol,
     Connection,
-    ConnectionError,
     ConnectionHandler,
     ConnectionPool,
     InvalidData,
@@ -45,7 +48,6 @@ from txredisapi import (
     ShardedUnixConnection,
     ShardedUnixConnectionPool,
     SubscriberProtocol,
-    TimeoutError,
     UnixConnection,
     UnixConnectionHandler,
     UnixConnectionPool,
@@ -59,6 +61,8 @@ from txredisapi import (
     lazyUnixConnection,
     lazyUnixConnectionPool,
 )
+from txredisapi import ConnectionError as ConnectionError
+from txredisapi import TimeoutError as TimeoutError
 from txredisapi import version as version
 
 from cyclone.redis.client import RedisClient, RedisUnavailable, connect, unavailable_as_503
@@ -132,5 +136,3 @@ __all__ = [
     "unavailable_as_503",
     "version",
 ]
-
-_ = (ConnectionError, TimeoutError)
