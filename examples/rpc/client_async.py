@@ -2,8 +2,9 @@
 
     python examples/rpc/client_async.py http://127.0.0.1:8888/
 
-XML-RPC goes through ``twisted.web.xmlrpc.Proxy``; JSON-RPC through
-``cyclone.jsonrpc.JsonRpcProxy``. Both return Deferreds, awaited here.
+XML-RPC goes through Twisted's ``twisted.web.xmlrpc.Proxy`` (and once through
+``cyclone.xmlrpc.XmlRpcProxy``, the same API on ``Agent``); JSON-RPC through
+``cyclone.jsonrpc.JsonRpcProxy``. All return Deferreds, awaited here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from twisted.internet import defer, task
 from twisted.web.xmlrpc import Fault, Proxy
 
 from cyclone.jsonrpc import JsonRpcError, JsonRpcProxy
+from cyclone.xmlrpc import XmlRpcProxy
 
 
 async def run(base: str) -> None:
@@ -30,6 +32,10 @@ async def run(base: str) -> None:
         await server.callRemote("divide", 1, 0)
     except Fault as fault:
         print(f"xmlrpc divide(1, 0) -> fault {fault.faultCode}: {fault.faultString}")
+    agent_based = XmlRpcProxy(f"{base}/xmlrpc")
+    print(
+        "xmlrpc via XmlRpcProxy math.mul(7, 6) =", await agent_based.callRemote("math.mul", 7, 6)
+    )
 
     proxy = JsonRpcProxy(f"{base}/jsonrpc")
     print("jsonrpc add(2, 3) =", await proxy.callRemote("add", 2, 3))

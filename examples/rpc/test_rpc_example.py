@@ -93,6 +93,7 @@ def test_asynchronous_client_talks_to_both_protocols(server):
         "xmlrpc math.mul(6, 7) = 42",
         "xmlrpc concurrent slow_upper = ['A', 'B', 'C']",
         "xmlrpc divide(1, 0) -> fault 20: division by zero",
+        "xmlrpc via XmlRpcProxy math.mul(7, 6) = 42",
         "jsonrpc add(2, 3) = 5",
         "jsonrpc subtract(minuend=42, subtrahend=23) = 19",
         "jsonrpc divide(1, 0) -> error -32000: division by zero {'dividend': 1}",

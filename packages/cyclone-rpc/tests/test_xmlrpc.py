@@ -10,6 +10,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, task
 
+from cyclone.handler import RequestHandler
 from cyclone.routing import Router
 from cyclone.testing import Client
 from cyclone.xmlrpc import (
@@ -17,8 +18,10 @@ from cyclone.xmlrpc import (
     NOT_FOUND,
     Fault,
     XmlrpcDispatcher,
+    XmlRpcProxy,
     XmlrpcRequestHandler,
     parse_call,
+    parse_response,
     signature,
 )
 
@@ -457,12 +460,30 @@ class SmallRPC(RPC):
     max_body_size = 200
 
 
+class NotRPC(RequestHandler):
+    """Answers POSTs with whatever body the route's kwargs say: a broken XML-RPC server."""
+
+    def initialize(self, answer=b"hello"):
+        self.answer = answer
+
+    def post(self):
+        self.set_header("Content-Type", "text/xml")
+        self.write(self.answer)
+
+
 def _app(**settings: Any) -> Router:
     return Router(
         [
             (r"/RPC2", RPC),
             (r"/small", SmallRPC),
             (r"/extra", RPC, {"extra": Deep()}),
+            (r"/garbage", NotRPC),
+            (
+                r"/bomb",
+                NotRPC,
+                {"answer": BILLION_LAUGHS.replace(b"methodCall", b"methodResponse")},
+            ),
+            (r"/two", NotRPC, {"answer": xmlrpc.client.dumps((1, 2), methodresponse=None)}),
         ],
         **settings,
     )
@@ -629,3 +650,69 @@ async def test_twisted_xmlrpc_proxy_interoperates(server_url):
     with pytest.raises(Fault) as caught:
         await proxy.callRemote("nope")
     assert caught.value.faultCode == NOT_FOUND
+
+
+@pytest_twisted.ensureDeferred
+async def test_xml_rpc_proxy_calls_methods_and_sub_handlers(server_url):
+    proxy = XmlRpcProxy(f"{server_url}/RPC2", allowNone=True)
+    assert await proxy.callRemote("add", 40, 2) == 42
+    assert await proxy.callRemote("counter.deep.ping") == "pong"
+    assert await proxy.callRemote("later", [None, "x"]) == [None, "x"]
+    assert await proxy.callRemote("system.methodHelp", "add") == "Add two integers."
+
+
+@pytest_twisted.ensureDeferred
+async def test_xml_rpc_proxy_raises_server_faults(server_url):
+    proxy = XmlRpcProxy(f"{server_url}/RPC2")
+    with pytest.raises(Fault) as caught:
+        await proxy.callRemote("fault")
+    assert (caught.value.faultCode, caught.value.faultString) == (4, "too many parameters")
+    with pytest.raises(Fault) as caught:
+        await proxy.callRemote("nope")
+    assert caught.value.faultCode == NOT_FOUND
+
+
+@pytest_twisted.ensureDeferred
+async def test_xml_rpc_proxy_use_datetime(server_url):
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    assert (
+        await XmlRpcProxy(f"{server_url}/RPC2", useDateTime=True).callRemote("echo", when) == when
+    )
+    assert isinstance(
+        await XmlRpcProxy(f"{server_url}/RPC2").callRemote("echo", when), xmlrpc.client.DateTime
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_xml_rpc_proxy_reports_http_errors(server_url):
+    from twisted.web.error import Error
+
+    with pytest.raises(Error) as caught:
+        await XmlRpcProxy(f"{server_url}/small").callRemote("echo", "x" * 500)
+    assert caught.value.status == b"413"
+
+
+@pytest.mark.parametrize("path", ["/garbage", "/bomb", "/two"])
+@pytest_twisted.ensureDeferred
+async def test_xml_rpc_proxy_refuses_malformed_or_hostile_answers(server_url, path):
+    with pytest.raises(xmlrpc.client.ResponseError):
+        await XmlRpcProxy(f"{server_url}{path}").callRemote("anything")
+
+
+@pytest_twisted.ensureDeferred
+async def test_xml_rpc_proxy_bounds_the_answer_size(server_url):
+    proxy = XmlRpcProxy(f"{server_url}/RPC2", max_response_size=300)
+    assert await proxy.callRemote("echo", "short") == "short"
+    with pytest.raises(ValueError, match="max_response_size"):
+        await proxy.callRemote("echo", "x" * 1000)
+
+
+def test_parse_response_returns_the_value_or_raises_the_fault():
+    assert parse_response(xmlrpc.client.dumps(([1, "a"],), methodresponse=True).encode()) == [
+        1,
+        "a",
+    ]
+    with pytest.raises(Fault, match="nope"):
+        parse_response(xmlrpc.client.dumps(Fault(3, "nope"), methodresponse=True).encode())
+    with pytest.raises(xmlrpc.client.ResponseError):
+        parse_response(xmlrpc.client.dumps((1,), "a_call").encode())

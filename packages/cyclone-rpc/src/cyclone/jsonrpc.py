@@ -49,18 +49,13 @@ import inspect
 import itertools
 import json
 import math
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from io import BytesIO
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
-from twisted.python.failure import Failure
-from twisted.web.client import Agent, FileBodyProducer, ResponseDone, ResponseNeverReceived
-from twisted.web.error import Error
-from twisted.web.http_headers import Headers
 
+from cyclone._rpcclient import DEFAULT_MAX_RESPONSE_SIZE, RPCClient
 from cyclone.handler import HTTPError, RequestHandler
 
 __all__ = [
@@ -93,7 +88,6 @@ DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 """Default request body limit (1 MiB): generous for RPC, small enough to bound a batch."""
 
 _log = Logger()
-_T = TypeVar("_T")
 _ABSENT = object()
 
 
@@ -354,16 +348,19 @@ def _request_object(
     return request
 
 
-class JsonRpcProxy:
+class JsonRpcProxy(RPCClient):
     """An asynchronous JSON-RPC client over ``twisted.web.client.Agent``.
 
     ``JsonRpcProxy(url).callRemote("sum", 1, 2)`` returns a Deferred that fires
     with the result, or fails with :class:`JsonRpcError` for an error response
     (and with ``twisted.web.error.Error`` for a non-2xx HTTP status).
     ``version="1.0"`` speaks JSON-RPC 1.0 to old servers. ``timeout`` (seconds)
-    cancels a call that takes longer; ``max_response_size`` bounds how much of
-    an answer is buffered.
+    cancels a call that takes longer (``defer.TimeoutError``);
+    ``max_response_size`` bounds how much of an answer is buffered (ValueError
+    beyond it). ``headers`` are sent with every request (e.g. Authorization).
     """
+
+    content_type = b"application/json"
 
     def __init__(
         self,
@@ -374,23 +371,19 @@ class JsonRpcProxy:
         reactor: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-        max_response_size: int = 64 * 1024 * 1024,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         if version not in ("1.0", "2.0"):
             raise ValueError(f'JSON-RPC version must be "1.0" or "2.0", got {version!r}')
-        self.url = url.encode("ascii") if isinstance(url, str) else url
+        super().__init__(
+            url,
+            agent=agent,
+            reactor=reactor,
+            headers=headers,
+            timeout=timeout,
+            max_response_size=max_response_size,
+        )
         self.version = version
-        self.headers = dict(headers or {})
-        self.timeout = timeout
-        self.max_response_size = max_response_size
-        if reactor is None:
-            from twisted.internet import reactor as default_reactor
-
-            reactor = default_reactor
-        self._reactor = reactor
-        if agent is None:
-            agent = Agent(reactor)
-        self._agent = agent
         self._ids = itertools.count(1)
 
     def callRemote(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
@@ -427,45 +420,12 @@ class JsonRpcProxy:
                 requests.append(_request_object("2.0", method, params, {}, request_id))
         return self._start(self._batch(requests, ids))
 
-    def _start(self, coroutine: Coroutine[Any, Any, _T]) -> defer.Deferred[_T]:
-        """Run one exchange; past ``timeout`` seconds it is cancelled and fails with TimeoutError."""
-        running = defer.ensureDeferred(coroutine)
-        if self.timeout is not None:
-            running.addTimeout(self.timeout, self._reactor)
-        return running
-
-    async def _post(self, body: Any) -> tuple[int, bytes]:
-        headers = Headers(
-            {
-                b"Content-Type": [b"application/json"],
-                b"Accept": [b"application/json"],
-                **{
-                    name.encode("latin-1"): [value.encode("latin-1")]
-                    for name, value in self.headers.items()
-                },
-            }
-        )
-        encoded = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        try:
-            response = await self._agent.request(
-                b"POST", self.url, headers, FileBodyProducer(BytesIO(encoded))
-            )
-        except ResponseNeverReceived as error:
-            if any(reason.check(defer.CancelledError) for reason in error.reasons):
-                raise defer.CancelledError() from None
-            raise
-        collecting = _BodyCollector(self.max_response_size)
-        response.deliverBody(collecting)
-        content = await collecting.done
-        return response.code, content
-
-    def _raise_for_status(self, code: int, content: bytes) -> None:
-        if not 200 <= code < 300:
-            raise Error(code, content[:200] or None)
+    async def _send(self, body: Any) -> bytes:
+        _, content = await self._post(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+        return content
 
     async def _call(self, body: dict[str, Any], request_id: int) -> Any:
-        code, content = await self._post(body)
-        self._raise_for_status(code, content)
+        content = await self._send(body)
         try:
             answer = json.loads(content)
         except ValueError as error:
@@ -473,12 +433,10 @@ class JsonRpcProxy:
         return _outcome(answer, request_id, raise_errors=True)
 
     async def _notify(self, body: dict[str, Any]) -> None:
-        code, content = await self._post(body)
-        self._raise_for_status(code, content)
+        await self._send(body)
 
     async def _batch(self, requests: list[dict[str, Any]], ids: list[int]) -> list[Any]:
-        code, content = await self._post(requests)
-        self._raise_for_status(code, content)
+        content = await self._send(requests)
         try:
             answers = json.loads(content)
         except ValueError as error:
@@ -501,47 +459,6 @@ class JsonRpcProxy:
             else:
                 results.append(_outcome(answer, request_id, raise_errors=False))
         return results
-
-
-class _BodyCollector(Protocol):
-    """Gathers a response body, up to ``limit`` bytes, into the ``done`` Deferred."""
-
-    def __init__(self, limit: int) -> None:
-        self.done: defer.Deferred[bytes] = defer.Deferred(self._cancel)
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._limit = limit
-
-    def _cancel(self, _: defer.Deferred[bytes]) -> None:
-        self._stop_reading()
-
-    def _stop_reading(self) -> None:
-        # Agent hands body protocols a producer (IPushProducer), not a full transport.
-        producer: Any = self.transport
-        if producer is not None:
-            producer.stopProducing()
-
-    def dataReceived(self, data: bytes) -> None:
-        self._size += len(data)
-        if self._size > self._limit:
-            if not self.done.called:
-                self.done.errback(
-                    JsonRpcError(
-                        INTERNAL_ERROR,
-                        f"the server's response exceeds max_response_size ({self._limit} bytes)",
-                    )
-                )
-            self._stop_reading()
-            return
-        self._chunks.append(data)
-
-    def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        if self.done.called:
-            return
-        if reason is None or reason.check(ResponseDone):
-            self.done.callback(b"".join(self._chunks))
-        else:
-            self.done.errback(reason)
 
 
 def _error_from(error: Any) -> JsonRpcError:
