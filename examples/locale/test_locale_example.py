@@ -22,6 +22,11 @@ from cyclone.locale.po import read_po
 
 HERE = pathlib.Path(__file__).parent
 
+# Twisted's own client: readBody warns that its transport proxy cannot abortConnection.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Using readBody with a transport:DeprecationWarning"
+)
+
 
 @pytest.fixture
 def app_directory(tmp_path, monkeypatch):

@@ -11,9 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cyclone.locale.mo import MO_MAGIC, CatalogError, compile_catalogs, compile_entries, write_mo
-from cyclone.locale.po import read_po
+from cyclone.locale.po import Catalog, Message, read_po
 
 POLISH_PO = """\
 # Polish test catalog
@@ -200,3 +202,15 @@ def test_compile_catalogs_reports_a_bad_catalog_with_its_path(tmp_path: Path):
     (directory / "cyclone.po").write_text(broken, encoding="utf-8")
     with pytest.raises(CatalogError, match=r"cyclone\.po: '%\(n\)d file' has 2 plural forms"):
         compile_catalogs(tmp_path)
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x04"))
+
+
+@given(st.dictionaries(_TEXT.filter(bool), _TEXT.filter(bool), max_size=8))
+def test_python_gettext_reads_back_any_compiled_text(translations):
+    header = Message(id="", strings=["Content-Type: text/plain; charset=UTF-8\n"])
+    messages = [Message(id=key, strings=[value]) for key, value in translations.items()]
+    compiled = write_mo(Catalog(messages=[header, *messages]))
+    reader = gettext.GNUTranslations(io.BytesIO(compiled))
+    assert {key: reader.gettext(key) for key in translations} == translations

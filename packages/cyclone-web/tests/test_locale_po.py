@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cyclone.locale.po import Catalog, Message, PoSyntaxError, read_po, write_po
 
@@ -126,3 +128,22 @@ def test_template_charset_placeholder_reads_as_utf8():
     catalog = _read('msgid ""\nmsgstr "Content-Type: text/plain; charset=CHARSET\\n"\n')
     assert catalog.charset == "utf-8"
     assert catalog.nplurals == 2
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1)
+_MESSAGES = st.builds(
+    Message,
+    id=_TEXT,
+    id_plural=st.none() | _TEXT,
+    context=st.none() | st.text(st.characters(blacklist_categories=("Cs",))),
+    strings=st.lists(st.text(st.characters(blacklist_categories=("Cs",))), min_size=2, max_size=4),
+)
+
+
+@given(st.lists(_MESSAGES, max_size=5, unique_by=lambda message: message.key))
+def test_any_text_survives_a_write_and_read(messages):
+    for message in messages:
+        if message.id_plural is None:
+            message.strings = message.strings[:1]
+    catalog = Catalog(messages=messages)
+    assert _read(write_po(catalog)).messages == messages

@@ -27,7 +27,8 @@ __all__ = ["Catalog", "Message", "PoSyntaxError", "read_po", "write_po"]
 _CHARSET = re.compile(rb"charset=([A-Za-z0-9_.:-]+)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "a": "\a", "b": "\b",
             "f": "\f", "v": "\v", "?": "?", "'": "'"}  # fmt: skip
-_UNESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_UNESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a",
+              "\b": "\\b", "\f": "\\f", "\v": "\\v"}  # fmt: skip
 _ESCAPE_SEQUENCE = re.compile(r"\\([0-7]{1,3}|x[0-9A-Fa-f]+|.)", re.DOTALL)
 
 
@@ -143,7 +144,8 @@ def read_po(stream: BinaryIO, filename: str = "<po>") -> Catalog:
         raise PoSyntaxError(f"{filename}: cannot decode as {encoding}: {error}") from error
     if text.startswith("\ufeff"):
         text = text[1:]
-    return _Parser(filename).parse(text.splitlines())
+    # Only \n ends a line: str.splitlines() would also split on \x0c, \x85, \u2028...
+    return _Parser(filename).parse([line.rstrip("\r") for line in text.split("\n")])
 
 
 class _Parser:
@@ -256,14 +258,24 @@ class _Parser:
         self._reset()
 
 
+def _escape_character(char: str) -> str:
+    if char in _UNESCAPES:
+        return _UNESCAPES[char]
+    if char < " " or char == "\x7f":
+        return f"\\{ord(char):03o}"
+    return char
+
+
 def _quote(text: str) -> str:
-    escaped = "".join(_UNESCAPES.get(char, char) for char in text)
-    return f'"{escaped}"'
+    return '"' + "".join(_escape_character(char) for char in text) + '"'
 
 
 def _format_field(keyword: str, text: str, prefix: str) -> list[str]:
     """One keyword line; multi-line strings start with ``""`` and break after each newline."""
-    pieces = text.splitlines(keepends=True)
+    pieces = [piece + "\n" for piece in text.split("\n")]
+    pieces[-1] = pieces[-1][:-1]
+    if not pieces[-1]:
+        pieces.pop()
     if len(pieces) <= 1:
         return [f"{prefix}{keyword} {_quote(text)}"]
     return [f'{prefix}{keyword} ""'] + [f"{prefix}{_quote(piece)}" for piece in pieces]
