@@ -146,6 +146,7 @@ class ReceivedMail:
 @dataclass
 class _Handler:
     refused: set[str] = field(default_factory=set)
+    data_reply: str | None = None
     received: list[ReceivedMail] = field(default_factory=list)
 
     async def handle_RCPT(
@@ -157,6 +158,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        if self.data_reply is not None:
+            return self.data_reply
         login = session.auth_data.login.decode() if session.authenticated else None
         self.received.append(
             ReceivedMail(
@@ -177,7 +180,8 @@ class SMTPTestServer:
     ``tls``: "starttls" (default when certificates are given), "implicit"
     (SMTPS) or None. ``users`` maps login to password; with users, AUTH is
     offered (after STARTTLS in "starttls" mode) and required before MAIL.
-    ``refused`` lists recipients answered with 550. ``mechanisms`` limits the
+    ``refused`` lists recipients answered with 550; ``data_reply`` replaces the
+    answer to DATA (e.g. a 554 refusal). ``mechanisms`` limits the
     AUTH mechanisms offered (e.g. {"PLAIN"}).
     """
 
@@ -188,13 +192,14 @@ class SMTPTestServer:
         tls: str | None = "starttls",
         users: dict[str, str] | None = None,
         refused: Iterable[str] = (),
+        data_reply: str | None = None,
         mechanisms: Iterable[str] | None = None,
     ) -> None:
         if tls is not None and certificates is None:
             raise ValueError("a TLS test server needs certificates")
         self.tls = tls
         self.users = dict(users or {})
-        self.handler = _Handler(refused=set(refused))
+        self.handler = _Handler(refused=set(refused), data_reply=data_reply)
         self.port = 0
         self._certificates = certificates
         self._mechanisms = set(mechanisms) if mechanisms is not None else None

@@ -470,6 +470,17 @@ async def test_every_recipient_refused_raises_recipient_refused(
 
 
 @pytest_twisted.ensureDeferred
+async def test_message_refused_after_data_raises_delivery_failed(
+    smtp_server: StartServer, certificates: Certificates
+) -> None:
+    server = smtp_server(users=USERS, data_reply="554 5.6.0 Message looks like spam")
+    with pytest.raises(DeliveryFailed, match="looks like spam") as caught:
+        await sendmail(mailconf(server, certificates), simple_message())
+    assert not isinstance(caught.value, RecipientRefused)
+    assert caught.value.code == 554
+
+
+@pytest_twisted.ensureDeferred
 async def test_required_starttls_not_offered_raises_tls_failed(
     smtp_server: StartServer, certificates: Certificates
 ) -> None:
@@ -556,6 +567,21 @@ class _Silent(protocol.Protocol):
 class _Unwelcoming(protocol.Protocol):
     def connectionMade(self) -> None:
         self.transport.write(b"554 5.3.2 Not accepting mail from you\r\n")
+
+
+class _HangsUpAfterGreeting(protocol.Protocol):
+    def connectionMade(self) -> None:
+        self.transport.write(b"220 smtp.test ESMTP\r\n")
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.loseConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_connection_lost_mid_exchange_raises_connection_failed(listen: Any) -> None:
+    server = listen(_HangsUpAfterGreeting)
+    with pytest.raises(ConnectionFailed, match="could not talk to"):
+        await sendmail({"host": LOOPBACK, "port": server.number}, simple_message())
 
 
 @pytest_twisted.ensureDeferred

@@ -440,10 +440,7 @@ class SentMail(NamedTuple):
         }
 
 
-_TLS_MODES: dict[Any, str | None] = {
-    "required": "required",
-    "opportunistic": "opportunistic",
-}
+_TLS_MODES = frozenset({"required", "opportunistic"})
 
 
 @dataclass(frozen=True)
@@ -481,7 +478,7 @@ class _Settings:
         elif tls_option is False or tls_option == "":
             tls = None
         elif isinstance(tls_option, str) and tls_option in _TLS_MODES:
-            tls = _TLS_MODES[tls_option]
+            tls = tls_option
         else:
             raise ValueError(
                 f"mailconf 'tls' must be 'required', 'opportunistic' or False, got {tls_option!r}"
