@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -175,6 +176,23 @@ def test_seed_workflow_extract_translate_compile_load_and_translate(project: Pat
     assert spain.translate("send") == "enviar"
     english = cyclone.locale.get("en_US")
     assert english.translate("%(count)d letter", "%(count)d letters", 1) == "%(count)d letter"
+
+
+def test_gnu_gettext_tools_accept_the_files_we_write(project: Path):
+    msgfmt = shutil.which("msgfmt") or "/usr/bin/msgfmt"
+    if not os.path.exists(msgfmt):
+        if os.environ.get("CI") == "true":
+            pytest.fail("GNU msgfmt (package 'gettext') is required on CI")
+        pytest.skip("GNU msgfmt not installed (apt-get install gettext); CI runs this")
+    assert main(["extract", "-o", "foobar.pot", "."]) == 0
+    for code, translations in TRANSLATIONS.items():
+        assert main(["init", "-i", "foobar.pot", "-d", "locale", "-l", code]) == 0
+        po = project / "locale" / code / "LC_MESSAGES" / "cyclone.po"
+        _fill(po, translations)
+        checked = subprocess.run(
+            [msgfmt, "--check", "-o", os.devnull, str(po)], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_init_writes_the_languages_plural_rule_and_enough_plural_slots(project: Path):
