@@ -658,7 +658,8 @@ class HTTPConnection(protocol.Protocol):
         self._read_pauses.discard(reason)
         if not self._read_pauses and not self._closed:
             self.transport.resumeProducing()
-            if not self._processing and self._parser.buffered:
+            if not self._processing:
+                # Even with nothing buffered an event may be due (end of a body).
                 self._process()
 
     def _set_deadline(self, kind: str, seconds: float | None) -> None:

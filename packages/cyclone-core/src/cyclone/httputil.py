@@ -320,8 +320,9 @@ def _parse_multipart(
     start = body.find(delimiter)
     if start == -1:
         raise HTTPInputError("multipart body does not contain its boundary")
-    end = body.rfind(delimiter + b"--")
-    if end == -1:
+    # The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+    end = body.rfind(b"\r\n" + delimiter + b"--")
+    if end == -1 or end < start:
         raise HTTPInputError("multipart body has no closing boundary")
     parts = body[start + len(delimiter) : end].split(b"\r\n" + delimiter)
     for part in parts:

@@ -1,0 +1,654 @@
+"""The request handler lifecycle and HTTP API, through the in-process client."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor, task
+
+from cyclone.handler import (
+    Finish,
+    HTTPAuthenticationRequired,
+    HTTPError,
+    RequestHandler,
+    addslash,
+    asynchronous,
+    authenticated,
+    removeslash,
+    stream_request_body,
+)
+from cyclone.routing import Router
+from cyclone.testing import Client
+
+
+def later(value=None, delay=0.0):
+    d = defer.Deferred()
+    reactor.callLater(delay, d.callback, value)
+    return d
+
+
+def client_for(*routes, **settings):
+    return Client(Router(list(routes), **settings))
+
+
+class Hello(RequestHandler):
+    def get(self):
+        self.write("Hello, world")
+
+
+@pytest_twisted.ensureDeferred
+async def test_plain_get_returns_body_with_content_length_and_etag():
+    response = await client_for((r"/", Hello)).get("/")
+    assert response.code == 200
+    assert response.body == b"Hello, world"
+    assert response.headers["Content-Length"] == "12"
+    assert response.headers["Etag"].startswith('"')
+    assert "Date" in response.headers
+
+
+@pytest_twisted.ensureDeferred
+async def test_if_none_match_gives_304_without_body():
+    client = client_for((r"/", Hello))
+    first = await client.get("/")
+    second = await client.get("/", headers={"If-None-Match": first.headers["Etag"]})
+    assert second.code == 304
+    assert second.body == b""
+    assert "Content-Length" not in second.headers
+
+
+@pytest_twisted.ensureDeferred
+async def test_head_without_head_method_answers_like_get_without_body():
+    response = await client_for((r"/", Hello)).head("/")
+    assert response.code == 200
+    assert response.headers["Content-Length"] == "12"
+    assert response.body == b""
+
+
+@pytest_twisted.ensureDeferred
+async def test_undefined_method_is_405_with_allow_header():
+    response = await client_for((r"/", Hello)).request("DELETE", "/")
+    assert response.code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD"}
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+@pytest_twisted.ensureDeferred
+async def test_unsupported_methods_are_405_with_allow(method):
+    response = await client_for((r"/", Hello)).request(method, "/")
+    assert response.code == 405
+    assert "GET" in response.headers["Allow"]
+
+
+class Lifecycle(RequestHandler):
+    events: list[str] = []
+
+    def initialize(self, tag):
+        self.tag = tag
+        self.events.append(f"initialize:{tag}")
+
+    async def prepare(self):
+        await later()
+        self.events.append("prepare")
+
+    async def get(self, first, second):
+        value = await later(f"{first}-{second}")
+        self.events.append("get")
+        self.write({"value": value, "tag": self.tag})
+
+    def on_finish(self):
+        self.events.append("on_finish")
+
+
+@pytest_twisted.ensureDeferred
+async def test_async_prepare_and_method_run_in_order_with_route_kwargs_and_path_args():
+    Lifecycle.events = []
+    client = client_for((r"/x/(\w+)/(\w+)", Lifecycle, {"tag": "t"}))
+    response = await client.get("/x/a/b")
+    assert response.json() == {"value": "a-b", "tag": "t"}
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert Lifecycle.events == ["initialize:t", "prepare", "get", "on_finish"]
+
+
+class InlineCallbacksHandler(RequestHandler):
+    @defer.inlineCallbacks
+    def get(self):
+        value = yield later("inline")
+        self.write(value)
+
+
+class DeferredReturning(RequestHandler):
+    def get(self):
+        return later().addCallback(lambda _: self.write("deferred"))
+
+
+class AsynchronousHandler(RequestHandler):
+    @asynchronous
+    def get(self):
+        self.write("async ")
+        reactor.callLater(0.01, self._done)
+
+    def _done(self):
+        self.finish("finished")
+
+
+@pytest.mark.parametrize(
+    "handler, body",
+    [
+        (InlineCallbacksHandler, b"inline"),
+        (DeferredReturning, b"deferred"),
+        (AsynchronousHandler, b"async finished"),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_every_style_of_asynchronous_method_finishes(handler, body):
+    response = await client_for((r"/", handler)).get("/")
+    assert response.code == 200
+    assert response.body == body
+
+
+class Broken(RequestHandler):
+    def get(self):
+        raise ZeroDivisionError("boom")
+
+
+class BrokenLater(RequestHandler):
+    async def get(self):
+        await later()
+        raise KeyError("late")
+
+
+class Teapot(RequestHandler):
+    def get(self):
+        raise HTTPError(418, "log only %s", "detail", reason="I'm a teapot")
+
+
+@pytest_twisted.ensureDeferred
+async def test_unhandled_exception_is_500_without_traceback_outside_debug():
+    response = await client_for((r"/", Broken)).get("/")
+    assert response.code == 500
+    assert b"ZeroDivisionError" not in response.body
+    assert b"500: Internal Server Error" in response.body
+
+
+@pytest_twisted.ensureDeferred
+async def test_exception_after_await_is_500_and_traceback_shown_in_debug():
+    response = await client_for((r"/", BrokenLater), debug=True).get("/")
+    assert response.code == 500
+    assert b"KeyError" in response.body
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_error_sets_status_and_reason_but_hides_log_message():
+    response = await client_for((r"/", Teapot)).get("/")
+    assert response.code == 418
+    assert response.reason == "I'm a teapot"
+    assert b"detail" not in response.body
+
+
+class FinishEarly(RequestHandler):
+    def prepare(self):
+        raise Finish("stopped in prepare")
+
+    def get(self):
+        self.write("never")
+
+
+@pytest_twisted.ensureDeferred
+async def test_finish_exception_ends_request_with_its_argument():
+    response = await client_for((r"/", FinishEarly)).get("/")
+    assert response.body == b"stopped in prepare"
+
+
+class Headers(RequestHandler):
+    def set_default_headers(self):
+        self.set_header("X-Default", "yes")
+
+    def get(self):
+        self.set_status(201, "Made")
+        self.add_header("X-Multi", "1")
+        self.add_header("X-Multi", "2")
+        self.set_header("X-Date", datetime.datetime(2020, 1, 2, 3, 4, 5))
+        self.clear_header("Server")
+        self.write("ok")
+
+
+@pytest_twisted.ensureDeferred
+async def test_status_reason_and_header_api():
+    response = await client_for((r"/", Headers)).get("/")
+    assert (response.code, response.reason) == (201, "Made")
+    assert response.headers["X-Default"] == "yes"
+    assert response.headers.get_list("X-Multi") == ["1", "2"]
+    assert response.headers["X-Date"] == "Thu, 02 Jan 2020 03:04:05 GMT"
+    assert "Server" not in response.headers
+
+
+@pytest.mark.parametrize("value", ["a\r\nSet-Cookie: x=1", "a\nb", "a\x00b"])
+def test_set_header_refuses_header_injection(value):
+    handler = make_handler()
+    with pytest.raises(ValueError):
+        handler.set_header("X-Test", value)
+    with pytest.raises(ValueError):
+        handler.add_header("X-Test", value)
+
+
+def test_set_header_refuses_invalid_name():
+    with pytest.raises(ValueError):
+        make_handler().set_header("Bad Name", "v")
+
+
+def test_set_status_refuses_unknown_code_without_reason():
+    handler = make_handler()
+    with pytest.raises(ValueError):
+        handler.set_status(599)
+    handler.set_status(599, "Custom")
+    assert handler.get_status() == 599
+
+
+def make_handler(settings=None, uri="/", method="GET", headers=None):
+    from cyclone.httputil import HTTPHeaders, HTTPServerRequest
+
+    request = HTTPServerRequest(method, uri, "HTTP/1.1", HTTPHeaders(headers or {"Host": "x"}))
+    return RequestHandler(Router(**(settings or {})), request)
+
+
+class Arguments(RequestHandler):
+    def get(self):
+        self.write(
+            {
+                "one": self.get_argument("one"),
+                "many": self.get_arguments("many"),
+                "default": self.get_argument("missing", "fallback"),
+                "raw": self.get_argument("spaced", strip=False),
+                "stripped": self.get_argument("spaced"),
+                "query": self.get_query_argument("one"),
+            }
+        )
+
+    def post(self):
+        self.write(
+            {
+                "body": self.get_body_argument("b"),
+                "body_all": self.get_body_arguments("b"),
+                "merged": self.get_arguments("q"),
+                "query_only": self.get_query_arguments("q"),
+            }
+        )
+
+
+class Required(RequestHandler):
+    def get(self):
+        self.write(self.get_argument("needed"))
+
+
+@pytest_twisted.ensureDeferred
+async def test_query_arguments_with_strip_defaults_and_lists():
+    client = client_for((r"/", Arguments))
+    response = await client.get("/?one=1&many=a&many=b&spaced=%20x%20")
+    assert response.json() == {
+        "one": "1",
+        "many": ["a", "b"],
+        "default": "fallback",
+        "raw": " x ",
+        "stripped": "x",
+        "query": "1",
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_body_arguments_are_separate_from_and_merged_with_query():
+    client = client_for((r"/", Arguments))
+    response = await client.post("/?q=fromquery", data={"b": ["1", "2"], "q": "frombody"})
+    assert response.json() == {
+        "body": "2",
+        "body_all": ["1", "2"],
+        "merged": ["fromquery", "frombody"],
+        "query_only": ["fromquery"],
+    }
+
+
+@pytest_twisted.ensureDeferred
+async def test_missing_argument_is_400():
+    response = await client_for((r"/", Required)).get("/")
+    assert response.code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_invalid_utf8_argument_is_400():
+    response = await client_for((r"/", Required)).get("/?needed=%ff")
+    assert response.code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_form_body_is_400():
+    client = client_for((r"/", Arguments))
+    response = await client.post(
+        "/",
+        body=b"--nope\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert response.code == 400
+
+
+class Upload(RequestHandler):
+    def post(self):
+        uploaded = self.request.files["f"][0]
+        self.write(
+            {"name": uploaded.filename, "size": len(uploaded.body), "type": uploaded.content_type}
+        )
+
+
+@pytest_twisted.ensureDeferred
+async def test_multipart_files_are_parsed_into_request_files():
+    client = client_for((r"/", Upload))
+    response = await client.post(
+        "/", files={"f": ("a.bin", b"\x00\x01\x02", "application/x-demo")}
+    )
+    assert response.json() == {"name": "a.bin", "size": 3, "type": "application/x-demo"}
+
+
+class Cookies(RequestHandler):
+    def get(self):
+        self.set_cookie("plain", "v1", httponly=True, secure=True, samesite="Strict", max_age=60)
+        self.set_secure_cookie("signed", "secret-value")
+        self.write(
+            {
+                "seen": self.get_cookie("plain"),
+                "signed": (self.get_secure_cookie("signed") or b"").decode(),
+            }
+        )
+
+    def delete(self):
+        self.clear_cookie("plain")
+
+
+@pytest_twisted.ensureDeferred
+async def test_cookies_round_trip_with_attributes_and_signing():
+    client = client_for((r"/", Cookies), cookie_secret="0" * 32)
+    first = await client.get("/")
+    set_cookies = first.headers.get_list("Set-Cookie")
+    plain = next(c for c in set_cookies if c.startswith("plain="))
+    for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Max-Age=60", "Path=/"):
+        assert attribute in plain
+    assert client.cookies.get_secure_cookie("signed") == b"secret-value"
+    second = await client.get("/")
+    assert second.json() == {"seen": "v1", "signed": "secret-value"}
+    await client.delete("/")
+    assert "plain" not in client.cookies
+
+
+def test_tampered_or_foreign_secure_cookie_reads_as_none():
+    signer = make_handler({"cookie_secret": "0" * 32})
+    signed = signer.create_signed_value("signed", "secret-value").decode()
+    prefix, _, payload_and_mac = signed.rpartition("|")
+    tampered = prefix.replace(prefix.split("|")[3], "ZXZpbA==") + "|" + payload_and_mac
+    for value, expected in [(signed, b"secret-value"), (tampered, None), ("garbage", None)]:
+        reader = make_handler(
+            {"cookie_secret": "0" * 32}, headers={"Host": "x", "Cookie": f"signed={value}"}
+        )
+        assert reader.get_secure_cookie("signed") == expected
+    other_secret = make_handler(
+        {"cookie_secret": "1" * 32}, headers={"Host": "x", "Cookie": f"signed={signed}"}
+    )
+    assert other_secret.get_secure_cookie("signed") is None
+
+
+def test_secure_cookie_with_rotated_secrets():
+    old = make_handler({"cookie_secret": {1: "old-secret"}})
+    signed = old.create_signed_value("user", "alice").decode()
+    rotated = make_handler(
+        {"cookie_secret": {1: "old-secret", 2: "new-secret"}},
+        headers={"Host": "x", "Cookie": f"user={signed}"},
+    )
+    assert rotated.get_secure_cookie("user") == b"alice"
+    assert rotated.get_secure_cookie("user", min_version=2) is None
+    assert rotated.get_secure_cookie_key_version("user") == 1
+
+
+@pytest.mark.parametrize(
+    "name, value", [("bad name", "v"), ("ok", "semi;colon"), ("ok", 'quo"te')]
+)
+def test_set_cookie_refuses_separators(name, value):
+    with pytest.raises(ValueError):
+        make_handler().set_cookie(name, value)
+
+
+class Redirecting(RequestHandler):
+    def get(self):
+        target = self.get_argument("to")
+        self.redirect(target, permanent=self.get_argument("permanent", "") == "1")
+
+
+@pytest_twisted.ensureDeferred
+async def test_redirect_temporary_and_permanent():
+    client = client_for((r"/", Redirecting))
+    response = await client.get("/", params={"to": "/elsewhere"})
+    assert (response.code, response.headers["Location"]) == (302, "/elsewhere")
+    response = await client.get("/", params={"to": "/elsewhere", "permanent": "1"})
+    assert response.code == 301
+
+
+@pytest_twisted.ensureDeferred
+async def test_redirect_refuses_crlf():
+    response = await client_for((r"/", Redirecting)).get(
+        "/", params={"to": "/x\r\nSet-Cookie: a=b"}
+    )
+    assert response.code == 500
+    assert "Set-Cookie" not in response.headers
+
+
+class Streaming(RequestHandler):
+    async def get(self):
+        for index in range(3):
+            self.write(f"part{index};")
+            await self.flush()
+
+
+@pytest_twisted.ensureDeferred
+async def test_flush_streams_with_chunked_encoding():
+    response = await client_for((r"/", Streaming)).get("/")
+    assert response.headers["Transfer-Encoding"] == "chunked"
+    assert response.body == b"part0;part1;part2;"
+
+
+class Secret(RequestHandler):
+    def get_current_user(self):
+        return self.get_cookie("user")
+
+    @authenticated
+    @defer.inlineCallbacks
+    def get(self):
+        yield later()
+        self.write(f"hello {self.current_user}")
+
+    @authenticated
+    def post(self):
+        self.write("posted")
+
+
+@pytest_twisted.ensureDeferred
+async def test_authenticated_redirects_get_to_login_url_with_next():
+    client = client_for((r"/secret", Secret), login_url="/login")
+    response = await client.get("/secret?a=1")
+    assert response.code == 302
+    assert response.headers["Location"] == "/login?next=%2Fsecret%3Fa%3D1"
+
+
+@pytest_twisted.ensureDeferred
+async def test_authenticated_answers_403_to_post_and_lets_users_through():
+    client = client_for((r"/secret", Secret), login_url="/login")
+    assert (await client.post("/secret", data={})).code == 403
+    client.cookies["user"] = "ann"
+    assert (await client.get("/secret")).body == b"hello ann"
+    assert (await client.post("/secret", data={})).body == b"posted"
+
+
+class Slashes(RequestHandler):
+    @addslash
+    def get(self):
+        self.write("added")
+
+    @removeslash
+    def put(self):
+        self.write("removed")
+
+
+@pytest_twisted.ensureDeferred
+async def test_addslash_and_removeslash_redirect_gets_and_refuse_others():
+    client = client_for((r"/dir/?", Slashes))
+    response = await client.get("/dir?x=1")
+    assert (response.code, response.headers["Location"]) == (301, "/dir/?x=1")
+    assert (await client.get("/dir/")).body == b"added"
+    assert (await client.put("/dir/", data={})).code == 404
+    assert (await client.put("/dir", data={})).body == b"removed"
+
+
+class AuthRequired(RequestHandler):
+    def get(self):
+        raise HTTPAuthenticationRequired("no credentials", "Basic", realm="Private Area")
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_authentication_required_sends_challenge():
+    response = await client_for((r"/", AuthRequired)).get("/")
+    assert response.code == 401
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Private Area"'
+
+
+class Xsrf(RequestHandler):
+    def get(self):
+        self.write(self.xsrf_form_html())
+
+    def post(self):
+        self.write("accepted")
+
+
+class XsrfExempt(Xsrf):
+    no_xsrf = True
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_post_without_token_is_403_and_with_token_passes():
+    client = client_for((r"/", Xsrf), xsrf_cookies=True)
+    assert (await client.post("/", data={})).code == 403
+    page = await client.get("/")
+    token = page.text.split('value="')[1].split('"')[0]
+    assert (await client.post("/", data={"_xsrf": token})).body == b"accepted"
+    assert (await client.post("/", data={}, headers={"X-XSRFToken": token})).code == 200
+    assert (await client.post("/", data={}, headers={"X-CSRFToken": token})).code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_token_is_masked_differently_per_request_but_stays_valid():
+    client = client_for((r"/", Xsrf), xsrf_cookies=True)
+    first = (await client.get("/")).text.split('value="')[1].split('"')[0]
+    second = (await client.get("/")).text.split('value="')[1].split('"')[0]
+    assert first != second
+    assert (await client.post("/", data={"_xsrf": first})).code == 200
+    assert (await client.post("/", data={"_xsrf": second})).code == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_wrong_token_is_403_and_no_xsrf_handler_is_exempt():
+    client = client_for((r"/", Xsrf), (r"/exempt", XsrfExempt), xsrf_cookies=True)
+    await client.get("/")
+    assert (await client.post("/", data={"_xsrf": "2|00000000|00|0"})).code == 403
+    assert (await client.post("/exempt", data={})).code == 200
+
+
+class KeepAliveOff(RequestHandler):
+    no_keep_alive = True
+
+    def get(self):
+        self.write("bye")
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_keep_alive_closes_the_connection():
+    response = await client_for((r"/", KeepAliveOff)).get("/")
+    assert response.headers["Connection"] == "close"
+
+
+@stream_request_body
+class StreamedUpload(RequestHandler):
+    def prepare(self):
+        self.chunks = []
+        self.request.connection.set_max_body_size(10 * 1024 * 1024)
+
+    def data_received(self, chunk):
+        self.chunks.append(len(chunk))
+        return task.deferLater(reactor, 0, lambda: None)
+
+    def put(self):
+        self.write({"total": sum(self.chunks), "buffered": len(self.request.body)})
+
+
+@pytest_twisted.ensureDeferred
+async def test_stream_request_body_delivers_chunks_without_buffering():
+    client = Client(Router([(r"/", StreamedUpload)], max_body_size=1024))
+    payload = b"x" * (2 * 1024 * 1024)
+    response = await client.put("/", body=payload)
+    assert response.json() == {"total": len(payload), "buffered": 0}
+
+
+class NotifyFinish(RequestHandler):
+    finished: list[str] = []
+
+    def get(self):
+        self.notifyFinish().addCallback(lambda _: self.finished.append("done"))
+        self.write("x")
+
+
+@pytest_twisted.ensureDeferred
+async def test_notify_finish_fires_when_response_finishes():
+    NotifyFinish.finished = []
+    await client_for((r"/", NotifyFinish)).get("/")
+    assert NotifyFinish.finished == ["done"]
+
+
+class NoneReturnedValue(RequestHandler):
+    def get(self):
+        return "a string"
+
+
+@pytest_twisted.ensureDeferred
+async def test_method_returning_a_value_is_a_500():
+    assert (await client_for((r"/", NoneReturnedValue)).get("/")).code == 500
+
+
+class WritesDict(RequestHandler):
+    def get(self):
+        self.write({"a": "</script>"})
+
+
+@pytest_twisted.ensureDeferred
+async def test_write_dict_is_json_safe_in_html():
+    response = await client_for((r"/", WritesDict)).get("/")
+    assert response.body == b'{"a":"<\\/script>"}'
+
+
+def test_write_after_finish_raises():
+    handler = make_handler()
+    from cyclone.httpparser import RequestParser
+
+    assert RequestParser  # handler without connection: only check the guard
+    handler._finished = True
+    with pytest.raises(RuntimeError):
+        handler.write("late")
+
+
+def test_render_without_cyclone_web_would_say_how_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "cyclone" and fromlist and "web_features" in fromlist:
+            raise ImportError("no cyclone-web")
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(RuntimeError, match="pip install cyclone-web"):
+        make_handler().render_string("x.html")
