@@ -569,7 +569,12 @@ class SmallRPC(RPC):
 
 def _app(**settings: Any) -> Router:
     return Router(
-        [(r"/rpc", RPC), (r"/small", SmallRPC), (r"/rooms/(\w+)", RPC)],
+        [
+            (r"/rpc", RPC),
+            (r"/small", SmallRPC),
+            (r"/rooms/(\w+)", RPC),
+            (r"/named/(?P<room>\w+)", RPC),
+        ],
         **settings,
     )
 
@@ -635,6 +640,25 @@ async def test_handler_path_arguments_come_before_params():
         "/rooms/lobby", body='{"jsonrpc":"2.0","method":"who","params":["ann"],"id":1}'
     )
     assert response.json()["result"] == "ann in lobby"
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_named_path_arguments_are_keyword_arguments():
+    client = Client(_app())
+    response = await client.post(
+        "/named/hall", body='{"jsonrpc":"2.0","method":"who","params":{"name":"bo"},"id":1}'
+    )
+    assert response.json()["result"] == "bo in hall"
+    response = await client.post(
+        "/named/hall", body='{"jsonrpc":"2.0","method":"who","params":["bo"],"id":1}'
+    )
+    assert response.json()["error"]["code"] == INVALID_PARAMS
+    response = await client.post(
+        "/named/hall",
+        body='{"jsonrpc":"2.0","method":"who","params":{"name":"bo","room":"x"},"id":1}',
+    )
+    assert response.json()["error"]["code"] == INVALID_PARAMS
+    assert "room" in response.json()["error"]["data"]
 
 
 @pytest_twisted.ensureDeferred

@@ -24,7 +24,8 @@ Server behaviour (https://www.jsonrpc.org/specification):
   value, a ``Deferred``, or be ``async def``. Positional params (an array) and
   named params (an object) are both accepted; arguments that don't fit the
   method's signature are error -32602 before the method runs. Path arguments
-  captured by the route are passed first, as in cyclone 1.x.
+  captured by the route are passed first, as in cyclone 1.x (named groups as
+  keyword arguments).
 - Notifications (no ``id``) are run but never answered; a request that holds
   only notifications (single or batch) gets ``204 No Content`` with no body.
 - Batches are answered with an array in request order; ``[]`` is a single
@@ -50,7 +51,7 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -155,11 +156,21 @@ class _Request:
         self.notification = notification
 
 
+class _Route(NamedTuple):
+    """The path arguments a handler's route captured, passed ahead of the params."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+_NO_ROUTE = _Route((), {})
+
+
 class JsonrpcDispatcher:
     """Turns a JSON-RPC request body into a response body; no sockets involved.
 
     ``target`` holds the ``jsonrpc_*`` methods (the request handler, or any
-    object). ``dispatch(body, *leading_args)`` returns a Deferred firing with the
+    object). ``dispatch(body, *route_args, **route_kwargs)`` returns a Deferred firing with the
     response bytes, or with ``None`` when nothing must be sent (notifications).
     It never fails.
     """
@@ -170,11 +181,17 @@ class JsonrpcDispatcher:
         self.target = target
         self.expose_internal_errors = expose_internal_errors
 
-    def dispatch(self, body: bytes | str, *leading_args: Any) -> defer.Deferred[bytes | None]:
-        """Parse ``body``, run the call or batch, and encode whatever must be answered."""
-        return defer.ensureDeferred(self._dispatch(body, leading_args))
+    def dispatch(
+        self, body: bytes | str, /, *route_args: Any, **route_kwargs: Any
+    ) -> defer.Deferred[bytes | None]:
+        """Parse ``body``, run the call or batch, and encode whatever must be answered.
 
-    async def _dispatch(self, body: bytes | str, leading_args: tuple[Any, ...]) -> bytes | None:
+        ``route_args``/``route_kwargs`` (the handler's path arguments) are passed
+        to every method ahead of the request's params.
+        """
+        return defer.ensureDeferred(self._dispatch(body, _Route(route_args, route_kwargs)))
+
+    async def _dispatch(self, body: bytes | str, route: _Route) -> bytes | None:
         try:
             payload = json.loads(body)
         except (ValueError, RecursionError) as error:
@@ -189,18 +206,15 @@ class JsonrpcDispatcher:
                     )
                 )
             answers = await defer.gatherResults(
-                [
-                    defer.ensureDeferred(self.handle(item, leading_args, in_batch=True))
-                    for item in payload
-                ]
+                [defer.ensureDeferred(self.handle(item, route, in_batch=True)) for item in payload]
             )
             replies = [self._encode_response(answer) for answer in answers if answer is not None]
             return b"[" + b",".join(replies) + b"]" if replies else None
-        answer = await self.handle(payload, leading_args)
+        answer = await self.handle(payload, route)
         return None if answer is None else self._encode_response(answer)
 
     async def handle(
-        self, payload: Any, leading_args: Sequence[Any] = (), *, in_batch: bool = False
+        self, payload: Any, route: _Route | None = None, *, in_batch: bool = False
     ) -> dict[str, Any] | None:
         """Answer one decoded request object: a response dict, or None for a notification.
 
@@ -220,7 +234,7 @@ class JsonrpcDispatcher:
                 version, request_id if _valid_id(request_id) else None, error
             )
         try:
-            result = await self.call(request, leading_args)
+            result = await self.call(request, route)
         except JsonRpcError as error:
             if request.notification:
                 return None
@@ -271,13 +285,20 @@ class JsonrpcDispatcher:
             raise JsonRpcError(METHOD_NOT_FOUND, data=f"no method {method!r}")
         return function
 
-    async def call(self, request: _Request, leading_args: Sequence[Any] = ()) -> Any:
+    async def call(self, request: _Request, route: _Route | None = None) -> Any:
         """Run the method of a validated request; errors come out as :class:`JsonRpcError`."""
         function = self.lookup(request.method)
+        route = route or _NO_ROUTE
         if isinstance(request.params, dict):
-            args, kwargs = tuple(leading_args), request.params
+            clash = sorted(set(request.params) & set(route.kwargs))
+            if clash:
+                raise JsonRpcError(
+                    INVALID_PARAMS,
+                    data=f"{request.method}: params {clash} are already path arguments",
+                )
+            args, kwargs = route.args, {**route.kwargs, **request.params}
         else:
-            args, kwargs = (*leading_args, *request.params), {}
+            args, kwargs = (*route.args, *request.params), dict(route.kwargs)
         try:
             inspect.signature(function).bind(*args, **kwargs)
         except TypeError as error:
@@ -496,7 +517,7 @@ class JsonrpcRequestHandler(RequestHandler):
     no_xsrf = True
     max_body_size = DEFAULT_MAX_BODY_SIZE
 
-    async def post(self, *args: str) -> None:
+    async def post(self, *args: str, **kwargs: str) -> None:
         """Answer one call or batch; the route's path arguments come before the params."""
         limit = self.settings.get("rpc_max_body_size", self.max_body_size)
         body = self.request.body or b""
@@ -505,7 +526,7 @@ class JsonrpcRequestHandler(RequestHandler):
         dispatcher = JsonrpcDispatcher(
             self, expose_internal_errors=bool(self.settings.get("debug", False))
         )
-        response = await dispatcher.dispatch(body, *args)
+        response = await dispatcher.dispatch(body, *args, **kwargs)
         if response is None:
             # Section 4.1: the server MUST NOT reply to a notification.
             self.set_status(204)
