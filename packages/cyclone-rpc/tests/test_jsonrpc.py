@@ -54,9 +54,41 @@ def methods() -> SpecMethods:
     return SpecMethods()
 
 
-@pytest.fixture
-def dispatcher(methods: SpecMethods) -> JsonrpcDispatcher:
-    return JsonrpcDispatcher(methods)
+class SpecHandler(JsonrpcRequestHandler):
+    """Serves one SpecMethods' methods over HTTP (handlers are made per request)."""
+
+    def initialize(self, methods: SpecMethods) -> None:
+        for name in dir(methods):
+            if name.startswith("jsonrpc_"):
+                setattr(self, name, getattr(methods, name))
+
+
+class _OverHTTP:
+    """Same ``dispatch`` contract as the dispatcher, through the handler and real HTTP.
+
+    Checks the HTTP side of each answer: 200 with ``application/json`` when there
+    is a response, 204 with an empty body when the server must not reply.
+    """
+
+    def __init__(self, methods: SpecMethods) -> None:
+        self.client = Client(Router([(r"/rpc", SpecHandler, {"methods": methods})]))
+
+    async def dispatch(self, body: str | bytes) -> bytes | None:
+        response = await self.client.post("/rpc", body=body)
+        if response.code == 204:
+            assert response.body == b""
+            return None
+        assert response.code == 200
+        assert response.headers["Content-Type"] == "application/json"
+        return response.body
+
+
+@pytest.fixture(params=["dispatcher", "http"])
+def dispatcher(request, methods: SpecMethods) -> Any:
+    """The spec examples run twice: sans-IO through the dispatcher, and over HTTP."""
+    if request.param == "dispatcher":
+        return JsonrpcDispatcher(methods)
+    return _OverHTTP(methods)
 
 
 def _strip_data(response: Any) -> Any:
@@ -74,7 +106,7 @@ def _strip_data(response: Any) -> Any:
     return response
 
 
-async def _exchange(dispatcher: JsonrpcDispatcher, body: str | bytes) -> Any:
+async def _exchange(dispatcher: Any, body: str | bytes) -> Any:
     """Dispatch ``body``; return the decoded response, or None when nothing is sent."""
     answer = await dispatcher.dispatch(body)
     if answer is None:

@@ -716,3 +716,11 @@ def test_parse_response_returns_the_value_or_raises_the_fault():
         parse_response(xmlrpc.client.dumps(Fault(3, "nope"), methodresponse=True).encode())
     with pytest.raises(xmlrpc.client.ResponseError):
         parse_response(xmlrpc.client.dumps((1,), "a_call").encode())
+
+
+@pytest_twisted.ensureDeferred
+async def test_request_in_a_declared_non_utf8_encoding(dispatcher):
+    body = xmlrpc.client.dumps(("café",), "echo", encoding="iso-8859-1").encode("iso-8859-1")
+    assert b"iso-8859-1" in body
+    response = await dispatcher.dispatch(body)
+    assert xmlrpc.client.loads(response)[0] == ("café",)
