@@ -190,7 +190,9 @@ def negotiate_server(
             Role.SERVER,
             compress_window_bits=window_bits,
             compress_no_context_takeover=no_context_takeover,
-            decompress_no_context_takeover="client_no_context_takeover" in params,
+            # In an offer client_no_context_takeover only says the client *could* reset its
+            # window (§7.1.1.2); it does so only if we answer with it, which we don't.
+            decompress_no_context_takeover=False,
             compression_level=settings.get("compression_level", 6),
             mem_level=settings.get("mem_level", 8),
         )

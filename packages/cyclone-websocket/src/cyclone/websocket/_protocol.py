@@ -1,0 +1,320 @@
+"""The Twisted protocol that moves bytes between a transport and the sans-IO codec.
+
+Both `cyclone.websocket.handler` (server role, after the HTTP connection detaches) and
+`cyclone.websocket.client` (client role) drive a `WebSocketProtocol` and receive its
+callbacks through a `WebSocketDelegate`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Protocol
+
+from twisted.internet import defer, interfaces
+from twisted.internet.protocol import Protocol as TwistedProtocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from cyclone.websocket.frames import (
+    BinaryMessage,
+    Close,
+    CloseCode,
+    Extension,
+    FrameDecoder,
+    FrameEncoder,
+    Ping,
+    Pong,
+    ProtocolError,
+    Role,
+    TextMessage,
+)
+
+log = Logger()
+
+#: Seconds we wait for the peer's Close (or for the server to drop TCP) before aborting.
+DEFAULT_CLOSE_TIMEOUT = 5.0
+
+#: Bytes we accept to queue for a peer that doesn't read, on top of the transport's own
+#: buffer (Twisted pauses us at about 64 KiB); past this the connection is aborted.
+DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024
+
+
+class WebSocketClosedError(Exception):
+    """Raised when sending on a WebSocket that is closing or closed."""
+
+
+class WebSocketDelegate(Protocol):
+    """What a `WebSocketProtocol` reports to (the handler or the client connection)."""
+
+    def _ws_message(self, message: str | bytes) -> Any: ...
+    def _ws_ping(self, payload: bytes) -> None: ...
+    def _ws_pong(self, payload: bytes) -> None: ...
+    def _ws_closed(self, code: int | None, reason: str | None) -> None: ...
+
+
+@implementer(interfaces.IPushProducer)
+class WebSocketProtocol(TwistedProtocol):
+    """One WebSocket connection over a Twisted transport.
+
+    Messages are delivered in order; if the delegate's ``_ws_message`` returns a
+    Deferred, reading pauses until it fires (Tornado's coroutine ``on_message``).
+    """
+
+    def __init__(
+        self,
+        role: Role,
+        delegate: WebSocketDelegate,
+        *,
+        extension: Extension | None = None,
+        max_message_size: int | None,
+        ping_interval: float | None = None,
+        ping_timeout: float | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
+        max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
+        clock: interfaces.IReactorTime | None = None,
+        deliver_after: defer.Deferred[Any] | None = None,
+    ) -> None:
+        if clock is None:
+            from twisted.internet import reactor
+
+            clock = reactor  # type: ignore[assignment]
+        self.role = role
+        self.delegate = delegate
+        self.clock: Any = clock
+        self.decoder = FrameDecoder(role, max_message_size=max_message_size, extension=extension)
+        self.encoder = FrameEncoder(role, extension)
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.close_timeout = close_timeout
+        self.max_buffer_size = max_buffer_size
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.closing = False  # we sent a Close (or are dropping the connection)
+        self.closed = False  # TCP connection is gone
+        self._paused = False
+        self._buffered_while_paused = 0
+        self._drain_waiters: list[defer.Deferred[None]] = []
+        self._pending: list[Any] = []
+        self._delivering: defer.Deferred[Any] | None = None
+        self._ping_call: Any = None
+        self._pong_deadline: Any = None
+        self._close_call: Any = None
+        self.lost_reason: Failure | None = None
+        if deliver_after is not None:
+            # Hold messages until the application's open() has finished (Tornado semantics).
+            self._delivering = deliver_after
+            deliver_after.addErrback(self._message_callback_failed)
+            deliver_after.addBoth(self._delivered)
+
+    # -- Twisted side ---------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        try:
+            transport.registerProducer(self, True)
+        except RuntimeError:
+            # The HTTP connection that handed us the socket may still be registered.
+            transport.unregisterProducer()
+            transport.registerProducer(self, True)
+        if self.ping_interval:
+            self._ping_call = self.clock.callLater(self.ping_interval, self._send_keepalive)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._pending or self._delivering is not None:
+            self._pending.extend(self.decoder.feed(data))
+            return
+        events = self.decoder.feed(data)
+        if events:
+            self._dispatch(events)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.lost_reason = reason or Failure(ConnectionError("connection lost"))
+        self.closed = True
+        self.closing = True
+        for call in (self._ping_call, self._pong_deadline, self._close_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._ping_call = self._pong_deadline = self._close_call = None
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+        if self.close_code is None and self.close_reason is None:
+            self.close_code = CloseCode.ABNORMAL
+        self.delegate._ws_closed(self.close_code, self.close_reason)
+
+    # IPushProducer: the transport tells us when its write buffer passes its high-water mark.
+
+    def pauseProducing(self) -> None:
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        self._buffered_while_paused = 0
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+    def stopProducing(self) -> None:
+        self._paused = True
+
+    # -- events from the peer ---------------------------------------------------------
+
+    def _dispatch(self, events: list[Any]) -> None:
+        for index, event in enumerate(events):
+            kind = type(event)
+            if kind is TextMessage or kind is BinaryMessage:
+                try:
+                    result = self.delegate._ws_message(event.data)
+                except Exception:
+                    log.failure("WebSocket message callback failed")
+                    self.close(CloseCode.INTERNAL_ERROR, "internal error")
+                    return
+                if isinstance(result, defer.Deferred) and not result.called:
+                    self._wait_for(result, events[index + 1 :])
+                    return
+                if isinstance(result, defer.Deferred):
+                    result.addErrback(self._message_callback_failed)
+            elif kind is Ping:
+                if not self.closing:
+                    self.transport.write(self.encoder.pong(event.payload))  # type: ignore[union-attr]
+                self.delegate._ws_ping(event.payload)
+            elif kind is Pong:
+                if self._pong_deadline is not None and self._pong_deadline.active():
+                    self._pong_deadline.cancel()
+                self._pong_deadline = None
+                self.delegate._ws_pong(event.payload)
+            elif kind is Close:
+                self._close_received(event)
+            elif kind is ProtocolError:
+                log.info(
+                    "Failing WebSocket connection: {reason} ({code})",
+                    reason=event.reason,
+                    code=event.code,
+                )
+                self._fail(event.code, event.reason)
+
+    def _wait_for(self, result: defer.Deferred[Any], rest: list[Any]) -> None:
+        self._pending = rest + self._pending
+        self._delivering = result
+        self.transport.pauseProducing()  # type: ignore[union-attr]
+        result.addErrback(self._message_callback_failed)
+        result.addBoth(self._delivered)
+
+    def _delivered(self, _: object) -> None:
+        self._delivering = None
+        if self.closed:
+            return
+        pending, self._pending = self._pending, []
+        if self.transport is not None:
+            self.transport.resumeProducing()
+        if pending:
+            self._dispatch(pending)
+
+    def _message_callback_failed(self, failure: Failure) -> None:
+        log.failure("WebSocket message callback failed", failure)
+        self.close(CloseCode.INTERNAL_ERROR, "internal error")
+
+    def _close_received(self, event: Close) -> None:
+        """The peer's Close: answer it (§5.5.1) and close TCP from the server side (§7.1.1)."""
+        if self.close_code is None:
+            self.close_code = event.code
+            self.close_reason = event.reason
+        if not self.closing:
+            self.closing = True
+            code = None if event.code == CloseCode.NO_STATUS else event.code
+            self.transport.write(self.encoder.close(code))  # type: ignore[union-attr]
+        self._finish_closing()
+
+    def _finish_closing(self) -> None:
+        if self.role is Role.SERVER:
+            self.transport.loseConnection()  # type: ignore[union-attr]
+        self._arm_close_timeout()
+
+    def _arm_close_timeout(self) -> None:
+        if self._close_call is None and not self.closed:
+            self._close_call = self.clock.callLater(self.close_timeout, self._abort)
+
+    def _abort(self) -> None:
+        self._close_call = None
+        if not self.closed:
+            self.transport.abortConnection()  # type: ignore[union-attr]
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection (§7.1.7): send our Close, flush it and drop TCP."""
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason
+        if not self.closing:
+            self.closing = True
+            self.transport.write(self.encoder.close(code, reason[:120]))  # type: ignore[union-attr]
+        self.transport.loseConnection()  # type: ignore[union-attr]
+        self._arm_close_timeout()
+
+    # -- keepalive ----------------------------------------------------------------------
+
+    def _send_keepalive(self) -> None:
+        self._ping_call = None
+        if self.closing:
+            return
+        self.transport.write(self.encoder.ping(os.urandom(4)))  # type: ignore[union-attr]
+        timeout = self.ping_timeout or self.ping_interval
+        if timeout and (self._pong_deadline is None or not self._pong_deadline.active()):
+            self._pong_deadline = self.clock.callLater(timeout, self._ping_timed_out)
+        if self.ping_interval:
+            self._ping_call = self.clock.callLater(self.ping_interval, self._send_keepalive)
+
+    def _ping_timed_out(self) -> None:
+        self._pong_deadline = None
+        if self.closed:
+            return
+        log.info("WebSocket peer did not answer a ping in time; dropping the connection")
+        self.close_code = CloseCode.GOING_AWAY
+        self.close_reason = "ping timeout"
+        if not self.closing:
+            self.closing = True
+            self.transport.write(self.encoder.close(CloseCode.GOING_AWAY, "ping timeout"))  # type: ignore[union-attr]
+        self.transport.abortConnection()  # type: ignore[union-attr]
+
+    # -- sending ----------------------------------------------------------------------
+
+    def send_message(self, message: str | bytes) -> defer.Deferred[None]:
+        """Send a message; the Deferred fires once the transport buffer is below its mark."""
+        if self.closing:
+            raise WebSocketClosedError("the WebSocket is closing or closed")
+        frame = self.encoder.message(message)
+        was_paused = self._paused
+        self.transport.write(frame)  # type: ignore[union-attr]
+        if not self._paused:
+            return defer.succeed(None)
+        if was_paused:
+            self._buffered_while_paused += len(frame)
+        if self._buffered_while_paused > self.max_buffer_size:
+            log.warn(
+                "WebSocket peer is not reading: {size} bytes queued, over {limit}; aborting",
+                size=self._buffered_while_paused,
+                limit=self.max_buffer_size,
+            )
+            self.close_code = CloseCode.POLICY_VIOLATION
+            self.close_reason = "send buffer overflow"
+            self.closing = True
+            self.transport.abortConnection()  # type: ignore[union-attr]
+            return defer.succeed(None)
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._drain_waiters.append(waiter)
+        return waiter
+
+    def ping(self, payload: bytes = b"") -> None:
+        if self.closing:
+            raise WebSocketClosedError("the WebSocket is closing or closed")
+        self.transport.write(self.encoder.ping(payload))  # type: ignore[union-attr]
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake (§7.1.2); abort if the peer doesn't finish it in time."""
+        if self.closing:
+            return
+        self.closing = True
+        if code is None and reason is not None:
+            code = CloseCode.NORMAL
+        self.transport.write(self.encoder.close(code, reason or ""))  # type: ignore[union-attr]
+        self._arm_close_timeout()

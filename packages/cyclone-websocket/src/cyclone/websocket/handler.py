@@ -1,0 +1,300 @@
+"""`WebSocketHandler`: a RequestHandler whose GET upgrades to RFC 6455 WebSocket.
+
+    from twisted.internet import reactor
+    from cyclone.routing import Router
+    from cyclone.websocket import WebSocketHandler
+
+    class EchoHandler(WebSocketHandler):
+        def open(self):
+            self.write_message("welcome")
+
+        def on_message(self, message):
+            return self.write_message(message)     # a Deferred: fires when the socket drains
+
+        def on_close(self):
+            print("closed", self.close_code, self.close_reason)
+
+    reactor.listenTCP(8888, Router([(r"/ws", EchoHandler)]), interface="127.0.0.1")
+    reactor.run()
+
+Both spellings work: Tornado's (``open``, ``on_message``, ``write_message``, ``close``,
+``on_close``) and cyclone 1.x's (``connectionMade``, ``messageReceived``, ``sendMessage``,
+``connectionLost``, ``forbidConnection``, ``headersReceived``).
+
+Settings (on the Router/Application):
+
+- ``websocket_ping_interval`` (seconds, default off): send a Ping that often;
+  ``websocket_ping_timeout`` (default: the interval, at most 30 s): close a peer that does
+  not answer within it (code 1001 "ping timeout", then the TCP connection is aborted).
+- ``websocket_max_message_size`` (default 10 MiB, like Tornado): a bigger message — counted
+  after decompression — fails the connection with 1009.
+- ``websocket_close_timeout`` (default 5 s): how long we wait for the peer's Close, or
+  for it to close TCP, before aborting.
+- ``websocket_max_buffer_size`` (default 16 MiB).
+
+Slow clients and memory: writes go straight to the transport. The transport tells us
+(IPushProducer) when its buffer passes its high-water mark (64 KiB for TCP); from then on
+``write_message`` returns a Deferred that fires only when the buffer has drained, so a
+sender that waits on it never queues more than about 64 KiB plus one message per
+connection. A sender that ignores it keeps queueing; once more than
+``websocket_max_buffer_size`` bytes were queued while the peer was not reading, the
+connection is aborted and ``on_close`` sees ``close_code`` 1008 ("send buffer overflow").
+Memory per connection is therefore bounded by about 64 KiB + ``websocket_max_buffer_size``
++ one message for sending, and ``websocket_max_message_size`` for receiving. If
+``on_message`` returns a Deferred (or is ``async def``), reading pauses until it fires.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from cyclone.escape import json_encode
+from cyclone.handler import RequestHandler
+from cyclone.httputil import HTTPHeaders
+from cyclone.websocket._protocol import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_MAX_BUFFER_SIZE,
+    WebSocketClosedError,
+    WebSocketProtocol,
+)
+from cyclone.websocket.deflate import negotiate_server
+from cyclone.websocket.frames import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Role,
+    accept_key,
+    check_upgrade_request,
+    parse_extensions,
+    parse_subprotocols,
+)
+
+__all__ = ["WebSocketClosedError", "WebSocketHandler"]
+
+log = Logger()
+
+#: Tornado's cap on the default ping timeout.
+_MAX_DEFAULT_PING_TIMEOUT = 30.0
+
+
+def _as_deferred(result: Any) -> defer.Deferred[Any] | None:
+    if isinstance(result, defer.Deferred):
+        return result
+    if inspect.isawaitable(result):
+        return defer.ensureDeferred(result)
+    return None
+
+
+class WebSocketHandler(RequestHandler):
+    """Answer GET with the WebSocket opening handshake, then exchange messages (RFC 6455)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.ws_connection: WebSocketProtocol | None = None
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.selected_subprotocol: str | None = None
+        self._websocket_forbidden = False
+        super().__init__(*args, **kwargs)
+
+    # -- the handshake ------------------------------------------------------------------
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        """Validate the upgrade, send 101 and hand the socket to the WebSocket protocol."""
+        self.headersReceived()
+        if self._websocket_forbidden:
+            return None
+        headers = self.request.headers
+        rejection = check_upgrade_request(self.request.method, headers)
+        if rejection is not None:
+            self.set_status(rejection.status)
+            for name, value in rejection.headers.items():
+                self.set_header(name, value)
+            self.finish(rejection.message)
+            return None
+        origin = headers.get("Origin") or headers.get("Sec-WebSocket-Origin")
+        if origin is not None and not self.check_origin(origin):
+            self.set_status(403)
+            self.finish(
+                f"Cross origin websockets not allowed: {origin} is not {self.request.host}"
+            )
+            return None
+
+        response = HTTPHeaders()
+        response["Upgrade"] = "websocket"
+        response["Connection"] = "Upgrade"
+        response["Sec-WebSocket-Accept"] = accept_key(headers["Sec-WebSocket-Key"])
+        offered = parse_subprotocols(headers.get_list("Sec-WebSocket-Protocol"))
+        if offered:
+            selected = self.select_subprotocol(offered)
+            if selected is not None:
+                if selected not in offered:
+                    raise ValueError(
+                        f"select_subprotocol returned {selected!r}, not one of {offered}"
+                    )
+                self.selected_subprotocol = selected
+                response["Sec-WebSocket-Protocol"] = selected
+        extension = None
+        options = self.get_compression_options()
+        if options is not None:
+            accepted = negotiate_server(
+                parse_extensions(headers.get_list("Sec-WebSocket-Extensions")), options
+            )
+            if accepted is not None:
+                response["Sec-WebSocket-Extensions"], extension = accepted
+
+        settings = self.settings
+        ping_interval = settings.get("websocket_ping_interval")
+        ping_timeout = settings.get("websocket_ping_timeout")
+        if ping_interval and not ping_timeout:
+            ping_timeout = min(ping_interval, _MAX_DEFAULT_PING_TIMEOUT)
+        opened: defer.Deferred[Any] = defer.Deferred()
+        protocol = WebSocketProtocol(
+            Role.SERVER,
+            self,
+            extension=extension,
+            max_message_size=settings.get("websocket_max_message_size", DEFAULT_MAX_MESSAGE_SIZE),
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            close_timeout=settings.get("websocket_close_timeout", DEFAULT_CLOSE_TIMEOUT),
+            max_buffer_size=settings.get("websocket_max_buffer_size", DEFAULT_MAX_BUFFER_SIZE),
+            clock=settings.get("websocket_clock"),
+            deliver_after=opened,
+        )
+        self.ws_connection = protocol
+        self.set_status(101)  # so the access log says what happened
+        self.request.connection.write_headers(101, "Switching Protocols", response)
+        self.detach(protocol)
+        try:
+            result = _as_deferred(self.open(*args, **kwargs))
+        except Exception:
+            opened.errback()
+            return None
+        if result is None:
+            opened.callback(None)
+        else:
+            result.chainDeferred(opened)
+        return None
+
+    # -- sending -----------------------------------------------------------------------
+
+    def write_message(
+        self, message: str | bytes | dict[str, Any], binary: bool = False
+    ) -> defer.Deferred[None]:
+        """Send a message: text for str (and dicts, as JSON), binary when ``binary=True``.
+
+        Returns a Deferred that fires once the transport's buffer is below its high-water
+        mark (see the module docstring). Raises WebSocketClosedError after close.
+        """
+        connection = self.ws_connection
+        if connection is None or connection.closing:
+            raise WebSocketClosedError("the WebSocket is closing or closed")
+        if isinstance(message, dict):
+            message = json_encode(message)
+        if binary:
+            if isinstance(message, str):
+                message = message.encode("utf-8")
+        elif isinstance(message, bytes | bytearray | memoryview):
+            message = bytes(message).decode("utf-8")
+        return connection.send_message(message)
+
+    def sendMessage(self, message: str | bytes | dict[str, Any]) -> defer.Deferred[None]:
+        """cyclone 1.x: bytes go out as a binary frame, str (or dict, as JSON) as text."""
+        if isinstance(message, bytes | bytearray | memoryview):
+            return self.write_message(bytes(message), binary=True)
+        return self.write_message(message)
+
+    def ping(self, data: bytes | str = b"") -> None:
+        """Send a Ping (at most 125 bytes); the answer arrives in ``on_pong``."""
+        connection = self.ws_connection
+        if connection is None or connection.closing:
+            raise WebSocketClosedError("the WebSocket is closing or closed")
+        connection.ping(data.encode("utf-8") if isinstance(data, str) else data)
+
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Start the closing handshake (RFC 6455 §7.1.2); ``on_close`` runs when TCP is gone."""
+        if self.ws_connection is not None:
+            self.ws_connection.close(code, reason)
+
+    def forbidConnection(self, message: str) -> None:
+        """cyclone 1.x: refuse the upgrade with 403 and ``message`` (close with 1008 once open)."""
+        if self.ws_connection is not None:
+            self.close(1008, message[:120])
+            return
+        self._websocket_forbidden = True
+        self.set_status(403)
+        self.finish(message)
+
+    # -- hooks (override these) ---------------------------------------------------------
+
+    def headersReceived(self) -> None:
+        """cyclone 1.x: called before the handshake; may call ``forbidConnection``."""
+
+    def check_origin(self, origin: str) -> bool:
+        """Accept only same-host origins by default (cross-site WebSocket hijacking)."""
+        host = urlsplit(origin).netloc.lower()
+        return host == (self.request.host or "").lower()
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        """Pick one of the client's subprotocols (in its preference order), or None."""
+        return None
+
+    def get_compression_options(self) -> dict[str, Any] | None:
+        """None disables permessage-deflate; a dict (maybe empty) enables it.
+
+        Keys: ``compression_level``, ``mem_level``, ``max_window_bits``,
+        ``no_context_takeover`` (see cyclone.websocket.deflate).
+        """
+        return None
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """The connection is open; receives the URL's path arguments. May return a Deferred."""
+        return self.connectionMade(*args, **kwargs)
+
+    def connectionMade(self, *args: Any, **kwargs: Any) -> Any:
+        """cyclone 1.x name of ``open``."""
+
+    def on_message(self, message: str | bytes) -> Any:
+        """A message arrived (str for text, bytes for binary). May return a Deferred."""
+        return self.messageReceived(message)
+
+    def messageReceived(self, message: str | bytes) -> Any:
+        """cyclone 1.x name of ``on_message``."""
+        raise NotImplementedError(f"{type(self).__name__} must override on_message")
+
+    def on_ping(self, data: bytes) -> None:
+        """A Ping arrived (the Pong is sent automatically)."""
+
+    def on_pong(self, data: bytes) -> None:
+        """A Pong arrived."""
+
+    def on_close(self) -> None:
+        """The connection is closed; ``close_code``/``close_reason`` say why."""
+        connection = self.ws_connection
+        reason = connection.lost_reason if connection is not None else None
+        self.connectionLost(reason or Failure(ConnectionError("connection lost")))
+
+    def connectionLost(self, reason: Failure) -> None:
+        """cyclone 1.x name of ``on_close``; ``reason`` is the Twisted failure."""
+
+    # -- WebSocketDelegate ---------------------------------------------------------------
+
+    def _ws_message(self, message: str | bytes) -> Any:
+        return _as_deferred(self.on_message(message))
+
+    def _ws_ping(self, payload: bytes) -> None:
+        self.on_ping(payload)
+
+    def _ws_pong(self, payload: bytes) -> None:
+        self.on_pong(payload)
+
+    def _ws_closed(self, code: int | None, reason: str | None) -> None:
+        self.close_code = code
+        self.close_reason = reason
+        try:
+            self.on_close()
+        except Exception:
+            log.failure("{handler}.on_close failed", handler=type(self).__name__)

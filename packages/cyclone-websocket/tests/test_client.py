@@ -1,0 +1,162 @@
+"""cyclone.websocket.client.connect over loopback: handshake checks, TLS, callback mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, protocol, reactor, ssl, task
+from twisted.internet.error import ConnectionRefusedError
+
+from cyclone.routing import Router
+from cyclone.websocket import WebSocketHandler
+from cyclone.websocket.client import WebSocketHandshakeError, connect
+
+
+class Echo(WebSocketHandler):
+    def on_message(self, message: str | bytes) -> Any:
+        return self.write_message(message, binary=isinstance(message, bytes))
+
+
+class _CannedServer(protocol.Protocol):
+    """Answers any request with a fixed response head."""
+
+    response = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        if b"\r\n\r\n" in data:
+            self.transport.write(self.response)
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[[Any], int]]:
+    ports = []
+
+    def start(factory: Any, tls: Any = None) -> int:
+        if tls is None:
+            port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        else:
+            port = reactor.listenSSL(0, factory, tls, interface="127.0.0.1")
+        ports.append(port)
+        return port.getHost().port
+
+    yield start
+    for port in ports:
+        port.stopListening()
+
+
+def _self_signed() -> ssl.PrivateCertificate:
+    """A throwaway certificate for 127.0.0.1 (the client skips verification)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ) + certificate.public_bytes(serialization.Encoding.PEM)
+    return ssl.PrivateCertificate.loadPEM(pem)
+
+
+def canned(response: bytes) -> protocol.ServerFactory:
+    factory = protocol.ServerFactory()
+    factory.protocol = type("Canned", (_CannedServer,), {"response": response})
+    return factory
+
+
+@pytest_twisted.ensureDeferred
+async def test_unknown_path_fails_with_the_http_status(listen: Callable[..., int]) -> None:
+    port = listen(Router([(r"/ws", Echo)]))
+    with pytest.raises(WebSocketHandshakeError) as caught:
+        await connect(f"ws://127.0.0.1:{port}/nowhere")
+    assert caught.value.code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_wrong_accept_key_fails_the_handshake(listen: Callable[..., int]) -> None:
+    port = listen(
+        canned(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: bogus\r\n\r\n"
+        )
+    )
+    with pytest.raises(WebSocketHandshakeError, match="Sec-WebSocket-Accept"):
+        await connect(f"ws://127.0.0.1:{port}/")
+
+
+@pytest_twisted.ensureDeferred
+async def test_refused_connection_fails_the_deferred() -> None:
+    port = reactor.listenTCP(0, canned(b""), interface="127.0.0.1")
+    number = port.getHost().port
+    await port.stopListening()
+    with pytest.raises(ConnectionRefusedError):
+        await connect(f"ws://127.0.0.1:{number}/")
+
+
+def test_non_websocket_url_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="ws://"):
+        connect("http://127.0.0.1/")
+
+
+@pytest_twisted.ensureDeferred
+async def test_wss_connects_over_tls(listen: Callable[..., int]) -> None:
+    port = listen(Router([(r"/ws", Echo)]), _self_signed().options())
+    connection = await connect(
+        f"wss://127.0.0.1:{port}/ws", ssl_options=ssl.CertificateOptions(verify=False)
+    )
+    await connection.write_message("over tls")
+    assert await connection.read_message() == "over tls"
+    connection.close()
+    await connection.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_on_message_callback_receives_messages_then_none(
+    listen: Callable[..., int],
+) -> None:
+    port = listen(Router([(r"/ws", Echo)]))
+    received: list[str | bytes | None] = []
+    finished: defer.Deferred[None] = defer.Deferred()
+
+    def on_message(message: str | bytes | None) -> None:
+        received.append(message)
+        if message is None:
+            finished.callback(None)
+
+    connection = await connect(f"ws://127.0.0.1:{port}/ws", on_message_callback=on_message)
+    await connection.write_message("a")
+    await connection.write_message(b"b", binary=True)
+    while len(received) < 2:
+        await task.deferLater(reactor, 0.001, lambda: None)
+    connection.close()
+    await finished
+    assert received == ["a", b"b", None]
+
+
+@pytest_twisted.ensureDeferred
+async def test_read_message_after_close_returns_none(listen: Callable[..., int]) -> None:
+    port = listen(Router([(r"/ws", Echo)]))
+    connection = await connect(f"ws://127.0.0.1:{port}/ws")
+    connection.close(1000, "done")
+    await connection.wait_closed()
+    assert await connection.read_message() is None
+    assert connection.close_code == 1000
