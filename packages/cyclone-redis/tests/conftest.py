@@ -24,7 +24,7 @@ REDIS_SERVER = os.environ.get(
 )
 
 # How long a starting redis-server may take to say it is ready.
-STARTUP_TIMEOUT = 20.0
+STARTUP_TIMEOUT = 60.0
 
 
 def _require_redis_server() -> str:
