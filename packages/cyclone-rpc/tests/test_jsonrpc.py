@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import defer, task
+from twisted.python.failure import Failure
 
 from cyclone.jsonrpc import (
     INTERNAL_ERROR,
@@ -846,3 +849,79 @@ async def test_proxy_timeout_cancels_a_call_that_never_answers(server_url):
     proxy = JsonRpcProxy(f"{server_url}/rpc", timeout=0.2)
     with pytest.raises(defer.TimeoutError):
         await proxy.callRemote("never")
+
+
+# --- properties: whatever arrives, the answer is valid JSON-RPC or nothing ------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_request_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "jsonrpc": st.sampled_from(["2.0", "1.0", 2]) | _json_values,
+        "method": st.sampled_from(["echo", "greet", "crash", "nope", "rpc.x"]) | _json_values,
+        "params": _json_values,
+        "id": _json_values,
+    },
+)
+
+
+class SyncMethods:
+    """Only synchronous methods, so property tests need no reactor turn."""
+
+    def jsonrpc_echo(self, value):
+        return value
+
+    def jsonrpc_greet(self, name, greeting="hello"):
+        return f"{greeting} {name}"
+
+    def jsonrpc_crash(self):
+        raise RuntimeError("boom")
+
+
+def _assert_valid_response(item: Any) -> None:
+    assert isinstance(item, dict)
+    if "jsonrpc" in item:
+        assert item["jsonrpc"] == "2.0"
+        assert ("result" in item) != ("error" in item)
+    else:
+        assert set(item) == {"result", "error", "id"}
+    if item.get("error") is not None:
+        assert isinstance(item["error"]["code"], int)
+        assert isinstance(item["error"]["message"], str)
+
+
+@settings(max_examples=100, deadline=None)
+@given(payload=_request_like | st.lists(_request_like | _json_values, max_size=5) | _json_values)
+def test_any_json_payload_gets_a_well_formed_answer_or_none(payload):
+    answer = _run(JsonrpcDispatcher(SyncMethods()).dispatch(json.dumps(payload)))
+    if answer is None:
+        return
+    decoded = json.loads(answer)
+    for item in decoded if isinstance(decoded, list) else [decoded]:
+        _assert_valid_response(item)
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=200))
+def test_any_bytes_get_a_well_formed_answer_or_none(body):
+    answer = _run(JsonrpcDispatcher(SyncMethods()).dispatch(body))
+    if answer is not None:
+        decoded = json.loads(answer)
+        for item in decoded if isinstance(decoded, list) else [decoded]:
+            _assert_valid_response(item)
+
+
+def _run(deferred: defer.Deferred) -> Any:
+    """The result of a Deferred that fires synchronously (AppMethods' sync methods do)."""
+    results: list[Any] = []
+    deferred.addBoth(results.append)
+    assert results, "dispatch did not complete synchronously"
+    if isinstance(results[0], Failure):
+        results[0].raiseException()
+    return results[0]

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.internet import defer, task
 
 from cyclone.handler import RequestHandler
@@ -724,3 +726,54 @@ async def test_request_in_a_declared_non_utf8_encoding(dispatcher):
     assert b"iso-8859-1" in body
     response = await dispatcher.dispatch(body)
     assert xmlrpc.client.loads(response)[0] == ("café",)
+
+
+# --- properties: whatever arrives, the answer is a well-formed methodResponse ---------------
+
+_xml_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**31), max_value=2**31 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"])),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(alphabet="abcxyz", max_size=5), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+class SyncMethods:
+    def xmlrpc_echo(self, value):
+        return value
+
+    def xmlrpc_crash(self, *args):
+        raise RuntimeError("boom")
+
+
+def _answer_of(body: bytes) -> bytes:
+    results: list[Any] = []
+    XmlrpcDispatcher(SyncMethods(), allow_none=True).dispatch(body).addBoth(results.append)
+    assert results and isinstance(results[0], bytes), results
+    return results[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(body=st.binary(max_size=300))
+def test_any_bytes_are_answered_with_a_fault_document(body):
+    with pytest.raises(Fault):
+        xmlrpc.client.loads(_answer_of(body))
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=_xml_values, method=st.sampled_from(["echo", "crash", "nope", "system.listMethods"]))
+def test_any_call_is_answered_with_a_parseable_method_response(value, method):
+    answer = _answer_of(xmlrpc.client.dumps((value,), method, allow_none=True).encode())
+    try:
+        (result,), _ = xmlrpc.client.loads(answer)
+    except Fault as fault:
+        assert isinstance(fault.faultCode, int)
+    else:
+        if method == "echo":
+            assert result == value
