@@ -1,0 +1,774 @@
+"""The HTTP/1.1 server end to end: real loopback sockets (TCP, TLS, unix) and Clock-driven timeouts."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import tempfile
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, endpoints, reactor, ssl, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+
+from cyclone.handler import RequestHandler
+from cyclone.httpserver import HTTPServer
+from cyclone.httputil import HTTPHeaders
+from cyclone.routing import Router
+
+GOOD = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def echo(request):
+    """Answer with the method, the path and the body, so tests see what arrived."""
+    request.write(f"{request.method} {request.uri} ".encode() + request.body)
+    request.finish()
+
+
+class Recorder:
+    """A plain request callback that keeps every request it saw."""
+
+    def __init__(self, answer=echo):
+        self.requests = []
+        self.answer = answer
+
+    def __call__(self, request):
+        self.requests.append(request)
+        self.answer(request)
+
+
+async def get_one(listener, factory, data=GOOD):
+    port = listener.listen(factory)
+    client = await listener.connect(port)
+    client.send(data)
+    return client, (await client.wait_responses(1))[0]
+
+
+def _sleep(seconds):
+    return task.deferLater(reactor, seconds, lambda: None)
+
+
+# -- keep-alive, pipelining and connection management ----------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_keep_alive_serves_two_requests_on_one_connection(listener):
+    recorder = Recorder()
+    port = listener.listen(HTTPServer(recorder))
+    client = await listener.connect(port)
+    client.send(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+    await client.wait_responses(1)
+    client.send(b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+    first, second = await client.wait_responses(2)
+    assert first.body == b"GET /one "
+    assert second.body == b"GET /two "
+    assert not client.is_closed
+    assert recorder.requests[0].connection.stream is recorder.requests[1].connection.stream
+
+
+@pytest_twisted.ensureDeferred
+async def test_pipelined_requests_are_answered_in_order_even_if_the_first_is_slow(listener):
+    def answer(request):
+        if request.path == "/slow":
+            reactor.callLater(0.05, echo, request)
+        else:
+            echo(request)
+
+    port = listener.listen(HTTPServer(Recorder(answer)))
+    client = await listener.connect(port)
+    client.send(
+        b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"POST /fast HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody"
+        b"GET /last HTTP/1.1\r\nHost: a\r\n\r\n"
+    )
+    responses = await client.wait_responses(3)
+    assert [r.body for r in responses] == [b"GET /slow ", b"POST /fast body", b"GET /last "]
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_1_0_without_keep_alive_closes_after_the_response(listener):
+    client, response = await get_one(listener, HTTPServer(echo), b"GET /x HTTP/1.0\r\n\r\n")
+    await client.wait_closed()
+    assert response.status == 200
+    assert response.body == b"GET /x "
+
+
+@pytest_twisted.ensureDeferred
+async def test_http_1_0_with_keep_alive_keeps_the_connection(listener):
+    request = b"GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    client, response = await get_one(listener, HTTPServer(echo), request)
+    assert response.headers["Connection"].lower() == "keep-alive"
+    client.send(request)
+    assert len(await client.wait_responses(2)) == 2
+    assert not client.is_closed
+
+
+@pytest_twisted.ensureDeferred
+async def test_connection_close_closes_after_the_response(listener):
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    client, response = await get_one(listener, HTTPServer(echo), request)
+    assert response.headers["Connection"] == "close"
+    await client.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_keep_alive_setting_closes_every_connection(listener):
+    client, response = await get_one(listener, HTTPServer(echo, no_keep_alive=True))
+    assert response.headers["Connection"] == "close"
+    await client.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_head_response_has_content_length_but_no_body(listener):
+    port = listener.listen(HTTPServer(echo))
+    client = await listener.connect(port)
+    client.head_requests = 1
+    client.send(b"HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n")
+    head, get = await client.wait_responses(2)
+    assert head.headers["Content-Length"] == str(len(b"HEAD /h "))
+    assert head.body == b""
+    assert get.body == b"GET /g "
+
+
+@pytest_twisted.ensureDeferred
+async def test_expect_100_continue_gets_100_then_the_response(listener):
+    port = listener.listen(HTTPServer(echo))
+    client = await listener.connect(port)
+    client.send(
+        b"POST /e HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    )
+    await client.wait_until(lambda: b"\r\n\r\n" in client.data)
+    assert bytes(client.data) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    client.send(b"hello")
+    interim, final = await client.wait_responses(2)
+    assert interim.status == 100
+    assert final.status == 200
+    assert final.body == b"POST /e hello"
+
+
+@pytest_twisted.ensureDeferred
+async def test_too_large_body_is_refused_with_413_before_it_is_sent(listener):
+    recorder = Recorder()
+    port = listener.listen(HTTPServer(recorder, max_body_size=1024))
+    client = await listener.connect(port)
+    client.send(
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n"
+    )
+    (response,) = await client.wait_responses(1)
+    assert response.status == 413
+    assert b"100 Continue" not in client.data
+    assert response.headers["Connection"] == "close"
+    await client.wait_closed()
+    assert recorder.requests == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_chunked_request_body_is_reassembled(listener):
+    _, response = await get_one(
+        listener,
+        HTTPServer(echo),
+        b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n",
+    )
+    assert response.body == b"POST /c hello world"
+
+
+@pytest_twisted.ensureDeferred
+async def test_form_body_is_parsed_into_arguments(listener):
+    recorder = Recorder()
+    await get_one(
+        listener,
+        HTTPServer(recorder),
+        b"POST /f?q=1 HTTP/1.1\r\nHost: a\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1&b=2",
+    )
+    request = recorder.requests[0]
+    assert request.body_arguments == {"a": [b"1"], "b": [b"2"]}
+    assert request.arguments == {"q": [b"1"], "a": [b"1"], "b": [b"2"]}
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_multipart_body_is_a_400(listener):
+    recorder = Recorder()
+    _, response = await get_one(
+        listener,
+        HTTPServer(recorder),
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Type: multipart/form-data; boundary=xyz\r\n"
+        b"Content-Length: 5\r\n\r\nhello",
+    )
+    assert response.status == 400
+    assert recorder.requests == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_streamed_response_without_length_is_chunked(listener):
+    class Streamer(RequestHandler):
+        async def get(self):
+            self.write("first,")
+            await self.flush()
+            self.write("second")
+            await self.flush()
+
+    client, response = await get_one(listener, Router([("/", Streamer)]))
+    assert response.status == 200
+    assert response.chunked
+    assert "Content-Length" not in response.headers
+    assert response.body == b"first,second"
+    assert response.raw_body.startswith(b"6\r\nfirst,\r\n")
+    client.send(GOOD)
+    assert len(await client.wait_responses(2)) == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_streamed_response_to_http_1_0_is_close_delimited(listener):
+    def stream(request):
+        request.connection.write_headers(200, "OK", HTTPHeaders())
+        request.connection.write(b"abc")
+        request.connection.write(b"def")
+        request.connection.finish()
+
+    port = listener.listen(HTTPServer(stream))
+    client = await listener.connect(port)
+    client.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    await client.wait_closed()
+    (response,) = client.responses()
+    assert "Transfer-Encoding" not in response.headers
+    assert response.body == b"abcdef"
+
+
+@pytest_twisted.ensureDeferred
+async def test_absolute_form_target_sets_host_and_path(listener):
+    recorder = Recorder()
+    _, response = await get_one(
+        listener,
+        HTTPServer(recorder),
+        b"GET http://example.com:8080/p?x=1 HTTP/1.1\r\nHost: ignored\r\n\r\n",
+    )
+    request = recorder.requests[0]
+    assert request.host == "example.com:8080"
+    assert request.uri == "/p?x=1"
+    assert request.path == "/p"
+    assert request.query_arguments == {"x": [b"1"]}
+    assert response.body == b"GET /p?x=1 "
+
+
+@pytest_twisted.ensureDeferred
+async def test_request_fields_describe_the_connection(listener):
+    recorder = Recorder()
+    await get_one(listener, HTTPServer(recorder), b"GET /a?b=c HTTP/1.1\r\nHost: h:1\r\n\r\n")
+    request = recorder.requests[0]
+    assert request.remote_ip == "127.0.0.1"
+    assert request.protocol == "http"
+    assert request.host == "h:1"
+    assert request.host_name == "h"
+    assert request.full_url() == "http://h:1/a?b=c"
+    assert request.supports_http_1_1()
+    assert request.request_time() >= 0
+
+
+# -- X-headers ----------------------------------------------------------------------------
+
+
+async def _seen_by(listener, headers: bytes, **options):
+    recorder = Recorder()
+    await get_one(
+        listener,
+        HTTPServer(recorder, **options),
+        b"GET / HTTP/1.1\r\nHost: a\r\n" + headers + b"\r\n",
+    )
+    request = recorder.requests[0]
+    return request.remote_ip, request.protocol
+
+
+@pytest_twisted.ensureDeferred
+async def test_x_real_ip_sets_remote_ip_with_xheaders(listener):
+    assert await _seen_by(listener, b"X-Real-Ip: 10.1.2.3\r\n", xheaders=True) == (
+        "10.1.2.3",
+        "http",
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_xheaders_are_ignored_unless_enabled(listener):
+    headers = b"X-Real-Ip: 10.1.2.3\r\nX-Scheme: https\r\n"
+    assert await _seen_by(listener, headers) == ("127.0.0.1", "http")
+
+
+@pytest_twisted.ensureDeferred
+async def test_x_forwarded_for_skips_trusted_downstream_proxies(listener):
+    headers = b"X-Forwarded-For: 1.2.3.4, 5.6.7.8, 10.0.0.1\r\n"
+    seen = await _seen_by(listener, headers, xheaders=True, trusted_downstream=["10.0.0.1"])
+    assert seen[0] == "5.6.7.8"
+    seen = await _seen_by(
+        listener, headers, xheaders=True, trusted_downstream=["10.0.0.1", "5.6.7.8"]
+    )
+    assert seen[0] == "1.2.3.4"
+
+
+@pytest_twisted.ensureDeferred
+async def test_x_forwarded_for_ipv6_is_accepted(listener):
+    seen = await _seen_by(listener, b"X-Forwarded-For: 2001:db8::1\r\n", xheaders=True)
+    assert seen[0] == "2001:db8::1"
+
+
+@pytest_twisted.ensureDeferred
+async def test_x_scheme_and_x_forwarded_proto_set_the_protocol(listener):
+    assert (await _seen_by(listener, b"X-Scheme: https\r\n", xheaders=True))[1] == "https"
+    seen = await _seen_by(listener, b"X-Forwarded-Proto: HTTPS\r\n", xheaders=True)
+    assert seen[1] == "https"
+
+
+@pytest_twisted.ensureDeferred
+async def test_invalid_xheader_values_are_ignored(listener):
+    headers = b"X-Real-Ip: not-an-ip\r\nX-Scheme: gopher\r\n"
+    assert await _seen_by(listener, headers, xheaders=True) == ("127.0.0.1", "http")
+    headers = b"X-Forwarded-For: <script>\r\nX-Forwarded-Proto: javascript\r\n"
+    assert await _seen_by(listener, headers, xheaders=True) == ("127.0.0.1", "http")
+
+
+# -- finish notifications and disconnects -------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_notify_finish_fires_when_the_response_finishes(listener):
+    fired = []
+
+    def answer(request):
+        request.notifyFinish().addCallback(fired.append)
+        assert fired == []
+        echo(request)
+
+    await get_one(listener, HTTPServer(answer))
+    assert fired == [None]
+
+
+@pytest_twisted.ensureDeferred
+async def test_notify_finish_fires_when_the_client_disconnects(listener):
+    started = defer.Deferred()
+    held = []
+
+    def answer(request):
+        held.append(request)
+        started.callback(request.notifyFinish())
+
+    port = listener.listen(HTTPServer(answer))
+    client = await listener.connect(port)
+    client.send(GOOD)
+    finished = await started
+    client.transport.loseConnection()
+    await finished
+    assert held[0].connection.client_disconnected
+    held[0].write(b"ignored")
+    held[0].finish()
+
+
+@pytest_twisted.ensureDeferred
+async def test_on_connection_close_is_called_when_the_client_leaves_mid_handler(listener):
+    started = defer.Deferred()
+    closed = defer.Deferred()
+    never = defer.Deferred()
+    finished_after = []
+
+    class Waiting(RequestHandler):
+        async def get(self):
+            self.notifyFinish().addCallback(finished_after.append)
+            started.callback(None)
+            await never
+
+        def on_connection_close(self):
+            closed.callback(None)
+
+    port = listener.listen(Router([("/", Waiting)]))
+    client = await listener.connect(port)
+    client.send(GOOD)
+    await started
+    client.transport.loseConnection()
+    await closed
+    assert finished_after == [None]
+    never.callback(None)  # the handler goes on and finishes into a closed socket
+    other = await listener.connect(port)
+    other.send(b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert (await other.wait_responses(1))[0].status == 404
+
+
+# -- backpressure -----------------------------------------------------------------------------
+
+
+def _small_socket_buffers(client, server_transport=None) -> None:
+    """Fix the kernel buffers small: autotuning would otherwise absorb tens of MiB."""
+    client.transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    if server_transport is not None:
+        server_transport.getHandle().setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32768)
+
+
+def _buffered(transport) -> int:
+    """Bytes the Twisted transport holds that the kernel has not taken yet."""
+    return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+
+
+class _StreamProgress:
+    """Shared between a streaming server loop and the test that watches it stall.
+
+    The kernel's socket buffers grow (TCP autotuning), so the first time a
+    write has to wait may be followed by more progress; a stall that lasts is
+    one where nothing was written for a while.
+    """
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.max_buffered = 0
+        self.stop = False
+        self.done: defer.Deferred[None] = defer.Deferred()
+        self.stalls = 0
+        self._waiter: defer.Deferred[None] | None = None
+
+    def waiting(self) -> None:
+        """The loop is about to wait for a write Deferred that has not fired."""
+        self.stalls += 1
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            waiter.callback(None)
+
+    async def lasting_stall(self) -> None:
+        for _ in range(100):
+            if not self.stalls:
+                self._waiter = defer.Deferred()
+                await self._waiter
+            before = self.written
+            await _sleep(0.2)
+            if self.written == before:
+                return
+        raise AssertionError("the writer never stalled")
+
+
+@pytest_twisted.ensureDeferred
+async def test_streaming_to_a_client_that_does_not_read_stalls_and_resumes(listener):
+    chunk = b"x" * 65536
+    progress = _StreamProgress()
+
+    async def stream(request):
+        connection = request.connection
+        _small_socket_buffers(client, connection.transport)
+        await connection.write_headers(200, "OK", HTTPHeaders({"Content-Type": "text/plain"}))
+        while not progress.stop:
+            d = connection.write(chunk)
+            progress.written += len(chunk)
+            progress.max_buffered = max(progress.max_buffered, _buffered(connection.transport))
+            if not d.called:
+                progress.waiting()
+            await d
+        connection.finish()
+        progress.done.callback(None)
+
+    port = listener.listen(HTTPServer(lambda request: defer.ensureDeferred(stream(request))))
+    client = await listener.connect(port)
+    client.transport.pauseProducing()
+    _small_socket_buffers(client)
+    client.send(GOOD)
+    await progress.lasting_stall()
+    assert not progress.done.called
+    assert progress.max_buffered <= 4 * len(chunk)
+    progress.stop = True
+    client.transport.resumeProducing()
+    await progress.done
+    (response,) = await client.wait_responses(1)
+    assert len(response.body) == progress.written
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_flush_waits_for_the_client_to_read(listener):
+    progress = _StreamProgress()
+
+    class Producer(RequestHandler):
+        async def get(self):
+            _small_socket_buffers(client, self.request.connection.transport)
+            while not progress.stop:
+                self.write(b"y" * 65536)
+                progress.written += 65536
+                d = self.flush()
+                if not d.called:
+                    progress.waiting()
+                await d
+
+    port = listener.listen(Router([("/", Producer)]))
+    client = await listener.connect(port)
+    _small_socket_buffers(client)
+    client.transport.pauseProducing()
+    client.send(GOOD)
+    await progress.lasting_stall()
+    progress.stop = True
+    client.transport.resumeProducing()
+    (response,) = await client.wait_responses(1)
+    assert len(response.body) == progress.written
+
+
+# -- malformed input over the wire -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data,status",
+    [
+        (b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+        (b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        (b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"b" * 70000 + b"\r\n\r\n", 431),
+    ],
+    ids=lambda value: str(value) if isinstance(value, int) else repr(value[:40]),
+)
+@pytest_twisted.ensureDeferred
+async def test_malformed_request_gets_its_status_and_a_close_while_others_are_served(
+    listener, data, status
+):
+    port = listener.listen(HTTPServer(echo))
+    good = await listener.connect(port)
+    bad = await listener.connect(port)
+    bad.send(data)
+    (response,) = await bad.wait_responses(1)
+    assert response.status == status
+    assert response.headers["Connection"] == "close"
+    await bad.wait_closed()
+    good.send(GOOD)
+    assert (await good.wait_responses(1))[0].status == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_chunk_after_the_response_started_aborts(listener):
+    started = defer.Deferred()
+
+    def answer(request):
+        request.connection.write_headers(200, "OK", HTTPHeaders())
+        started.callback(None)
+
+    class Streaming:
+        def start_request(self, request):
+            return self
+
+        def headers_received(self, request):
+            answer(request)
+
+        def data_received(self, chunk):
+            pass
+
+        def finish(self):
+            pass
+
+        def on_connection_close(self):
+            pass
+
+    port = listener.listen(HTTPServer(Streaming()))
+    client = await listener.connect(port)
+    client.send(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+    await started
+    client.send(b"zz\r\n")
+    await client.wait_closed()
+    assert client.data.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+# -- timeouts, over real sockets and with a Clock ------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_slow_header_trickle_gets_408_after_the_total_deadline(listener):
+    port = listener.listen(HTTPServer(echo, header_timeout=0.5))
+    client = await listener.connect(port)
+    trickle = iter(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"z" * 1000)
+    sender = task.LoopingCall(lambda: client.send(bytes([next(trickle)])))
+    sender.start(0.05)
+    try:
+        (response,) = await client.wait_responses(1)
+    finally:
+        sender.stop()
+    assert response.status == 408
+    await client.wait_closed()
+
+
+def _clock_connection(server):
+    connection = server.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
+    transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 50000))
+    connection.makeConnection(transport)
+    return connection, transport
+
+
+def test_header_timeout_is_a_total_deadline_despite_activity():
+    clock = task.Clock()
+    server = HTTPServer(echo, header_timeout=1.0, clock=clock)
+    connection, transport = _clock_connection(server)
+    for byte in b"GET / HTTP/1.1\r\nHost: a":
+        connection.dataReceived(bytes([byte]))
+        clock.advance(0.1)
+        if transport.value():
+            break
+    assert transport.value().startswith(b"HTTP/1.1 408 ")
+    assert transport.disconnecting
+    server.stopFactory()
+
+
+def test_idle_connection_timeout_closes_a_silent_connection():
+    clock = task.Clock()
+    server = HTTPServer(echo, idle_connection_timeout=2.0, clock=clock)
+    connection, transport = _clock_connection(server)
+    clock.advance(1.5)
+    assert not transport.disconnecting
+    clock.advance(1.0)
+    assert transport.disconnecting
+    assert transport.value() == b""
+    server.stopFactory()
+
+
+def test_idle_connection_timeout_restarts_after_each_response():
+    clock = task.Clock()
+    server = HTTPServer(echo, idle_connection_timeout=2.0, clock=clock)
+    connection, transport = _clock_connection(server)
+    clock.advance(1.5)
+    connection.dataReceived(GOOD)
+    assert transport.value().startswith(b"HTTP/1.1 200 ")
+    clock.advance(1.5)
+    assert not transport.disconnecting
+    clock.advance(1.0)
+    assert transport.disconnecting
+    server.stopFactory()
+
+
+def test_body_timeout_answers_408_when_the_body_stops_arriving():
+    clock = task.Clock()
+    recorder = Recorder()
+    server = HTTPServer(recorder, body_timeout=1.0, clock=clock)
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc")
+    clock.advance(0.5)
+    assert not transport.disconnecting
+    clock.advance(1.0)
+    assert transport.value().startswith(b"HTTP/1.1 408 ")
+    assert transport.disconnecting
+    assert recorder.requests == []
+    server.stopFactory()
+
+
+def test_a_handler_taking_its_time_is_not_a_timeout():
+    clock = task.Clock()
+    held = []
+    server = HTTPServer(
+        held.append, header_timeout=1.0, body_timeout=1.0, idle_connection_timeout=1.0, clock=clock
+    )
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok")
+    clock.advance(10)
+    assert not transport.disconnecting
+    echo(held[0])
+    assert transport.value().startswith(b"HTTP/1.1 200 ")
+    server.stopFactory()
+
+
+def test_router_settings_configure_the_server_limits():
+    clock = task.Clock()
+    router = Router(
+        [],
+        max_body_size=10,
+        max_header_size=2048,
+        header_timeout=1.0,
+        body_timeout=2.0,
+        idle_connection_timeout=3.0,
+        clock=clock,
+    )
+    assert (router.max_body_size, router.max_header_size) == (10, 2048)
+    assert (router.header_timeout, router.body_timeout, router.idle_connection_timeout) == (
+        1.0,
+        2.0,
+        3.0,
+    )
+    connection, transport = _clock_connection(router)
+    connection.dataReceived(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n")
+    assert transport.value().startswith(b"HTTP/1.1 413 ")
+    connection, transport = _clock_connection(router)
+    connection.dataReceived(b"GET / HTTP/1.1\r\nHost: a\r\nX: " + b"v" * 3000 + b"\r\n\r\n")
+    assert transport.value().startswith(b"HTTP/1.1 431 ")
+    connection, transport = _clock_connection(router)
+    connection.dataReceived(b"GET / HT")
+    clock.advance(1.5)
+    assert transport.value().startswith(b"HTTP/1.1 408 ")
+    router.stopFactory()
+
+
+# -- TLS and unix sockets ----------------------------------------------------------------------
+
+
+def _self_signed_certificate() -> ssl.PrivateCertificate:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ) + certificate.public_bytes(serialization.Encoding.PEM)
+    return ssl.PrivateCertificate.loadPEM(pem)
+
+
+@pytest_twisted.ensureDeferred
+async def test_https_requests_have_protocol_https(listener):
+    certificate = _self_signed_certificate()
+    recorder = Recorder()
+    port = reactor.listenSSL(0, HTTPServer(recorder), certificate.options(), interface="127.0.0.1")
+    listener.track(port)
+    trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(certificate.original))
+    endpoint = endpoints.wrapClientTLS(
+        trust, endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+    )
+    client = await listener.connect_endpoint(endpoint)
+    client.send(b"GET /tls HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    (response,) = await client.wait_responses(1)
+    assert response.body == b"GET /tls "
+    assert recorder.requests[0].protocol == "https"
+    assert recorder.requests[0].full_url() == "https://localhost/tls"
+
+
+@pytest_twisted.ensureDeferred
+async def test_router_is_served_over_a_unix_socket(listener):
+    class Hello(RequestHandler):
+        def get(self):
+            self.write({"remote_ip": self.request.remote_ip, "host": self.request.host})
+
+    # AF_UNIX paths are limited to ~100 bytes: pytest's tmp_path can be longer.
+    directory = tempfile.mkdtemp(prefix="cyclone-", dir="/tmp")
+    path = os.path.join(directory, "http.sock")
+    port = await endpoints.serverFromString(reactor, f"unix:{path}").listen(
+        Router([("/hello", Hello)])
+    )
+    listener.track(port)
+    endpoint = endpoints.clientFromString(reactor, f"unix:path={path}")
+    client = await listener.connect_endpoint(endpoint)
+    client.send(b"GET /hello HTTP/1.1\r\nHost: unix\r\n\r\n")
+    (response,) = await client.wait_responses(1)
+    assert response.status == 200
+    assert b'"host":"unix"' in response.body
