@@ -82,7 +82,8 @@ class QueueProtocol(SubscriberProtocol):
 
     def connectionLost(self, reason):
         self.factory.current_connection = None
-        self.factory.lost.callback(None)
+        if not self.factory.lost.called:
+            self.factory.lost.callback(None)
 
 
 class QueueFactory(cyclone.redis.SubscriberFactory):
