@@ -356,7 +356,15 @@ class _CallbackDelegate:
             except HTTPInputError as error:
                 request.connection._connection._send_error_and_close(400, str(error))
                 return
-        self._callback(request)
+        try:
+            self._callback(request)
+        except Exception:
+            log.failure("request callback raised for {request!r}", request=request)
+            connection = request.connection
+            if connection._started:
+                connection._connection.transport.abortConnection()
+            elif not connection._finished:
+                connection._connection._send_error_and_close(500, "internal server error")
 
     def on_connection_close(self) -> None:
         pass
