@@ -9,8 +9,9 @@ import tempfile
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, endpoints, reactor, ssl, task
+from twisted.internet import defer, endpoints, protocol, reactor, ssl, task
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
 
 from cyclone.handler import RequestHandler
@@ -772,3 +773,161 @@ async def test_router_is_served_over_a_unix_socket(listener):
     (response,) = await client.wait_responses(1)
     assert response.status == 200
     assert b'"host":"unix"' in response.body
+
+
+# -- more connection behaviour ------------------------------------------------------------------
+
+
+@pytest.fixture
+def logged_failures():
+    """Every failure logged through twisted.logger while the test runs."""
+    from twisted.logger import globalLogPublisher
+
+    failures = []
+
+    def observer(event):
+        if event.get("log_failure") is not None:
+            failures.append(event)
+
+    globalLogPublisher.addObserver(observer)
+    try:
+        yield failures
+    finally:
+        globalLogPublisher.removeObserver(observer)
+
+
+@pytest_twisted.ensureDeferred
+async def test_client_leaving_during_a_streamed_response_ends_the_handler_loop(listener):
+    streaming = defer.Deferred()
+    closed = defer.Deferred()
+    outcome = defer.Deferred()
+
+    class Streamer(RequestHandler):
+        async def get(self):
+            try:
+                while True:
+                    self.write(b"z" * 65536)
+                    await self.flush()
+                    if not streaming.called:
+                        streaming.callback(None)
+            except Exception as error:
+                outcome.callback(error)
+                raise
+
+        def on_connection_close(self):
+            closed.callback(None)
+
+    port = listener.listen(Router([("/", Streamer)]))
+    client = await listener.connect(port)
+    _small_socket_buffers(client)
+    client.send(GOOD)
+    await streaming
+    client.transport.abortConnection()
+    await closed
+    error = await outcome
+    assert isinstance(error, ConnectionLost)
+
+
+@pytest_twisted.ensureDeferred
+async def test_detach_hands_the_socket_and_buffered_bytes_to_another_protocol(listener):
+    class Echo(protocol.Protocol):
+        def dataReceived(self, data):
+            self.transport.write(data.upper())
+
+    def upgrade(request):
+        headers = HTTPHeaders({"Upgrade": "echo", "Connection": "Upgrade"})
+        request.connection.write_headers(101, "Switching Protocols", headers)
+        request.connection.detach(Echo())
+
+    port = listener.listen(HTTPServer(upgrade))
+    client = await listener.connect(port)
+    client.send(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nearly")
+    await client.wait_until(lambda: client.data.endswith(b"EARLY"))
+    client.send(b"later")
+    await client.wait_until(lambda: client.data.endswith(b"LATER"))
+    assert client.data.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+
+
+@pytest_twisted.ensureDeferred
+async def test_answering_before_the_body_is_read_closes_the_connection(listener):
+    class Early:
+        def start_request(self, request):
+            return self
+
+        def headers_received(self, request):
+            headers = HTTPHeaders({"Content-Length": "2"})
+            request.connection.write_headers(403, "Forbidden", headers, b"no")
+            request.connection.finish()
+
+        def data_received(self, chunk):
+            raise AssertionError("the body of a refused request must not be delivered")
+
+        def finish(self):
+            pass
+
+        def on_connection_close(self):
+            pass
+
+    port = listener.listen(HTTPServer(Early()))
+    client = await listener.connect(port)
+    client.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n")
+    (response,) = await client.wait_responses(1)
+    assert response.status == 403
+    assert response.headers["Connection"] == "close"
+    await client.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_body_statuses_send_no_body(listener):
+    def answer(request):
+        status = int(request.path[1:])
+        request.connection.write_headers(status, None, HTTPHeaders())
+        request.connection.finish()
+
+    port = listener.listen(HTTPServer(answer))
+    client = await listener.connect(port)
+    client.send(b"GET /204 HTTP/1.1\r\nHost: a\r\n\r\nGET /304 HTTP/1.1\r\nHost: a\r\n\r\n")
+    first, second = await client.wait_responses(2)
+    assert (first.status, second.status) == (204, 304)
+    assert "Transfer-Encoding" not in first.headers
+    client.send(b"GET /200 HTTP/1.1\r\nHost: a\r\n\r\n")
+    third = (await client.wait_responses(3))[2]
+    assert third.status == 200
+    assert third.chunked and third.body == b""
+
+
+@pytest_twisted.ensureDeferred
+async def test_pipelined_flood_from_a_client_that_does_not_read_is_not_buffered(listener):
+    connections = []
+
+    def answer(request):
+        connections.append(request.connection.stream)
+        request.write(b"r" * 8192)
+        request.finish()
+
+    server = HTTPServer(answer)
+    port = listener.listen(server)
+    client = await listener.connect(port)
+    _small_socket_buffers(client)
+    client.transport.pauseProducing()
+    flood = GOOD * 20000  # 700 KB of requests, 160 MB of answers
+    client.send(flood)
+    await _sleep(0.3)
+    served = len(connections)
+    assert served < 20000
+    connection = connections[0]
+    assert connection._parser.buffered <= server.max_header_size + 256 * 1024
+    assert _buffered(connection.transport) <= 256 * 1024
+    client.transport.abortConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_plain_callback_that_raises_gets_a_500_and_is_logged(listener, logged_failures):
+    def broken(request):
+        raise RuntimeError("boom")
+
+    client, response = await get_one(listener, HTTPServer(broken))
+    assert response.status == 500
+    assert b"boom" not in response.body
+    assert any(isinstance(e["log_failure"].value, RuntimeError) for e in logged_failures)
+    await client.wait_closed()
