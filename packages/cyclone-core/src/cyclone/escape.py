@@ -89,13 +89,15 @@ def url_unescape(
     """Decode a percent-encoded value; ``encoding=None`` returns bytes.
 
     With ``plus=True`` a ``+`` decodes to a space (query strings); path segments
-    should use ``plus=False`` so a literal ``+`` survives.
+    should use ``plus=False`` so a literal ``+`` survives. Bytes that are not
+    valid in ``encoding`` become U+FFFD, as in Tornado: a malformed query must
+    not raise from deep inside a handler.
     """
     raw = utf8(value)
     if plus:
         raw = raw.replace(b"+", b" ")
     unquoted = urllib.parse.unquote_to_bytes(raw)
-    return unquoted if encoding is None else unquoted.decode(encoding)
+    return unquoted if encoding is None else unquoted.decode(encoding, "replace")
 
 
 _UTF8_TYPES = (bytes, type(None))
@@ -154,16 +156,47 @@ def recursive_unicode(obj: Any) -> Any:
     return obj
 
 
-# A link starts with "scheme://" or "www.", runs to whitespace (or an escaped
-# quote or angle bracket) and never ends on punctuation such as "." or ")".
+# A link starts with "scheme:/" (one to three slashes) or "www.", runs to
+# whitespace (or an escaped quote or angle bracket), may contain balanced
+# parentheses (Wikipedia's "Foo_(bar)") and never ends on punctuation such as
+# "." or ")". The scheme's length is bounded so that text like "a.a.a.a..." costs
+# linear, not quadratic, time.
+_URL_CHAR = r"(?:[^\s&()<>\"']|&amp;)"
+_URL_LAST_CHAR = r"(?:[^\s&()<>\"'.,;:!?\]]|&amp;)"
+_URL_PARENTHESES = rf"\({_URL_CHAR}*\)"
 _URL_RE = re.compile(
-    r"\b((?:([A-Za-z][\w+.-]*):(//)|www\.)"
-    r"(?:[^\s<>&\"']|&amp;)*?)"
-    r"(?=[.,;:!?)\]]*(?:\s|&lt;|&gt;|&quot;|&#39;|$))"
+    r"\b((?:([A-Za-z][\w+.-]{0,31}):(/{1,3})|www\.)"
+    rf"(?:{_URL_CHAR}|{_URL_PARENTHESES})*?(?:{_URL_LAST_CHAR}|{_URL_PARENTHESES}))"
+    r"(?=[.,;:!?)\]]*(?:\s|&lt;|&gt;|&quot;|&#39;|$)|\))"
 )
 
 
 _SHORTENED_LINK_LENGTH = 30
+
+
+def _shorten_link_text(url: str, protocol: str | None, slashes: str | None) -> str:
+    """Tornado's link shortening: the host plus a hint of the path, at most ~30 characters.
+
+    The full URL stays in the link's title. An HTML entity (``&amp;``) is never
+    cut in half, and a "shortened" text that is not shorter is left alone.
+    """
+    if len(url) <= _SHORTENED_LINK_LENGTH:
+        return url
+    prefix_length = len(protocol) + 1 + len(slashes or "") if protocol else 0
+    host, *path = url[prefix_length:].split("/")
+    shown = url
+    if path:
+        hint = path[0][:8].split("?")[0].split(".")[0]
+        shown = f"{url[:prefix_length]}{host}/{hint}"
+    if len(shown) > _SHORTENED_LINK_LENGTH * 1.5:
+        shown = shown[:_SHORTENED_LINK_LENGTH]
+    if shown == url:
+        return url
+    entity_start = shown.rfind("&")
+    if entity_start > _SHORTENED_LINK_LENGTH - 5:
+        shown = shown[:entity_start]
+    shown += "..."
+    return url if len(shown) >= len(url) else shown
 
 
 def linkify(
@@ -197,9 +230,8 @@ def linkify(
             params = " " + extra_params(href).strip()
         else:
             params = extra_params
-        shown = url
-        if shorten and len(url) > _SHORTENED_LINK_LENGTH:
-            shown = url[: _SHORTENED_LINK_LENGTH - 3].rstrip("&") + "..."
+        shown = _shorten_link_text(url, protocol, match.group(3)) if shorten else url
+        if shown != url:
             params += f' title="{href}"'
         return f'<a href="{href}"{params}>{shown}</a>'
 
