@@ -52,6 +52,7 @@ from cyclone.uimodules import (
     load_ui_methods,
     load_ui_modules,
 )
+from cyclone.web_features import ui_namespace
 
 __all__ = [
     "Application",
@@ -81,6 +82,15 @@ log = Logger()
 
 class RequestHandler(_BaseRequestHandler):
     """The handler users subclass; templates, locales and static URLs are built in."""
+
+    @property
+    def ui(self) -> Any:
+        """The UI methods (bound to this handler) and ``ui.modules``, as templates see them."""
+        return ui_namespace(self)
+
+    @ui.setter
+    def ui(self, value: Any) -> None:
+        self.__dict__["ui"] = value
 
 
 class RedirectHandler(RequestHandler):
