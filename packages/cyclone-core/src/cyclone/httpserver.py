@@ -653,6 +653,18 @@ class HTTPConnection(protocol.Protocol):
             protocol.dataReceived(leftover)
         return transport
 
+    def _close_for_shutdown(self) -> None:
+        """Close now if idle between requests, or once the response in flight is finished."""
+        if self._closed or self._detached_to is not None:
+            return
+        request_connection = self._request_connection
+        if request_connection is not None:
+            request_connection.keep_alive = False
+        elif not self._parser.buffered:
+            self._closed = True
+            self.transport.loseConnection()
+        # else a request head is arriving; it is answered with Connection: close.
+
     # -- flow control and deadlines --------------------------------------------------
 
     def _pause_reading(self, reason: str) -> None:
@@ -784,6 +796,8 @@ class HTTPServer(protocol.ServerFactory):
         self.scheme = scheme
         self._connections: set[HTTPConnection] = set()
         self._sweeper: task.LoopingCall | None = None
+        self._shutdown_waiters: list[defer.Deferred[None]] | None = None
+        self._shutdown_timer: Any = None
         if request_callback is not None and hasattr(request_callback, "start_request"):
             self._start_request = request_callback.start_request
         elif request_callback is not None:
@@ -815,8 +829,11 @@ class HTTPServer(protocol.ServerFactory):
 
     def _connection_closed(self, connection: HTTPConnection) -> None:
         self._connections.discard(connection)
-        if not self._connections and self._sweeper is not None:
-            self._stop_sweeper()
+        if not self._connections:
+            if self._sweeper is not None:
+                self._stop_sweeper()
+            if self._shutdown_waiters is not None:
+                self._fire_shutdown_waiters()
 
     def _stop_sweeper(self) -> None:
         sweeper, self._sweeper = self._sweeper, None
@@ -837,6 +854,53 @@ class HTTPServer(protocol.ServerFactory):
 
     def stopFactory(self) -> None:
         self._stop_sweeper()
+
+    # -- graceful shutdown ---------------------------------------------------------
+
+    def shutdown(self, timeout: float = 30.0) -> defer.Deferred[None]:
+        """Close every connection without cutting a response short; fires when all are closed.
+
+        Call it after the listening ports stopped accepting. Idle keep-alive
+        connections are closed at once; a connection with a request in flight
+        is closed as soon as its response is finished (answered with
+        ``Connection: close`` when its headers are not sent yet), and a request
+        that arrives meanwhile is answered the same way. Connections still open
+        after ``timeout`` seconds are aborted. Detached connections (WebSocket)
+        are not tracked here: `cyclone.deploy.on_shutdown` closes those.
+        """
+        self.no_keep_alive = True
+        waiter: defer.Deferred[None] = defer.Deferred()
+        if self._shutdown_waiters is None:
+            self._shutdown_waiters = []
+        self._shutdown_waiters.append(waiter)
+        for connection in list(self._connections):
+            connection._close_for_shutdown()
+        if not self._connections:
+            self._fire_shutdown_waiters()
+        elif self._shutdown_timer is None:
+            self._shutdown_timer = self.clock.callLater(timeout, self._abort_for_shutdown)
+        return waiter
+
+    def _abort_for_shutdown(self) -> None:
+        self._shutdown_timer = None
+        remaining = list(self._connections)
+        if remaining:
+            log.warn(
+                "graceful shutdown timed out; aborting {count} connection(s)",
+                count=len(remaining),
+            )
+        for connection in remaining:
+            connection._closed = True
+            connection.transport.abortConnection()
+        self.clock.callLater(0, self._fire_shutdown_waiters)
+
+    def _fire_shutdown_waiters(self) -> None:
+        timer, self._shutdown_timer = self._shutdown_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+        waiters, self._shutdown_waiters = self._shutdown_waiters or [], []
+        for waiter in waiters:
+            waiter.callback(None)
 
     # -- X-Real-Ip and friends -----------------------------------------------------
 
