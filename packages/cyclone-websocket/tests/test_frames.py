@@ -83,8 +83,9 @@ def test_server_frames_are_not_masked_and_client_frames_are() -> None:
     assert FrameEncoder(Role.CLIENT).message("hi")[1] & 0x80
 
 
-def test_masking_twice_restores_payload() -> None:
-    payload = os.urandom(1001)
+@pytest.mark.parametrize("size", [1, 1001, 16 * 1024 + 3, 70000])
+def test_masking_twice_restores_payload(size: int) -> None:
+    payload = os.urandom(size)
     mask = os.urandom(4)
     masked = _apply_mask(payload, mask)
     assert masked != payload

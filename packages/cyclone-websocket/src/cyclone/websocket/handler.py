@@ -219,6 +219,13 @@ class WebSocketHandler(RequestHandler):
         if self.ws_connection is not None:
             self.ws_connection.close(code, reason)
 
+    def set_nodelay(self, value: bool) -> None:
+        """Turn Nagle's algorithm off (True, our default) or back on for this connection."""
+        connection = self.ws_connection
+        if connection is None or connection.transport is None:
+            raise WebSocketClosedError("the WebSocket is not open")
+        connection.transport.setTcpNoDelay(value)  # type: ignore[attr-defined]
+
     def forbidConnection(self, message: str) -> None:
         """cyclone 1.x: refuse the upgrade with 403 and ``message`` (close with 1008 once open)."""
         if self.ws_connection is not None:
