@@ -141,3 +141,36 @@ def build(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark cyclone against Tornado 6, cyclone 1.3 and a raw Twisted ceiling (needs wrk)."""
     session.run(sys.executable, str(ROOT / "bench" / "run.py"), *session.posargs)
+
+
+@nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+def autobahn(session: nox.Session) -> None:
+    """Autobahn|Testsuite cases 1-10, 12, 13 against cyclone.websocket; fails on any FAILED.
+
+    autobahntestsuite is Python 2 only: it goes into .nox/autobahn-py27, a virtualenv made
+    by virtualenv 20.21.1 (the last that creates 2.7 environments) from pyenv's 2.7.
+    ``nox -s autobahn -- --full`` runs every compression case (slow).
+    """
+    session.install(_package_path("core"), _package_path("websocket"), "virtualenv==20.21.1")
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(pyenv_root, "versions", "2.7.*", "bin", "python")))
+    python2 = os.environ.get("AUTOBAHN_PYTHON2") or (
+        found[-1] if found else shutil.which("python2")
+    )
+    if not python2:
+        session.error("needs a CPython 2.7 (pyenv install 2.7.18, or set AUTOBAHN_PYTHON2)")
+    venv = ROOT / ".nox" / "autobahn-py27"
+    wstest = venv / "bin" / "wstest"
+    if not wstest.exists():
+        session.run("python", "-m", "virtualenv", "-p", python2, str(venv))
+        session.run(str(venv / "bin" / "pip"), "install", "autobahntestsuite", external=True)
+    autobahn_dir = PACKAGES_DIR / "cyclone-websocket" / "autobahn"
+    session.run(
+        "python",
+        str(autobahn_dir / "run.py"),
+        "--wstest",
+        str(wstest),
+        "--results",
+        str(autobahn_dir / "RESULTS.md"),
+        *session.posargs,
+    )
