@@ -28,7 +28,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from cyclone import escape
+from cyclone import accesslog, escape
 from cyclone.handler import ErrorHandler, HTTPError, RequestHandler
 from cyclone.httpserver import HTTPServer
 from cyclone.httputil import HTTPInputError, HTTPServerRequest
@@ -356,23 +356,18 @@ class Router(HTTPServer):
     # -- access log ----------------------------------------------------------------
 
     def log_request(self, handler: RequestHandler) -> None:
-        """Write one access-log line per request (override with the ``log_function`` setting)."""
+        """Write one access-log line per request (override with the ``log_function`` setting).
+
+        The ``access_log_format`` setting picks the line's format (see
+        `cyclone.accesslog`: ``default``, ``common``, ``combined``, ``json``).
+        """
         if self._log_function is not None:
             self._log_function(handler)
             return
-        if self.settings.get("access_log", True) is False:
+        settings = self.settings
+        if settings.get("access_log", True) is False:
             return
-        status = handler.get_status()
-        request = handler.request
-        log.info(
-            "{status} {method} {uri} ({remote_ip}) {duration_ms:.2f}ms",
-            status=status,
-            method=request.method,
-            uri=request.uri,
-            remote_ip=request.remote_ip,
-            duration_ms=1000.0 * request.request_time(),
-            log_level_hint="error" if status >= 500 else "warn" if status >= 400 else "info",
-        )
+        accesslog.log_request(handler, settings.get("access_log_format"))
 
 
 def _unquote_path_argument(value: str | None) -> bytes | None:
