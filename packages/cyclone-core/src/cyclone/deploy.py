@@ -1,0 +1,679 @@
+"""Running an application in production: the ``twistd cyclone`` plugin and graceful shutdown.
+
+    $ twistd -n cyclone --app=myapp.Application --port=8888 --interface=0.0.0.0
+    $ twistd -n cyclone --app=myapp:make_app --appopts debug=true --workers=4
+    $ twistd -n cyclone --app=./site.py --listen=tcp6:8080 --unix=/run/site.sock
+    $ twistd -n cyclone --app=myapp.Application --ssl-port=8443 \\
+          --ssl-cert=server.crt --ssl-key=server.key --sni=example.org:org.crt:org.key
+
+``--app`` names a `cyclone.routing.Router`/`cyclone.web.Application` class, an
+instance, or a callable returning one, as ``package.module.Name``,
+``package.module:factory`` or ``path/to/file.py[:Name]``. ``--appopts
+key=value`` (repeatable) become keyword arguments of that call (values that
+read as JSON — numbers, ``true``, ``null`` — are decoded); a value without
+``=`` is passed positionally, as the old cyclone plugin did.
+
+Stopping (SIGTERM, SIGINT, ``twistd``'s ``kill``) is graceful: the ports stop
+accepting, idle keep-alive connections are closed, responses in flight get
+``--shutdown-timeout`` seconds to finish, and the callables registered with
+`on_shutdown` run (cyclone-websocket registers one to close its connections
+with a 1001 Going Away):
+
+    from cyclone.deploy import on_shutdown
+
+    @on_shutdown
+    def close_sockets(timeout: float):
+        return defer.DeferredList([ws.close(1001) for ws in OPEN])
+
+``--workers N`` runs N processes sharing the listening sockets (see
+`cyclone.workers`). Scripts that call ``reactor.listenTCP`` themselves get the
+same graceful stop from `install_graceful_shutdown`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python import reflect, usage
+
+from cyclone import accesslog
+
+__all__ = [
+    "Listener",
+    "Options",
+    "ServerService",
+    "graceful_shutdown",
+    "install_graceful_shutdown",
+    "load_application",
+    "makeService",
+    "on_shutdown",
+    "remove_shutdown_hook",
+    "run_shutdown_hooks",
+    "tls_context_factory",
+]
+
+log = Logger(namespace="cyclone.deploy")
+
+#: Seconds responses in flight may take to finish once a stop was asked for.
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
+#: The port the plugin listens on when no listening option is given (old cyclone's).
+DEFAULT_PORT = 8888
+
+# -- shutdown hooks ---------------------------------------------------------------------
+
+_shutdown_hooks: list[Callable[[float], Any]] = []
+
+
+def on_shutdown(hook: Callable[[float], Any]) -> Callable[[float], Any]:
+    """Register ``hook(timeout)`` to run when a graceful shutdown begins; usable as a decorator.
+
+    Hooks run after the listening ports closed, alongside the HTTP servers'
+    own draining. A hook may return a Deferred (or be ``async def``); the
+    process stops once every hook's result fired, or after the timeout. This is
+    where connections the HTTP server no longer tracks (WebSocket, SSE)
+    get closed cleanly.
+    """
+    if hook not in _shutdown_hooks:
+        _shutdown_hooks.append(hook)
+    return hook
+
+
+def remove_shutdown_hook(hook: Callable[[float], Any]) -> None:
+    """Forget a hook registered with `on_shutdown` (missing hooks are ignored)."""
+    try:
+        _shutdown_hooks.remove(hook)
+    except ValueError:
+        pass
+
+
+def run_shutdown_hooks(timeout: float, clock: Any = None) -> defer.Deferred[None]:
+    """Call every registered hook with ``timeout``; fires when all are done (errors logged).
+
+    A hook still running after ``timeout`` seconds is cancelled.
+    """
+    if clock is None:
+        from twisted.internet import reactor as clock
+    results = []
+    for hook in list(_shutdown_hooks):
+        d = defer.maybeDeferred(hook, timeout)  # coroutines are wrapped too
+        d.addTimeout(timeout, clock)
+        d.addErrback(_log_hook_failure, hook)
+        results.append(d)
+    return defer.DeferredList(results).addCallback(lambda _: None)
+
+
+def _log_hook_failure(failure: Any, hook: Callable[[float], Any]) -> None:
+    log.failure("shutdown hook {hook!r} failed", failure, hook=hook)
+
+
+def graceful_shutdown(
+    ports: Iterable[Any], factories: Iterable[Any], timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+) -> defer.Deferred[None]:
+    """Stop ``ports`` accepting, then drain ``factories`` and run the shutdown hooks.
+
+    ``factories`` are the `cyclone.httpserver.HTTPServer`s (routers,
+    applications) behind the ports; each is asked to `shutdown` once. Fires
+    when everything closed, at the latest about ``timeout`` seconds later.
+    """
+
+    async def stop() -> None:
+        stopping = [defer.maybeDeferred(port.stopListening) for port in ports]
+        await defer.DeferredList(stopping)
+        seen: set[int] = set()
+        draining = [run_shutdown_hooks(timeout)]
+        for factory in factories:
+            if id(factory) in seen or not hasattr(factory, "shutdown"):
+                continue
+            seen.add(id(factory))
+            draining.append(factory.shutdown(timeout))
+        await defer.DeferredList(draining)
+
+    return defer.ensureDeferred(stop())
+
+
+def install_graceful_shutdown(
+    ports: Sequence[Any],
+    factories: Sequence[Any],
+    timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    reactor: Any = None,
+) -> None:
+    """Make the reactor's stop (SIGTERM, SIGINT, ``reactor.stop()``) wait for `graceful_shutdown`.
+
+    port = reactor.listenTCP(8888, app)
+    install_graceful_shutdown([port], [app], timeout=10)
+    reactor.run()
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    reactor.addSystemEventTrigger(
+        "before", "shutdown", graceful_shutdown, list(ports), list(factories), timeout
+    )
+
+
+# -- loading the application ------------------------------------------------------------
+
+_FILE_ATTRIBUTES = ("Application", "application", "app")
+
+
+def _decode_option_value(text: str) -> Any:
+    """``8`` → 8, ``true`` → True, ``"x"`` → 'x'; anything that is not JSON stays text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_appopts(values: Iterable[str]) -> tuple[list[Any], dict[str, Any]]:
+    """Split ``--appopts`` values into positional arguments and keyword arguments."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if sep and name.isidentifier():
+            kwargs[name] = _decode_option_value(text)
+        else:
+            args.append(value)
+    return args, kwargs
+
+
+def _import_file(path: str) -> Any:
+    """Import a ``.py`` file as a module named after it; its directory joins sys.path."""
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise usage.UsageError(f"--app: no such file {path!r}")
+    directory = os.path.dirname(path)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise usage.UsageError(f"--app: cannot import {path!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def resolve_application(spec: str) -> Any:
+    """The object ``spec`` names: ``pkg.mod.Name``, ``pkg.mod:factory`` or ``file.py[:Name]``."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    target, sep, attribute = spec.rpartition(":")
+    if not sep or (os.sep in attribute or attribute.endswith(".py")):
+        target, attribute = spec, ""
+    if target.endswith(".py"):
+        module = _import_file(target)
+        names = [attribute] if attribute else list(_FILE_ATTRIBUTES)
+        for name in names:
+            found = _getattr_path(module, name)
+            if found is not None:
+                return found
+        raise usage.UsageError(f"--app: {target!r} defines none of {', '.join(names)}")
+    if attribute:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as error:
+            raise usage.UsageError(f"--app: cannot import {target!r}: {error}") from error
+        found = _getattr_path(module, attribute)
+        if found is None:
+            raise usage.UsageError(f"--app: module {target!r} has no {attribute!r}")
+        return found
+    try:
+        return reflect.namedAny(spec)
+    except (reflect.ObjectNotFound, reflect.InvalidName, AttributeError, ImportError) as error:
+        raise usage.UsageError(f"--app: cannot find {spec!r}: {error}") from error
+
+
+def _getattr_path(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def load_application(
+    spec: str | Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+) -> Any:
+    """Resolve ``spec`` and return the server factory it describes.
+
+    A class or a factory function is called with ``args`` and ``kwargs``; an
+    instance is used as it is (keyword options then update its ``settings``).
+    The result must be a Twisted server factory (a Router, an Application or
+    any ``ServerFactory``).
+    """
+    kwargs = dict(kwargs or {})
+    obj = resolve_application(spec) if isinstance(spec, str) else spec
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "buildProtocol")):
+        app = obj(*args, **kwargs)
+    else:
+        app = obj
+        if args:
+            raise usage.UsageError(
+                f"--app: {spec!r} is an instance; positional --appopts {list(args)!r} need a "
+                "class or a factory"
+            )
+        if kwargs:
+            settings = getattr(app, "settings", None)
+            if settings is None:
+                raise usage.UsageError(
+                    f"--app: {spec!r} has no settings to take --appopts {kwargs!r}"
+                )
+            settings.update(kwargs)
+    if not hasattr(app, "buildProtocol"):
+        raise usage.UsageError(f"--app: {spec!r} gave {app!r}, which is not a server factory")
+    return app
+
+
+def set_access_log_format(app: Any, format: str | None) -> None:
+    """Store the access-log format in the application's settings (see `cyclone.accesslog`)."""
+    if format is None:
+        return
+    settings = getattr(app, "settings", None)
+    if settings is None:
+        log.warn("{app!r} has no settings; --access-log-format ignored", app=app)
+        return
+    settings["access_log_format"] = format
+
+
+# -- TLS with SNI -------------------------------------------------------------------------
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]+)-----\r?\n.+?\r?\n-----END \1-----", re.DOTALL)
+
+
+def _certificate_options(cert_path: str, key_path: str | None) -> Any:
+    """Twisted's CertificateOptions (its safe defaults) for a PEM chain and key."""
+    from OpenSSL import crypto
+    from twisted.internet import ssl
+
+    with open(cert_path, "rb") as f:
+        cert_pem = f.read()
+    key_pem = cert_pem
+    if key_path:
+        with open(key_path, "rb") as f:
+            key_pem = f.read()
+    certificates = [
+        m.group(0) for m in _PEM_BLOCK.finditer(cert_pem) if m.group(1) == b"CERTIFICATE"
+    ]
+    keys = [
+        m.group(0) for m in _PEM_BLOCK.finditer(key_pem) if m.group(1).endswith(b"PRIVATE KEY")
+    ]
+    if not certificates:
+        raise usage.UsageError(f"no PEM certificate in {cert_path!r}")
+    if not keys:
+        raise usage.UsageError(f"no PEM private key in {key_path or cert_path!r}")
+    leaf = crypto.load_certificate(crypto.FILETYPE_PEM, certificates[0])
+    chain = [crypto.load_certificate(crypto.FILETYPE_PEM, c) for c in certificates[1:]]
+    key = crypto.load_privatekey(crypto.FILETYPE_PEM, keys[0])
+    return ssl.CertificateOptions(privateKey=key, certificate=leaf, extraCertChain=chain or None)
+
+
+class _SNIContextFactory:
+    """Serves the certificate matching the client's TLS server name (RFC 6066 §3).
+
+    Names are matched exactly, then as ``*.parent`` wildcards; unknown or
+    absent names get the default certificate.
+    """
+
+    def __init__(self, default: Any, by_name: dict[str, Any]) -> None:
+        self._default = default
+        self._by_name = by_name
+        self._context: Any = None
+
+    def getContext(self) -> Any:
+        if self._context is None:
+            context = self._default.getContext()
+            context.set_tlsext_servername_callback(self._choose)
+            self._context = context
+        return self._context
+
+    def _choose(self, connection: Any) -> None:
+        raw = connection.get_servername()
+        if not raw:
+            return
+        name = raw.decode("ascii", "replace").lower().rstrip(".")
+        options = self._by_name.get(name)
+        if options is None and "." in name:
+            options = self._by_name.get("*." + name.split(".", 1)[1])
+        if options is not None:
+            connection.set_context(options.getContext())
+
+
+def tls_context_factory(
+    cert: str | None = None,
+    key: str | None = None,
+    sni: dict[str, tuple[str, str | None]] | None = None,
+    sni_dir: str | None = None,
+) -> Any:
+    """A server context factory from PEM files, choosing certificates by SNI when several.
+
+    ``sni`` maps host names (``*.example.org`` allowed) to ``(cert, key)``
+    paths; ``sni_dir`` adds every ``<hostname>.pem`` file of a directory (the
+    certificate chain and key in one file, the txsni layout). Without ``cert``
+    the first name in sorted order is the default.
+    """
+    entries: dict[str, tuple[str, str | None]] = {}
+    if sni_dir:
+        if not os.path.isdir(sni_dir):
+            raise usage.UsageError(f"--sni-dir: {sni_dir!r} is not a directory")
+        for filename in sorted(os.listdir(sni_dir)):
+            if filename.endswith(".pem"):
+                entries[filename[:-4].lower()] = (os.path.join(sni_dir, filename), None)
+    for name, paths in (sni or {}).items():
+        entries[name.lower().rstrip(".")] = paths
+    by_name = {name: _certificate_options(*paths) for name, paths in entries.items()}
+    if cert:
+        default = _certificate_options(cert, key)
+    elif by_name:
+        default = by_name[sorted(by_name)[0]]
+    else:
+        raise usage.UsageError("TLS needs --ssl-cert (and --ssl-key) or --sni/--sni-dir")
+    if not by_name:
+        return default
+    return _SNIContextFactory(default, by_name)
+
+
+# -- where to listen ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One listening socket: a Twisted endpoint description, and whether we add TLS on it."""
+
+    description: str
+    tls: bool = False
+
+    @property
+    def is_endpoint_tls(self) -> bool:
+        """True when the endpoint string itself does TLS (``ssl:``), not our --ssl-* options."""
+        return self.description.split(":", 1)[0].lower() in ("ssl", "tls", "le", "lets")
+
+
+def _escape_endpoint(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
+
+
+def _tcp_description(port: int, interface: str) -> str:
+    kind = "tcp"
+    try:
+        if ipaddress.ip_address(interface).version == 6:
+            kind = "tcp6"
+    except ValueError:
+        pass
+    return f"{kind}:{port}:interface={_escape_endpoint(interface)}"
+
+
+def _looks_like_interface(value: str) -> bool:
+    """Old cyclone's ``--listen`` was an interface address; endpoint strings have a colon."""
+    if value in ("localhost", ""):
+        return True
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return False
+
+
+# -- the plugin's options -------------------------------------------------------------------
+
+
+class Options(usage.Options):
+    """Command-line options of ``twistd cyclone``."""
+
+    synopsis = "[options]"
+    longdesc = (
+        "Run a cyclone application. --app names it as package.module.Name, "
+        "package.module:factory or path/to/file.py[:Name]. Without --listen, --unix or "
+        f"--ssl-port it listens on --interface:--port (127.0.0.1:{DEFAULT_PORT})."
+    )
+
+    optParameters = [
+        ["app", "r", None, "the application (class, instance or factory) to run"],
+        ["port", "p", None, f"TCP port to listen on [default: {DEFAULT_PORT}]", int],
+        ["interface", "i", "127.0.0.1", "address --port and --ssl-port bind to"],
+        ["unix", "u", None, "also listen on this UNIX socket path"],
+        ["ssl-port", None, None, "TLS port to listen on (needs --ssl-cert or --sni)", int],
+        ["ssl-cert", None, None, "PEM certificate (chain) for TLS"],
+        ["ssl-key", None, None, "PEM private key for --ssl-cert (default: in the cert file)"],
+        ["sni-dir", None, None, "directory of <hostname>.pem files (chain + key) served by SNI"],
+        [
+            "workers",
+            "w",
+            1,
+            "worker processes sharing the sockets; 0 means one per CPU",
+            int,
+        ],
+        [
+            "shutdown-timeout",
+            None,
+            DEFAULT_SHUTDOWN_TIMEOUT,
+            "seconds in-flight requests get to finish on stop",
+            float,
+        ],
+        [
+            "access-log-format",
+            None,
+            None,
+            f"access log format: {', '.join(accesslog.FORMATS)} [default: the app's]",
+        ],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+        self["appopts"] = []
+        self["sni"] = {}
+
+    def opt_listen(self, value: str) -> None:
+        """listen on a Twisted endpoint (tcp:8080, tcp6:8080:interface=\\:\\:1,
+        unix:/run/app.sock, ssl:8443:privateKey=k.pem); repeatable"""
+        if _looks_like_interface(value):
+            # Old cyclone: -l/--listen was the interface address.
+            self["interface"] = value
+        else:
+            self["listen"].append(value)
+
+    opt_l = opt_listen
+
+    def opt_appopts(self, value: str) -> None:
+        """key=value passed to the application factory (values read as JSON when they can);
+        repeatable"""
+        self["appopts"].append(value)
+
+    def opt_sni(self, value: str) -> None:
+        """hostname:cert.pem[:key.pem] served to TLS clients asking for hostname; repeatable"""
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+            raise usage.UsageError(f"--sni wants hostname:cert.pem[:key.pem], got {value!r}")
+        self["sni"][parts[0]] = (parts[1], parts[2] if len(parts) == 3 else None)
+
+    def postOptions(self) -> None:
+        if not self["app"]:
+            raise usage.UsageError("--app is required (e.g. --app=myapp.Application)")
+        if self["workers"] < 0:
+            raise usage.UsageError(f"--workers must be 0 or more, got {self['workers']}")
+        if self["workers"] == 0:
+            self["workers"] = os.cpu_count() or 1
+        if self["shutdown-timeout"] < 0:
+            raise usage.UsageError("--shutdown-timeout must not be negative")
+        fmt = self["access-log-format"]
+        if fmt is not None and fmt not in accesslog.FORMATS:
+            raise usage.UsageError(
+                f"--access-log-format {fmt!r}: choose one of {', '.join(accesslog.FORMATS)}"
+            )
+        has_tls_material = bool(self["ssl-cert"] or self["sni"] or self["sni-dir"])
+        if self["ssl-port"] is not None and not has_tls_material:
+            raise usage.UsageError("--ssl-port needs --ssl-cert (and --ssl-key) or --sni")
+        if has_tls_material and self["ssl-port"] is None:
+            raise usage.UsageError("--ssl-cert/--sni need --ssl-port")
+        self["listeners"] = self.listeners()
+        if self["workers"] > 1:
+            for listener in self["listeners"]:
+                if listener.is_endpoint_tls:
+                    raise usage.UsageError(
+                        f"--listen {listener.description!r}: with --workers use --ssl-port "
+                        "and --ssl-cert for TLS"
+                    )
+
+    def listeners(self) -> list[Listener]:
+        """Every socket to listen on, from --port, --listen, --unix and --ssl-port."""
+        found = [Listener(description) for description in self["listen"]]
+        if self["unix"]:
+            found.append(Listener(f"unix:{_escape_endpoint(self['unix'])}"))
+        if self["port"] is not None or (not found and self["ssl-port"] is None):
+            port = DEFAULT_PORT if self["port"] is None else self["port"]
+            found.append(Listener(_tcp_description(port, self["interface"])))
+        if self["ssl-port"] is not None:
+            found.append(Listener(_tcp_description(self["ssl-port"], self["interface"]), tls=True))
+        return found
+
+    def worker_config(self) -> dict[str, Any]:
+        """What a worker process needs to build the same application (JSON-able)."""
+        return {
+            "app": self["app"],
+            "appopts": list(self["appopts"]),
+            "access_log_format": self["access-log-format"],
+            "shutdown_timeout": self["shutdown-timeout"],
+            "tls": {
+                "cert": self["ssl-cert"],
+                "key": self["ssl-key"],
+                "sni": {name: list(paths) for name, paths in self["sni"].items()},
+                "sni_dir": self["sni-dir"],
+            },
+            "sys_path": [os.path.abspath(p) if p else os.getcwd() for p in sys.path],
+        }
+
+
+def build_application(config: dict[str, Any]) -> Any:
+    """Load the application a `Options.worker_config` describes, with its access-log format."""
+    args, kwargs = parse_appopts(config["appopts"])
+    app = load_application(config["app"], args, kwargs)
+    set_access_log_format(app, config.get("access_log_format"))
+    return app
+
+
+def build_tls(config: dict[str, Any]) -> Any:
+    """The TLS context factory a `Options.worker_config` describes."""
+    tls = config["tls"]
+    return tls_context_factory(
+        tls["cert"],
+        tls["key"],
+        {name: (paths[0], paths[1]) for name, paths in tls["sni"].items()},
+        tls["sni_dir"],
+    )
+
+
+# -- the single-process service -------------------------------------------------------------
+
+
+class ServerService(service.Service):
+    """Listens on every `Listener` with one application; stops gracefully.
+
+    Ports are opened in ``privilegedStartService`` so ``twistd --uid`` can bind
+    port 80 before dropping privileges. ``stopService`` returns a Deferred
+    that ``twistd`` waits for: the ports close, then the application drains
+    (`graceful_shutdown`).
+    """
+
+    def __init__(
+        self,
+        factory: Any,
+        listeners: Sequence[Listener],
+        tls_context: Any = None,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    ) -> None:
+        self.factory = factory
+        self.listeners = list(listeners)
+        self.tls_context = tls_context
+        self.shutdown_timeout = shutdown_timeout
+        self.ports: list[Any] = []
+
+    def privilegedStartService(self) -> None:
+        from twisted.internet import endpoints, reactor
+
+        super().privilegedStartService()
+        for listener in self.listeners:
+            factory = self.factory
+            if listener.tls:
+                from twisted.protocols.tls import TLSMemoryBIOFactory
+
+                factory = TLSMemoryBIOFactory(self.tls_context, False, self.factory)
+            endpoint = endpoints.serverFromString(reactor, listener.description)
+            port = _listen_now(endpoint, factory, listener.description)
+            self.ports.append(port)
+            log.info(
+                "cyclone serving {app} on {scheme}://{address}",
+                app=type(self.factory).__name__,
+                scheme="https" if listener.tls or listener.is_endpoint_tls else "http",
+                address=describe_address(port.getHost()),
+            )
+
+    def startService(self) -> None:
+        if not self.ports:
+            self.privilegedStartService()
+        super().startService()
+
+    def stopService(self) -> defer.Deferred[None]:
+        super().stopService()
+        ports, self.ports = self.ports, []
+        log.info(
+            "cyclone stopping: draining connections (up to {timeout}s)",
+            timeout=self.shutdown_timeout,
+        )
+        return graceful_shutdown(ports, [self.factory], self.shutdown_timeout)
+
+
+def _listen_now(endpoint: Any, factory: Any, description: str) -> Any:
+    """Listen and return the port, raising at once if binding failed (stream endpoints bind synchronously)."""
+    results: list[Any] = []
+    endpoint.listen(factory).addBoth(results.append)
+    if not results:
+        raise RuntimeError(f"listening on {description!r} did not complete synchronously")
+    result = results[0]
+    if hasattr(result, "raiseException"):
+        result.raiseException()
+    return result
+
+
+def describe_address(address: Any) -> str:
+    """``127.0.0.1:8888``, ``[::1]:8888`` or a UNIX socket path."""
+    host = getattr(address, "host", None)
+    if host is not None:
+        if ":" in host:
+            return f"[{host}]:{address.port}"
+        return f"{host}:{address.port}"
+    name = getattr(address, "name", None)
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    return f"unix:{name}"
+
+
+def makeService(options: Options) -> service.IService:
+    """Build the ``twistd cyclone`` service: one process, or a pool of workers."""
+    if options["workers"] > 1:
+        from cyclone.workers import WorkerPool
+
+        # Fail here, in the parent, rather than in every worker.
+        build_application(options.worker_config())
+        return WorkerPool(
+            options.worker_config(),
+            options["listeners"],
+            options["workers"],
+            options["shutdown-timeout"],
+        )
+    config = options.worker_config()
+    app = build_application(config)
+    tls = build_tls(config) if any(item.tls for item in options["listeners"]) else None
+    return ServerService(app, options["listeners"], tls, options["shutdown-timeout"])
