@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlencode
 
@@ -39,21 +40,38 @@ pytestmark = pytest.mark.filterwarnings(
 
 
 def _wait_for_line(process: subprocess.Popen, marker: str) -> str:
-    """Read the process's output until a line containing *marker*; fail with what it said."""
+    """Read the process's output until a line containing *marker*, then drain it in a thread.
+
+    Unbuffered reads: select() on a pipe behind Python's buffered reader misses
+    lines already buffered. Draining afterwards keeps the process from blocking
+    on a full pipe.
+    """
+    fd = process.stdout.fileno()
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    seen = []
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
-        if not ready:
-            break
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if marker in line:
-            return line
-    process.kill()
-    raise RuntimeError(f"{process.args[:2]} never said {marker!r}:\n{''.join(seen)}")
+    output = b""
+    while marker.encode() not in output or not output.split(marker.encode(), 1)[1].count(b"\n"):
+        remaining = deadline - time.monotonic()
+        ready = select.select([fd], [], [], remaining)[0] if remaining > 0 else []
+        chunk = os.read(fd, 65536) if ready else b""
+        if not chunk:
+            process.kill()
+            process.wait(10)
+            text = output.decode(errors="replace")
+            raise RuntimeError(f"{process.args[:2]} never said {marker!r}:\n{text}")
+        output += chunk
+    threading.Thread(target=_drain, args=(process,), daemon=True).start()
+    text = output.decode(errors="replace")
+    return next(line for line in text.splitlines() if marker in line)
+
+
+def _drain(process: subprocess.Popen) -> None:
+    try:
+        while os.read(process.stdout.fileno(), 65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    finally:
+        process.stdout.close()
 
 
 class RedisServer:
@@ -77,7 +95,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         _wait_for_line(self.process, "Ready to accept connections")
 
@@ -85,7 +103,6 @@ class RedisServer:
         if self.process is not None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
-            self.process.stdout.close()
             self.process = None
 
 
@@ -105,7 +122,7 @@ def demo(redis_server):
     def start() -> str:
         process = subprocess.Popen(
             [sys.executable, str(HERE / "redisdemo.py"), "--port", "0", "--redis", redis_server.url],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         processes.append(process)
         return _wait_for_line(process, "listening on").split()[-1]
@@ -114,7 +131,6 @@ def demo(redis_server):
     for process in processes:
         process.terminate()
         process.wait(10)
-        process.stdout.close()
 
 
 async def request(url, method=b"GET", form=None):

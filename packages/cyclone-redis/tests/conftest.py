@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -34,6 +35,41 @@ def _require_redis_server() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + ": the Redis tests must run under CI=true", pytrace=False)
     pytest.skip(message)
+
+
+def _wait_for_output(process: subprocess.Popen, marker: bytes) -> bytes:
+    """Read the process's output until *marker*, then keep draining it in a thread.
+
+    Unbuffered reads: select() on a pipe behind Python's buffered reader misses
+    lines already buffered. Draining afterwards keeps a chatty process from
+    blocking on a full pipe.
+    """
+    fd = process.stdout.fileno()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    output = b""
+    while marker not in output:
+        remaining = deadline - time.monotonic()
+        ready = select.select([fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+        chunk = os.read(fd, 65536) if ready else b""
+        if not chunk:
+            process.kill()
+            process.wait(10)
+            raise RuntimeError(
+                f"{process.args[0]} never said {marker!r}:\n{output.decode(errors='replace')}"
+            )
+        output += chunk
+    threading.Thread(target=_drain, args=(process,), daemon=True).start()
+    return output
+
+
+def _drain(process: subprocess.Popen) -> None:
+    try:
+        while os.read(process.stdout.fileno(), 65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    finally:
+        process.stdout.close()
 
 
 def free_port() -> int:
@@ -67,37 +103,15 @@ class RedisServer:
             "--loglevel", "notice",
             *self.extra,
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self._wait_until_ready()
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _wait_for_output(self.process, b"Ready to accept connections")
         return self
-
-    def _wait_until_ready(self) -> None:
-        """Read the server's log until it says it accepts connections."""
-        assert self.process is not None and self.process.stdout is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        seen = []
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], deadline - time.monotonic())
-            if not ready:
-                break
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "Ready to accept connections" in line:
-                return
-        self.kill()
-        raise RuntimeError(f"redis-server did not start on port {self.port}:\n{''.join(seen)}")
 
     def kill(self) -> None:
         """SIGKILL: no goodbye to the clients, like a crash."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
-        if self.process is not None and self.process.stdout is not None:
-            self.process.stdout.close()
         self.process = None
 
     def pause(self) -> None:
