@@ -56,8 +56,12 @@ def _unavailable(why: str) -> None:
 
 
 def _chromium_path() -> str | None:
-    candidates = [os.environ.get("CHROMIUM"), "/usr/bin/chromium"]
-    candidates += [shutil.which(name) for name in ("chromium", "chromium-browser")]
+    """``$CHROMIUM`` if set (and only it), else the system's Chromium."""
+    if os.environ.get("CHROMIUM"):
+        candidates = [os.environ["CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium"]
+        candidates += [shutil.which(name) for name in ("chromium", "chromium-browser")]
     for candidate in candidates:
         if candidate and os.path.exists(candidate) and os.access(candidate, os.X_OK):
             return candidate

@@ -524,3 +524,42 @@ async def test_a_client_whose_buffer_stays_full_past_sse_drain_timeout_is_droppe
     assert await app.settings.unbound is handler
     client.transport.resumeProducing()
     await client.wait_for(lambda: client.disconnected)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_quiet_stream_outlives_the_servers_idle_header_and_body_timeouts(
+    serve: Any,
+) -> None:
+    clock = task.Clock()
+    app, client, handler = await open_recorded(
+        serve,
+        clock=clock,
+        sse_keepalive_interval=None,
+        idle_connection_timeout=5,
+        header_timeout=5,
+        body_timeout=5,
+    )
+    for _ in range(20):
+        clock.advance(5)
+    await handler.sendEvent("still here")
+    await client.wait_for_events(1)
+    assert not client.disconnected
+    assert app.settings.unbind_calls == []
+    client.transport.loseConnection()
+    await app.settings.unbound
+
+
+@pytest_twisted.ensureDeferred
+async def test_head_answers_the_stream_headers_without_opening_it(serve: Any) -> None:
+    app = make_app()
+    port = serve(app)
+    client = EventStreamClient("/events")
+    client.connectionMade = lambda: client.transport.write(  # type: ignore[method-assign]
+        b"HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    await protocol.ClientCreator(reactor, lambda: client).connectTCP("127.0.0.1", port)
+    await client.wait_for(lambda: client.status != 0)
+    assert client.status == 200
+    assert client.headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert app.settings.streams == []
+    client.transport.loseConnection()

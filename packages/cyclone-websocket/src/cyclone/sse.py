@@ -59,7 +59,6 @@ import re
 from typing import Any
 
 from twisted.internet import defer, task
-from twisted.internet.interfaces import IDelayedCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -122,11 +121,12 @@ def format_event(
         if isinstance(message, (dict, list)):
             message = escape.json_encode(message)
         elif isinstance(message, (bytes, bytearray, memoryview)):
+            raw = bytes(message)
             try:
-                message = bytes(message).decode("utf-8")
+                message = raw.decode("utf-8")
             except UnicodeDecodeError as error:
                 raise ValueError(
-                    f"an SSE stream is always UTF-8; the message is not: {bytes(message)!r}"
+                    f"an SSE stream is always UTF-8; the message is not: {raw!r}"
                 ) from error
         elif not isinstance(message, str):
             raise TypeError(
@@ -150,7 +150,7 @@ class SSEHandler(RequestHandler):
     _stream_open = False
     _stream_closed = False
     _keepalive: task.LoopingCall | None = None
-    _drain_timer: IDelayedCall | None = None
+    _drain_timer: Any = None  # an IDelayedCall while the client's buffer is full
     _backlog = 0
     _dropped = False
     _sent_since_keepalive = False
