@@ -1,0 +1,498 @@
+"""cyclone.httputil: headers, the request object, cookies, form bodies, URLs and dates."""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import datetime
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cyclone.httputil import (
+    HTTPFile,
+    HTTPHeaders,
+    HTTPInputError,
+    HTTPServerRequest,
+    format_timestamp,
+    parse_body_arguments,
+    parse_cookie,
+    parse_http_date,
+    parse_qs_bytes,
+    responses,
+    split_host_and_port,
+    url_concat,
+)
+
+# -- HTTPHeaders -------------------------------------------------------------------------------
+
+
+def test_headers_are_case_insensitive_and_keep_a_canonical_name():
+    headers = HTTPHeaders()
+    headers["content-TYPE"] = "text/plain"
+    assert headers["Content-Type"] == headers["content-type"] == "text/plain"
+    assert "CONTENT-TYPE" in headers
+    assert list(headers) == ["Content-Type"]
+
+
+def test_add_keeps_every_value_and_item_access_joins_them():
+    headers = HTTPHeaders()
+    headers.add("Set-Cookie", "a=1")
+    headers.add("set-cookie", "b=2")
+    assert headers.get_list("SET-COOKIE") == ["a=1", "b=2"]
+    assert headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+    assert headers["Set-Cookie"] == "a=1,b=2"
+    assert list(headers.get_all()) == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    assert len(headers) == 1
+
+
+def test_setitem_replaces_every_earlier_value():
+    headers = HTTPHeaders()
+    headers.add("X-A", "1")
+    headers.add("X-A", "2")
+    headers["x-a"] = "3"
+    assert headers.get_list("X-A") == ["3"]
+
+
+def test_get_list_of_a_missing_header_is_empty_and_get_has_a_default():
+    headers = HTTPHeaders()
+    assert headers.get_list("X-Missing") == []
+    assert headers.get("X-Missing") is None
+    assert headers.get("X-Missing", "d") == "d"
+    with pytest.raises(KeyError):
+        headers["X-Missing"]
+
+
+def test_delete_removes_every_value():
+    headers = HTTPHeaders({"X-A": "1"})
+    headers.add("x-a", "2")
+    del headers["X-a"]
+    assert "X-A" not in headers
+    with pytest.raises(KeyError):
+        del headers["X-A"]
+
+
+def test_headers_from_a_dict_keyword_arguments_or_pairs():
+    assert dict(HTTPHeaders({"a": "1"}, b="2")) == {"A": "1", "B": "2"}
+    assert HTTPHeaders([("X-A", "1")])["x-a"] == "1"
+
+
+def test_copy_is_independent_of_the_original():
+    headers = HTTPHeaders()
+    headers.add("X-A", "1")
+    for duplicate in (headers.copy(), copy.copy(headers), HTTPHeaders(headers)):
+        duplicate.add("X-A", "2")
+        assert headers.get_list("X-A") == ["1"]
+        assert duplicate.get_list("X-A") == ["1", "2"]
+
+
+def test_headers_compare_equal_to_mappings_ignoring_case():
+    assert HTTPHeaders({"content-type": "a"}) == {"Content-Type": "a"}
+    assert HTTPHeaders({"a": "1"}) != HTTPHeaders({"a": "2"})
+
+
+def test_headers_as_text_are_header_lines():
+    headers = HTTPHeaders()
+    headers.add("X-A", "1")
+    headers.add("X-A", "2")
+    assert str(headers) == "X-A: 1\r\nX-A: 2\r\n"
+    assert "X-A" in repr(headers)
+
+
+def test_canonical_names_capitalise_each_word():
+    headers = HTTPHeaders()
+    headers["x-forwarded-for"] = "1"
+    headers["WWW-AUTHENTICATE"] = "2"
+    assert list(headers) == ["X-Forwarded-For", "Www-Authenticate"]
+
+
+def test_parse_reads_a_header_block():
+    headers = HTTPHeaders.parse(
+        "Content-Type: text/html\r\nSet-Cookie: a=1\r\nSet-Cookie: b\n\r\n"
+    )
+    assert headers["Content-Type"] == "text/html"
+    assert headers.get_list("Set-Cookie") == ["a=1", "b"]
+
+
+def test_parse_trims_optional_whitespace_around_values():
+    assert HTTPHeaders.parse("X-A: \t value \t\r\n")["X-A"] == "value"
+
+
+@pytest.mark.parametrize("block", [" folded: x\r\n", "NoColon\r\n", "X-A : b\r\n", ": empty\r\n"])
+def test_parse_rejects_malformed_lines(block):
+    with pytest.raises(HTTPInputError):
+        HTTPHeaders.parse("Host: a\r\n" + block)
+
+
+_NAME = st.text(alphabet="abcXYZ019-", min_size=1, max_size=12).map(lambda name: "X" + name)
+_VALUE = st.text(alphabet='ab ;=,"!~\t', max_size=20).map(lambda value: f"v{value}v")
+
+
+@given(st.lists(st.tuples(_NAME, _VALUE), max_size=10))
+def test_str_and_parse_round_trip(pairs):
+    headers = HTTPHeaders()
+    for name, value in pairs:
+        headers.add(name, value)
+    assert list(HTTPHeaders.parse(str(headers)).get_all()) == list(headers.get_all())
+
+
+# -- the request object ----------------------------------------------------------------------
+
+
+def test_request_splits_the_uri_into_path_query_and_arguments():
+    request = HTTPServerRequest("GET", "/a/b?x=1&x=2&y=&z", headers=HTTPHeaders({"Host": "h"}))
+    assert request.path == "/a/b"
+    assert request.query == "x=1&x=2&y=&z"
+    assert request.query_arguments == {"x": [b"1", b"2"], "y": [b""], "z": [b""]}
+    assert request.arguments == request.query_arguments
+    assert request.arguments is not request.query_arguments
+    assert request.body_arguments == {}
+
+
+def test_request_without_query_has_empty_arguments():
+    request = HTTPServerRequest("GET", "/p")
+    assert (request.path, request.query, request.arguments) == ("/p", "", {})
+
+
+def test_request_host_comes_from_the_host_header_and_host_name_drops_the_port():
+    request = HTTPServerRequest("GET", "/", headers=HTTPHeaders({"Host": "Example.COM:8080"}))
+    assert request.host == "Example.COM:8080"
+    assert request.host_name == "example.com"
+
+
+def test_request_host_name_of_ipv6_literals_drops_brackets():
+    request = HTTPServerRequest("GET", "/", host="[::1]:8888")
+    assert request.host_name == "::1"
+
+
+def test_request_host_defaults_to_loopback():
+    assert HTTPServerRequest("GET", "/").host == "127.0.0.1"
+
+
+def test_request_full_url_version_and_timing():
+    request = HTTPServerRequest(
+        "GET", "/x?y=1", "HTTP/1.1", host="h:1", protocol="https", start_time=time.time() - 1
+    )
+    assert request.full_url() == "https://h:1/x?y=1"
+    assert request.supports_http_1_1()
+    assert not HTTPServerRequest("GET", "/", "HTTP/1.0").supports_http_1_1()
+    assert request.request_time() >= 1
+
+
+def test_request_body_and_files_default_to_empty():
+    request = HTTPServerRequest("POST", "/")
+    assert request.body == b""
+    assert request.files == {}
+
+
+def test_request_parses_a_urlencoded_body_into_arguments():
+    request = HTTPServerRequest(
+        "POST",
+        "/?a=q",
+        headers=HTTPHeaders({"Content-Type": "application/x-www-form-urlencoded"}),
+        body=b"a=b1&c=%E2%98%95&d=x+y",
+    )
+    request._parse_body()
+    assert request.body_arguments == {"a": [b"b1"], "c": ["☕".encode()], "d": [b"x y"]}
+    assert request.arguments == {"a": [b"q", b"b1"], "c": ["☕".encode()], "d": [b"x y"]}
+
+
+def test_request_repr_names_the_method_and_uri():
+    text = repr(HTTPServerRequest("PUT", "/thing"))
+    assert "PUT" in text and "/thing" in text
+
+
+def test_request_cookies_are_morsels():
+    request = HTTPServerRequest(
+        "GET", "/", headers=HTTPHeaders({"Cookie": 'a=1; b="quoted value"; c=x=y'})
+    )
+    assert {name: morsel.value for name, morsel in request.cookies.items()} == {
+        "a": "1",
+        "b": "quoted value",
+        "c": "x=y",
+    }
+
+
+def test_request_cookies_skip_invalid_names_but_keep_the_rest():
+    request = HTTPServerRequest(
+        "GET", "/", headers=HTTPHeaders({"Cookie": "good=1; bad,name=2; =3; expires=4"})
+    )
+    assert request.cookies["good"].value == "1"
+
+
+def test_request_without_cookie_header_has_no_cookies():
+    assert HTTPServerRequest("GET", "/").cookies == {}
+
+
+# -- cookies -----------------------------------------------------------------------------------
+
+
+def test_parse_cookie_reads_pairs_leniently():
+    assert parse_cookie("a=1; b=2;c=3 ;  d = 4 ") == {"a": "1", "b": "2", "c": "3", "d": "4"}
+
+
+def test_parse_cookie_keeps_values_with_equals_signs_and_bare_values():
+    assert parse_cookie("token=a=b=c; flag") == {"token": "a=b=c", "": "flag"}
+
+
+def test_parse_cookie_unquotes_quoted_values_and_escapes():
+    assert parse_cookie(r'a="x\"y"; b="\073"; c="plain"') == {"a": 'x"y', "b": ";", "c": "plain"}
+
+
+def test_parse_cookie_of_an_empty_header_is_empty():
+    assert parse_cookie("") == {}
+    assert parse_cookie(" ; ;") == {}
+
+
+def test_parse_cookie_last_duplicate_wins():
+    assert parse_cookie("a=1; a=2") == {"a": "2"}
+
+
+# -- form bodies ---------------------------------------------------------------------------------
+
+
+def _parse(content_type: str, body: bytes, headers: HTTPHeaders | None = None):
+    arguments: dict = {}
+    files: dict = {}
+    parse_body_arguments(content_type, body, arguments, files, headers)
+    return arguments, files
+
+
+def test_urlencoded_body_keeps_blank_values_and_repeats():
+    arguments, files = _parse("application/x-www-form-urlencoded", b"a=1&a=2&b=&c=%FF")
+    assert arguments == {"a": [b"1", b"2"], "b": [b""], "c": [b"\xff"]}
+    assert files == {}
+
+
+def test_urlencoded_content_type_parameters_are_ignored():
+    arguments, _ = _parse("Application/X-WWW-Form-Urlencoded; charset=UTF-8", b"a=1")
+    assert arguments == {"a": [b"1"]}
+
+
+def test_other_content_types_are_left_alone():
+    assert _parse("application/json", b'{"a": 1}') == ({}, {})
+
+
+def test_form_body_with_an_undone_content_encoding_is_an_input_error():
+    with pytest.raises(HTTPInputError, match="gzip"):
+        _parse(
+            "application/x-www-form-urlencoded",
+            b"\x1f\x8b",
+            HTTPHeaders({"Content-Encoding": "gzip"}),
+        )
+
+
+def _multipart(*parts: bytes, boundary: bytes = b"1234") -> bytes:
+    body = b"".join(b"--" + boundary + b"\r\n" + part + b"\r\n" for part in parts)
+    return body + b"--" + boundary + b"--\r\n"
+
+
+def test_multipart_fields_and_files_are_parsed():
+    body = _multipart(
+        b'Content-Disposition: form-data; name="field"\r\n\r\nvalue',
+        b'Content-Disposition: form-data; name="files"; filename="a.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nfile\r\ncontent\r\n",
+        b'Content-Disposition: form-data; name="files"; filename="b.bin"\r\n\r\n\x00\xff',
+    )
+    arguments, files = _parse("multipart/form-data; boundary=1234", body)
+    assert arguments == {"field": [b"value"]}
+    first, second = files["files"]
+    assert isinstance(first, HTTPFile)
+    assert (first.filename, first.content_type, first.body) == (
+        "a.txt",
+        "text/plain",
+        b"file\r\ncontent\r\n",
+    )
+    assert (second["filename"], second.content_type, second.body) == (
+        "b.bin",
+        "application/octet-stream",
+        b"\x00\xff",
+    )
+
+
+def test_multipart_boundary_may_be_quoted_and_a_preamble_is_ignored():
+    body = b"preamble text\r\n" + _multipart(
+        b'Content-Disposition: form-data; name="a"\r\n\r\n1', boundary=b"b d"
+    )
+    arguments, _ = _parse('multipart/form-data; boundary="b d"', body)
+    assert arguments == {"a": [b"1"]}
+
+
+def test_multipart_filename_star_utf8_wins_over_the_plain_filename():
+    body = _multipart(
+        b'Content-Disposition: form-data; name="f"; filename="fallback.txt"; '
+        b"filename*=UTF-8''%E2%98%95%20caf%C3%A9.txt\r\n\r\nx"
+    )
+    _, files = _parse("multipart/form-data; boundary=1234", body)
+    assert files["f"][0].filename == "☕ café.txt"
+
+
+def test_multipart_quoted_parameters_may_contain_semicolons_and_escapes():
+    body = _multipart(
+        b'Content-Disposition: form-data; name="a;b"; filename="x\\"y;z.txt"\r\n\r\nv'
+    )
+    _, files = _parse("multipart/form-data; boundary=1234", body)
+    assert files["a;b"][0].filename == 'x"y;z.txt'
+
+
+def test_multipart_empty_value_is_kept():
+    body = _multipart(b'Content-Disposition: form-data; name="empty"\r\n\r\n')
+    arguments, _ = _parse("multipart/form-data; boundary=1234", body)
+    assert arguments == {"empty": [b""]}
+
+
+def test_multipart_value_containing_the_boundary_text_without_crlf_is_kept():
+    body = _multipart(b'Content-Disposition: form-data; name="a"\r\n\r\nx--1234y')
+    arguments, _ = _parse("multipart/form-data; boundary=1234", body)
+    assert arguments == {"a": [b"x--1234y"]}
+
+
+@pytest.mark.parametrize(
+    "content_type,body",
+    [
+        ("multipart/form-data", _multipart(b'Content-Disposition: form-data; name="a"\r\n\r\n1')),
+        ("multipart/form-data; boundary=1234", b"no boundary here"),
+        ("multipart/form-data; boundary=1234", b"--1234\r\nContent-Disposition: form-data"),
+        (
+            "multipart/form-data; boundary=1234",
+            _multipart(b'Content-Disposition: form-data; name="a"'),
+        ),
+        ("multipart/form-data; boundary=1234", _multipart(b"Content-Type: text/plain\r\n\r\nx")),
+        (
+            "multipart/form-data; boundary=1234",
+            _multipart(b'Content-Disposition: attachment; name="a"\r\n\r\nx'),
+        ),
+        (
+            "multipart/form-data; boundary=1234",
+            _multipart(b'Content-Disposition: form-data; filename="a"\r\n\r\nx'),
+        ),
+        (
+            "multipart/form-data; boundary=1234",
+            _multipart(b'Content-Disposition: form-data; name="\xff"\r\n\r\nx'),
+        ),
+        (
+            "multipart/form-data; boundary=1234",
+            b"--1234Content-Disposition: form-data; name=a\r\n\r\nx\r\n--1234--",
+        ),
+        (
+            "multipart/form-data; boundary=1234",
+            _multipart(b' Content-Disposition: form-data; name="a"\r\n\r\nx'),
+        ),
+    ],
+    ids=[
+        "no-boundary-parameter",
+        "boundary-missing",
+        "no-closing-boundary",
+        "no-header-block",
+        "no-disposition",
+        "not-form-data",
+        "no-name",
+        "non-utf8-headers",
+        "no-crlf-after-boundary",
+        "folded-header",
+    ],
+)
+def test_malformed_multipart_is_an_input_error(content_type, body):
+    with pytest.raises(HTTPInputError):
+        _parse(content_type, body)
+
+
+@given(st.binary(max_size=300))
+def test_multipart_parser_only_ever_raises_input_errors(body):
+    try:
+        _parse("multipart/form-data; boundary=1234", b"--1234\r\n" + body)
+    except HTTPInputError:
+        pass
+
+
+def test_parse_qs_bytes_keeps_values_as_bytes():
+    assert parse_qs_bytes(b"a=%E2%98%95&b=%FF&%E2%98%95=1") == {
+        "a": ["☕".encode()],
+        "b": [b"\xff"],
+        "☕": [b"1"],
+    }
+
+
+# -- URLs, hosts and dates ----------------------------------------------------------------------
+
+
+def test_url_concat_appends_to_an_existing_query():
+    assert url_concat("/search?q=1", {"page": 2}) == "/search?q=1&page=2"
+
+
+def test_url_concat_with_pairs_lists_and_nothing():
+    assert url_concat("http://h/p", [("a", 1), ("a", 2)]) == "http://h/p?a=1&a=2"
+    assert url_concat("/p", {"a": ["x", "y"]}) == "/p?a=x&a=y"
+    assert url_concat("/p?x=1", None) == "/p?x=1"
+    assert url_concat("/p", {}) == "/p"
+
+
+def test_url_concat_escapes_values_and_keeps_the_fragment():
+    assert url_concat("/p#frag", {"q": "a b&c"}) == "/p?q=a+b%26c#frag"
+
+
+def test_url_concat_keeps_blank_existing_values():
+    assert url_concat("/p?a=&b", {"c": "1"}) == "/p?a=&b=&c=1"
+
+
+@pytest.mark.parametrize(
+    "netloc,expected",
+    [
+        ("example.com", ("example.com", None)),
+        ("example.com:80", ("example.com", 80)),
+        ("[::1]:8080", ("::1", 8080)),
+        ("[::1]", ("::1", None)),
+        ("host:notaport", ("host:notaport", None)),
+    ],
+)
+def test_split_host_and_port(netloc, expected):
+    assert split_host_and_port(netloc) == expected
+
+
+_EPOCH_DATE = "Sun, 06 Nov 1994 08:49:37 GMT"
+_EPOCH_SECONDS = calendar.timegm((1994, 11, 6, 8, 49, 37, 0, 0, 0))
+
+
+def test_format_timestamp_accepts_every_time_type():
+    utc = datetime.timezone.utc
+    for value in (
+        _EPOCH_SECONDS,
+        float(_EPOCH_SECONDS),
+        time.gmtime(_EPOCH_SECONDS),
+        tuple(time.gmtime(_EPOCH_SECONDS)),
+        datetime.datetime(1994, 11, 6, 8, 49, 37),
+        datetime.datetime(
+            1994, 11, 6, 9, 49, 37, tzinfo=datetime.timezone(datetime.timedelta(hours=1))
+        ),
+        datetime.datetime(1994, 11, 6, 8, 49, 37, tzinfo=utc),
+    ):
+        assert format_timestamp(value) == _EPOCH_DATE
+
+
+def test_format_timestamp_rejects_other_types():
+    with pytest.raises(TypeError):
+        format_timestamp("yesterday")
+
+
+@pytest.mark.parametrize(
+    "text", [_EPOCH_DATE, "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"]
+)
+def test_parse_http_date_reads_the_three_formats(text):
+    assert parse_http_date(text) == _EPOCH_SECONDS
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "Sun, 99 Foo 1994 08:49:37 GMT", "1994"])
+def test_parse_http_date_of_garbage_is_none(text):
+    assert parse_http_date(text) is None
+
+
+@given(st.integers(0, 2**33))
+def test_format_and_parse_http_date_round_trip(seconds):
+    assert parse_http_date(format_timestamp(seconds)) == seconds
+
+
+def test_responses_maps_codes_to_reasons():
+    assert responses[404] == "Not Found"
+    assert responses[418] == "I'm a Teapot" or responses[418].lower() == "i'm a teapot"
