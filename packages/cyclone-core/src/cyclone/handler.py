@@ -191,6 +191,9 @@ class RequestHandler:
     )
     no_keep_alive = False
     no_xsrf = False
+    #: A body limit for this handler's requests, checked before the body is read
+    #: (None: the application's ``max_body_size``).
+    max_body_size: int | None = None
     _stream_request_body = False
     _template_loaders: dict[str, Any] = {}
 

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from cyclone.httputil import HTTPHeaders
+from cyclone.httputil import HTTPHeaders, _canonical_header_name
 
 __all__ = [
     "NEED_DATA",
@@ -127,6 +127,10 @@ class ParseError:
 _TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _METHOD_RE = re.compile(_TOKEN)
 _HEADER_LINE_RE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(.*?)[ \t]*")
+# The whole header block at once (decoded as latin-1, one field per line):
+# one C-level pass validates every line, a second extracts the pairs.
+_HEADER_BLOCK_RE = re.compile(r"(?:" + _TOKEN.decode() + r":[^\n]*\n)*")
+_HEADER_PAIR_RE = re.compile(r"(" + _TOKEN.decode() + r"):[ \t]*([^\n]*?)[ \t]*\n")
 # CTLs other than HTAB are never valid in a request head. CR and LF are left to
 # the line splitting (a bare CR is rejected separately).
 _FORBIDDEN_HEAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -145,6 +149,16 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 (_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _END, _DONE, _ERROR) = (
     range(9)
 )
+
+
+def _describe_bad_header_line(lines: list[bytes]) -> str:
+    """Name the first header line that is not ``token: value`` (obs-fold gets its own message)."""
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            return "obsolete line folding (obs-fold) is not accepted"
+        if not _HEADER_LINE_RE.fullmatch(line):
+            return f"malformed header line: {line[:100]!r}"
+    return "malformed header section"
 
 
 class RequestParser:
@@ -285,14 +299,18 @@ class RequestParser:
             return self._fail(400, f"invalid request target: {raw_target[:100]!r}")
 
         headers = HTTPHeaders()
-        add = headers.add
-        for line in lines[1:]:
-            if line[:1] in (b" ", b"\t"):
-                return self._fail(400, "obsolete line folding (obs-fold) is not accepted")
-            match = _HEADER_LINE_RE.fullmatch(line)
-            if match is None:
-                return self._fail(400, f"malformed header line: {line[:100]!r}")
-            add(match.group(1).decode("ascii"), match.group(2).decode("latin-1"))
+        if len(lines) > 1:
+            block = "\n".join([line.decode("latin-1") for line in lines[1:]]) + "\n"
+            if not _HEADER_BLOCK_RE.fullmatch(block):
+                return self._fail(400, _describe_bad_header_line(lines[1:]))
+            values = headers._values
+            for name, value in _HEADER_PAIR_RE.findall(block):
+                key = name.lower()
+                entry = values.get(key)
+                if entry is None:
+                    values[key] = (_canonical_header_name(name), [value])
+                else:
+                    entry[1].append(value)
 
         method = raw_method.decode("ascii")
         target = raw_target.decode("ascii")

@@ -81,6 +81,8 @@ class HTTPHeaders(MutableMapping[str, str]):
     def __init__(self, *args: Any, **kwargs: str) -> None:
         # lower-cased name -> (canonical name, [values])
         self._values: dict[str, tuple[str, list[str]]] = {}
+        if not args and not kwargs:
+            return
         if len(args) == 1 and not kwargs and isinstance(args[0], HTTPHeaders):
             for key, (name, values) in args[0]._values.items():
                 self._values[key] = (name, list(values))
@@ -543,6 +545,8 @@ class HTTPServerRequest:
 
 def _split_host_and_port(netloc: str) -> tuple[str, int | None]:
     """Split ``host[:port]`` (IPv6 literals in brackets) into host and port."""
+    if ":" not in netloc:
+        return netloc, None
     match = re.match(r"^(.+):(\d+)$", netloc)
     if match:
         host, port = match.group(1), int(match.group(2))

@@ -176,6 +176,9 @@ class _HandlerDelegate:
         self.stream = handler_class._stream_request_body
 
     def headers_received(self, request: HTTPServerRequest) -> Any:
+        limit = self.handler_class.max_body_size
+        if limit is not None:
+            request.connection.set_max_body_size(limit)
         if self.stream:
             request._body_done = defer.Deferred()  # type: ignore[attr-defined]
             return self._execute()
