@@ -13,6 +13,10 @@ posted to any of them reaches the listeners of all of them):
     curl -N http://localhost:8888/queue/foo.*,msgs,l33t               # listen (text lines)
     curl -d "message=hello world" http://localhost:8888/queue/foo.bar # publish
 
+Live feed in a browser (EventSource): open http://localhost:8888/ and publish
+from the form or with curl; or stream the events yourself:
+    curl -N http://localhost:8888/events/foo.*,msgs                  # text/event-stream
+
 Every Redis failure answers 503 while Redis is down; the server reconnects by
 itself and listeners are subscribed again when Redis comes back. GET /ready
 answers once Redis is connected (a readiness probe).
@@ -27,6 +31,7 @@ from twisted.internet import reactor
 from twisted.logger import globalLogBeginner, textFileLogObserver
 
 import cyclone.redis
+import cyclone.sse
 import cyclone.web
 
 
@@ -105,6 +110,63 @@ class QueueHandler(cyclone.web.RequestHandler):
         self.finish(f"OK {receivers}\r\n")
 
 
+class EventsHandler(cyclone.sse.SSEHandler):
+    """A live feed for EventSource: every message of the channels/patterns as a JSON event.
+
+    Each subscription confirmed by Redis is announced with a ``subscribed`` event.
+    """
+
+    def initialize(self, subscriber: cyclone.redis.Subscriber) -> None:
+        self.subscriber = subscriber
+
+    def bind(self) -> None:
+        self.names = [name for name in self.path_args[0].split(",") if name]
+        for name in self.names:
+            subscribe = self.subscriber.psubscribe if "*" in name else self.subscriber.subscribe
+            subscribe(name, self._deliver).addCallbacks(
+                lambda _, name=name: self.sendEvent(name, event="subscribed"),
+                lambda _, name=name: self.sendEvent(name, event="waiting-for-redis"),
+            )
+
+    def _deliver(self, channel: str, message: str) -> None:
+        self.sendEvent({"channel": channel, "message": message})
+
+    def unbind(self) -> None:
+        for name in self.names:
+            unsubscribe = (
+                self.subscriber.punsubscribe if "*" in name else self.subscriber.unsubscribe
+            )
+            unsubscribe(name, self._deliver).addErrback(lambda failure: None)
+
+
+INDEX = """<!doctype html>
+<title>cyclone redis demo</title>
+<form id="send">channel <input name="channel" value="msgs">
+message <input name="message" autofocus> <button>publish</button></form>
+<ul id="feed"></ul>
+<script>
+const feed = document.getElementById("feed");
+const show = (text) => feed.append(Object.assign(document.createElement("li"), {textContent: text}));
+const events = new EventSource("/events/msgs,foo.*");
+events.addEventListener("subscribed", (e) => show("subscribed to " + e.data));
+events.onmessage = (e) => { const m = JSON.parse(e.data); show(m.channel + ": " + m.message); };
+document.getElementById("send").onsubmit = (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  fetch("/queue/" + encodeURIComponent(form.get("channel")),
+        {method: "POST", body: new URLSearchParams({message: form.get("message")})});
+};
+</script>
+"""
+
+
+class IndexHandler(cyclone.web.RequestHandler):
+    """A page that publishes with a form and shows the live feed of msgs and foo.*."""
+
+    def get(self) -> None:
+        self.finish(INDEX)
+
+
 class ReadyHandler(cyclone.web.RequestHandler):
     """Answers once Redis is connected and the pub/sub subscriptions are made (a readiness probe)."""
 
@@ -127,7 +189,9 @@ def make_app(redis_url: str) -> cyclone.web.Application:
         [
             (r"/text/(.+)", TextHandler, {"redis": redis}),
             (r"/queue/(.+)", QueueHandler, {"redis": redis, "subscriber": subscriber}),
+            (r"/events/(.+)", EventsHandler, {"subscriber": subscriber}),
             (r"/ready", ReadyHandler, {"redis": redis, "subscriber": subscriber}),
+            (r"/", IndexHandler),
         ]
     )
 

@@ -232,3 +232,66 @@ async def test_redis_down_means_503_and_everything_recovers_when_it_returns(demo
         assert await stream.line() == "news: back"
     finally:
         stream.transport.stopProducing()
+
+
+class EventStream(protocol.Protocol):
+    """Parses text/event-stream like EventSource; ``event()`` waits for the next event."""
+
+    def __init__(self):
+        self.buffer = b""
+        self.events = []
+        self.waiting = []
+
+    def dataReceived(self, data):
+        self.buffer += data
+        while b"\n\n" in self.buffer:
+            block, self.buffer = self.buffer.split(b"\n\n", 1)
+            fields = {"event": "message", "data": []}
+            for line in block.decode().split("\n"):
+                if line.startswith(":"):
+                    continue
+                name, _, value = line.partition(": ")
+                if name == "data":
+                    fields["data"].append(value)
+                else:
+                    fields[name] = value
+            if not fields["data"]:
+                continue
+            event = (fields["event"], "\n".join(fields["data"]))
+            if self.waiting:
+                self.waiting.pop(0).callback(event)
+            else:
+                self.events.append(event)
+
+    def event(self):
+        if self.events:
+            return defer.succeed(self.events.pop(0))
+        waiter = defer.Deferred()
+        self.waiting.append(waiter)
+        return waiter
+
+
+@pytest_twisted.ensureDeferred
+async def test_event_source_feed_on_one_server_gets_what_is_posted_to_the_other(demo):
+    a, b = demo(), demo()
+    response = await Agent(reactor).request(b"GET", f"{a}/events/msgs,foo.*".encode())
+    assert response.code == 200
+    assert response.headers.getRawHeaders(b"content-type") == [b"text/event-stream; charset=utf-8"]
+    stream = EventStream()
+    response.deliverBody(stream)
+    try:
+        announced = sorted([await stream.event(), await stream.event()])
+        assert announced == [("subscribed", "foo.*"), ("subscribed", "msgs")]
+        await request(f"{b}/queue/foo.bar", b"POST", {"message": "line one\nline two"})
+        assert await stream.event() == (
+            "message",
+            '{"channel":"foo.bar","message":"line one\\nline two"}',
+        )
+    finally:
+        stream.transport.stopProducing()
+
+
+@pytest_twisted.ensureDeferred
+async def test_index_page_listens_with_event_source(demo):
+    code, page = await request(demo() + "/")
+    assert code == 200 and 'new EventSource("/events/msgs,foo.*")' in page
