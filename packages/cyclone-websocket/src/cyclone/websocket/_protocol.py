@@ -61,6 +61,8 @@ class WebSocketProtocol(TwistedProtocol):
     Deferred, reading pauses until it fires (Tornado's coroutine ``on_message``).
     """
 
+    transport: Any = None
+
     def __init__(
         self,
         role: Role,
@@ -78,7 +80,7 @@ class WebSocketProtocol(TwistedProtocol):
         if clock is None:
             from twisted.internet import reactor
 
-            clock = reactor  # type: ignore[assignment]
+            clock = reactor
         self.role = role
         self.delegate = delegate
         self.clock: Any = clock
@@ -185,7 +187,7 @@ class WebSocketProtocol(TwistedProtocol):
                     result.addErrback(self._message_callback_failed)
             elif kind is Ping:
                 if not self.closing:
-                    self.transport.write(self.encoder.pong(event.payload))  # type: ignore[union-attr]
+                    self.transport.write(self.encoder.pong(event.payload))
                 self.delegate._ws_ping(event.payload)
             elif kind is Pong:
                 if self._pong_deadline is not None and self._pong_deadline.active():
@@ -205,7 +207,7 @@ class WebSocketProtocol(TwistedProtocol):
     def _wait_for(self, result: defer.Deferred[Any], rest: list[Any]) -> None:
         self._pending = rest + self._pending
         self._delivering = result
-        self.transport.pauseProducing()  # type: ignore[union-attr]
+        self.transport.pauseProducing()
         result.addErrback(self._message_callback_failed)
         result.addBoth(self._delivered)
 
@@ -231,12 +233,12 @@ class WebSocketProtocol(TwistedProtocol):
         if not self.closing:
             self.closing = True
             code = None if event.code == CloseCode.NO_STATUS else event.code
-            self.transport.write(self.encoder.close(code))  # type: ignore[union-attr]
+            self.transport.write(self.encoder.close(code))
         self._finish_closing()
 
     def _finish_closing(self) -> None:
         if self.role is Role.SERVER:
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self.transport.loseConnection()
         self._arm_close_timeout()
 
     def _arm_close_timeout(self) -> None:
@@ -246,7 +248,7 @@ class WebSocketProtocol(TwistedProtocol):
     def _abort(self) -> None:
         self._close_call = None
         if not self.closed:
-            self.transport.abortConnection()  # type: ignore[union-attr]
+            self.transport.abortConnection()
 
     def _fail(self, code: int, reason: str) -> None:
         """Fail the connection (§7.1.7): send our Close, flush it and drop TCP."""
@@ -255,8 +257,8 @@ class WebSocketProtocol(TwistedProtocol):
             self.close_reason = reason
         if not self.closing:
             self.closing = True
-            self.transport.write(self.encoder.close(code, reason[:120]))  # type: ignore[union-attr]
-        self.transport.loseConnection()  # type: ignore[union-attr]
+            self.transport.write(self.encoder.close(code, reason[:120]))
+        self.transport.loseConnection()
         self._arm_close_timeout()
 
     # -- keepalive ----------------------------------------------------------------------
@@ -265,7 +267,7 @@ class WebSocketProtocol(TwistedProtocol):
         self._ping_call = None
         if self.closing:
             return
-        self.transport.write(self.encoder.ping(os.urandom(4)))  # type: ignore[union-attr]
+        self.transport.write(self.encoder.ping(os.urandom(4)))
         timeout = self.ping_timeout or self.ping_interval
         if timeout and (self._pong_deadline is None or not self._pong_deadline.active()):
             self._pong_deadline = self.clock.callLater(timeout, self._ping_timed_out)
@@ -281,8 +283,8 @@ class WebSocketProtocol(TwistedProtocol):
         self.close_reason = "ping timeout"
         if not self.closing:
             self.closing = True
-            self.transport.write(self.encoder.close(CloseCode.GOING_AWAY, "ping timeout"))  # type: ignore[union-attr]
-        self.transport.abortConnection()  # type: ignore[union-attr]
+            self.transport.write(self.encoder.close(CloseCode.GOING_AWAY, "ping timeout"))
+        self.transport.abortConnection()
 
     # -- sending ----------------------------------------------------------------------
 
@@ -292,7 +294,7 @@ class WebSocketProtocol(TwistedProtocol):
             raise WebSocketClosedError("the WebSocket is closing or closed")
         frame = self.encoder.message(message)
         was_paused = self._paused
-        self.transport.write(frame)  # type: ignore[union-attr]
+        self.transport.write(frame)
         if not self._paused:
             return defer.succeed(None)
         if was_paused:
@@ -306,7 +308,7 @@ class WebSocketProtocol(TwistedProtocol):
             self.close_code = CloseCode.POLICY_VIOLATION
             self.close_reason = "send buffer overflow"
             self.closing = True
-            self.transport.abortConnection()  # type: ignore[union-attr]
+            self.transport.abortConnection()
             return defer.succeed(None)
         waiter: defer.Deferred[None] = defer.Deferred()
         self._drain_waiters.append(waiter)
@@ -315,7 +317,7 @@ class WebSocketProtocol(TwistedProtocol):
     def ping(self, payload: bytes = b"") -> None:
         if self.closing:
             raise WebSocketClosedError("the WebSocket is closing or closed")
-        self.transport.write(self.encoder.ping(payload))  # type: ignore[union-attr]
+        self.transport.write(self.encoder.ping(payload))
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Start the closing handshake (§7.1.2); abort if the peer doesn't finish it in time."""
@@ -324,5 +326,5 @@ class WebSocketProtocol(TwistedProtocol):
         self.closing = True
         if code is None and reason is not None:
             code = CloseCode.NORMAL
-        self.transport.write(self.encoder.close(code, reason or ""))  # type: ignore[union-attr]
+        self.transport.write(self.encoder.close(code, reason or ""))
         self._arm_close_timeout()

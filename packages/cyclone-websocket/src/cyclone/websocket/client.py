@@ -174,6 +174,8 @@ class WebSocketClientConnection:
 class _ClientHandshake(protocol.Protocol):
     """Sends the opening handshake, checks the answer, then hands over to WebSocketProtocol."""
 
+    transport: Any = None
+
     def __init__(
         self,
         connection: WebSocketClientConnection,
@@ -195,7 +197,7 @@ class _ClientHandshake(protocol.Protocol):
         self.websocket: WebSocketProtocol | None = None
 
     def connectionMade(self) -> None:
-        self.transport.write(self.request)  # type: ignore[union-attr]
+        self.transport.write(self.request)
 
     def dataReceived(self, data: bytes) -> None:
         if self.websocket is not None:
@@ -268,7 +270,7 @@ class _ClientHandshake(protocol.Protocol):
 
     def _reject(self, error: WebSocketHandshakeError) -> None:
         result, self.result = self.result, None  # type: ignore[assignment]
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
         if result is not None:
             result.errback(Failure(error))
 
@@ -361,7 +363,7 @@ def connect(
         "ping_timeout": ping_timeout,
         "clock": reactor,
     }
-    factory = _HandshakeFactory(
+    factory: Any = _HandshakeFactory(
         lambda: _ClientHandshake(
             connection,
             request,

@@ -184,7 +184,7 @@ class Extension(Protocol):
         ...
 
 
-def _apply_mask(data: bytes, mask: bytes) -> bytes:
+def _apply_mask(data: bytes, mask: bytes | bytearray) -> bytes:
     """XOR ``data`` with the repeating 4-byte ``mask`` (RFC 6455 §5.3).
 
     Never a per-byte Python loop (about fifty times slower on a 4 KiB frame): below
@@ -387,6 +387,7 @@ class FrameDecoder:
                     payload, buffer[position + header_size - 4 : position + header_size]
                 )
             position = end
+            event: Event | None
             if opcode >= 0x8:
                 event = self._control_event(opcode, payload)
             else:
@@ -585,7 +586,7 @@ class HandshakeRejection:
 
 
 class _HeaderSource(Protocol):
-    def get(self, name: str, default: str | None = None) -> str | None: ...
+    def get(self, name: str, /) -> str | None: ...
 
 
 def _header_tokens(value: str | None) -> list[str]:

@@ -46,6 +46,7 @@ Memory per connection is therefore bounded by about 64 KiB + ``websocket_max_buf
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,8 +85,10 @@ _MAX_DEFAULT_PING_TIMEOUT = 30.0
 def _as_deferred(result: Any) -> defer.Deferred[Any] | None:
     if isinstance(result, defer.Deferred):
         return result
-    if inspect.isawaitable(result):
+    if inspect.iscoroutine(result):
         return defer.ensureDeferred(result)
+    if inspect.isawaitable(result):
+        return defer.Deferred.fromFuture(asyncio.ensure_future(result))
     return None
 
 
@@ -224,7 +227,7 @@ class WebSocketHandler(RequestHandler):
         connection = self.ws_connection
         if connection is None or connection.transport is None:
             raise WebSocketClosedError("the WebSocket is not open")
-        connection.transport.setTcpNoDelay(value)  # type: ignore[attr-defined]
+        connection.transport.setTcpNoDelay(value)
 
     def forbidConnection(self, message: str) -> None:
         """cyclone 1.x: refuse the upgrade with 403 and ``message`` (close with 1008 once open)."""
