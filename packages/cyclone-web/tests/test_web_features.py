@@ -3,6 +3,7 @@ locales and static URLs, for cyclone.web handlers and for core handlers alike.""
 
 from __future__ import annotations
 
+import gc
 import io
 
 import pytest
@@ -392,3 +393,22 @@ async def test_core_handler_renders_ui_modules_in_a_web_application(templates):
     body = (await Client(app).get("/")).text
     assert "<div>core</div>" in body
     assert '<style type="text/css">\ndiv{}\n</style>' in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_each_application_keeps_its_own_template_settings(templates):
+    """A new application must never reuse the loader (and autoescape) of a discarded one."""
+    templates("page.html", "{{ html }}")
+
+    class Page(RequestHandler):
+        def get(self):
+            self.render("page.html", html="<b>")
+
+    for index in range(30):
+        escaping = index % 2 == 0
+        settings = {} if escaping else {"autoescape": None}
+        app = Application([(r"/", Page)], template_path=templates.path, **settings)
+        body = (await Client(app).get("/")).body
+        assert body == (b"&lt;b&gt;" if escaping else b"<b>"), index
+        del app
+        gc.collect()

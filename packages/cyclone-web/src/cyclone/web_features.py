@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
@@ -27,7 +28,11 @@ if TYPE_CHECKING:
     from cyclone.handler import RequestHandler
 
 _loader_lock = threading.Lock()
-_template_loaders: dict[str, template.BaseLoader] = {}
+#: Each application's loaders by template path; an application that goes away takes its
+#: loaders with it (keying on id() let a new application inherit a dead one's settings).
+_template_loaders: weakref.WeakKeyDictionary[Any, dict[str, template.BaseLoader]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def ui_namespace(handler: RequestHandler) -> ObjectDict:
@@ -87,13 +92,13 @@ def _loader_for(handler: RequestHandler) -> template.BaseLoader:
         return settings["template_loader"]
     template_path = handler.get_template_path() or os.getcwd()
     cache = settings.get("compiled_template_cache", True)
+    if not cache:
+        return handler.create_template_loader(template_path)
     with _loader_lock:
-        key = f"{id(handler.application)}:{template_path}"
-        loader = _template_loaders.get(key) if cache else None
+        loaders = _template_loaders.setdefault(handler.application, {})
+        loader = loaders.get(template_path)
         if loader is None:
-            loader = handler.create_template_loader(template_path)
-            if cache:
-                _template_loaders[key] = loader
+            loader = loaders[template_path] = handler.create_template_loader(template_path)
     return loader
 
 
