@@ -931,3 +931,36 @@ async def test_a_plain_callback_that_raises_gets_a_500_and_is_logged(listener, l
     assert b"boom" not in response.body
     assert any(isinstance(e["log_failure"].value, RuntimeError) for e in logged_failures)
     await client.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_close_callback_runs_when_the_client_leaves_before_the_answer(listener):
+    called = defer.Deferred()
+
+    def answer(request):
+        request.connection.set_close_callback(lambda: called.callback(request))
+
+    port = listener.listen(HTTPServer(answer))
+    client = await listener.connect(port)
+    client.send(GOOD)
+    await client.wait_until(lambda: True)
+    await _sleep(0.05)
+    client.transport.loseConnection()
+    request = await called
+    assert request.connection.client_disconnected
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_request_over_tls_gets_its_status_and_a_close(listener):
+    certificate = _self_signed_certificate()
+    port = reactor.listenSSL(0, HTTPServer(echo), certificate.options(), interface="127.0.0.1")
+    listener.track(port)
+    trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(certificate.original))
+    endpoint = endpoints.wrapClientTLS(
+        trust, endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+    )
+    client = await listener.connect_endpoint(endpoint)
+    client.send(GOOD + b"GET / HTTP/2.0\r\nHost: a\r\n\r\n")
+    ok, error = await client.wait_responses(2)
+    assert (ok.status, error.status) == (200, 505)
+    await client.wait_closed()
