@@ -1,0 +1,134 @@
+"""Routes, hosts, reverse URLs and the Router as a Twisted server factory."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+from twisted.internet import protocol
+
+from cyclone.handler import RequestHandler
+from cyclone.routing import Router, URLSpec, url
+from cyclone.testing import Client
+
+
+class Echo(RequestHandler):
+    def get(self, *args, **kwargs):
+        self.write({"args": list(args), "kwargs": kwargs, "host": self.request.host_name})
+
+
+class Named(RequestHandler):
+    def initialize(self, label):
+        self.label = label
+
+    def get(self):
+        self.write(self.label)
+
+
+def test_router_is_a_server_factory_and_calling_it_returns_itself():
+    app = Router([(r"/", Echo)])
+    assert isinstance(app, protocol.ServerFactory)
+    assert app() is app
+
+
+def test_settings_are_an_object_dict_of_the_keyword_arguments():
+    app = Router([], debug=True, cookie_secret="s")
+    assert app.settings == {"debug": True, "cookie_secret": "s"}
+    assert app.settings.cookie_secret == "s"
+
+
+def test_server_limits_come_from_settings():
+    app = Router([], max_body_size=10, header_timeout=1.5, xheaders=True)
+    assert (app.max_body_size, app.header_timeout, app.xheaders) == (10, 1.5, True)
+
+
+@pytest_twisted.ensureDeferred
+async def test_positional_groups_are_url_unescaped_arguments():
+    client = Client(Router([(r"/a/([^/]+)/(\d+)", Echo)]))
+    response = await client.get("/a/caf%C3%A9%2Fx/42")
+    assert response.json()["args"] == ["café/x", "42"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_named_groups_become_keyword_arguments():
+    client = Client(Router([(r"/u/(?P<user>\w+)/(?P<item>\d+)", Echo)]))
+    response = await client.get("/u/ann/7")
+    assert response.json()["kwargs"] == {"user": "ann", "item": "7"}
+
+
+def test_mixing_named_and_unnamed_groups_is_refused():
+    with pytest.raises(ValueError):
+        URLSpec(r"/(?P<a>\w+)/(\d+)", Echo)
+
+
+@pytest_twisted.ensureDeferred
+async def test_routes_are_anchored_at_the_end():
+    client = Client(Router([(r"/exact", Echo)]))
+    assert (await client.get("/exact")).code == 200
+    assert (await client.get("/exact/more")).code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_url_kwargs_reach_initialize_and_names_reverse():
+    app = Router(
+        [
+            url(r"/named", Named, {"label": "hello"}, name="named"),
+            (r"/item/(\d+)/(\w+)", Echo, {}, "item"),
+        ]
+    )
+    assert (await Client(app).get("/named")).body == b"hello"
+    assert app.reverse_url("named") == "/named"
+    assert app.reverse_url("item", 5, "a b") == "/item/5/a%20b"
+    with pytest.raises(KeyError):
+        app.reverse_url("missing")
+    with pytest.raises(ValueError):
+        app.reverse_url("item", 1)
+
+
+@pytest_twisted.ensureDeferred
+async def test_virtual_hosts_select_handlers_by_host_header():
+    app = Router([(r"/", Named, {"label": "default"})])
+    app.add_handlers(r"api\.example\.com", [(r"/", Named, {"label": "api"})])
+    client = Client(app, host="api.example.com:8080")
+    assert (await client.get("/")).body == b"api"
+    assert (await Client(app, host="www.example.com").get("/")).body == b"default"
+
+
+@pytest_twisted.ensureDeferred
+async def test_default_host_is_used_when_no_host_pattern_matches():
+    app = Router(default_host="main.example")
+    app.add_handlers(r"main\.example", [(r"/", Named, {"label": "main"})])
+    assert (await Client(app, host="unknown.example").get("/")).body == b"main"
+
+
+@pytest_twisted.ensureDeferred
+async def test_default_handler_class_answers_unmatched_paths():
+    app = Router([], default_handler_class=Named, default_handler_args={"label": "fallback"})
+    assert (await Client(app).get("/anything")).body == b"fallback"
+
+
+@pytest_twisted.ensureDeferred
+async def test_unmatched_path_is_404():
+    assert (await Client(Router([])).get("/nothing")).code == 404
+
+
+def test_handler_given_as_dotted_name_is_imported():
+    spec = URLSpec(r"/", "cyclone.handler.ErrorHandler")
+    from cyclone.handler import ErrorHandler
+
+    assert spec.handler_class is ErrorHandler
+
+
+def test_a_route_must_be_a_spec_or_a_tuple():
+    with pytest.raises(ValueError):
+        Router([(r"/only-pattern",)])
+
+
+@pytest_twisted.ensureDeferred
+async def test_log_function_setting_replaces_the_access_log():
+    seen = []
+    app = Router(
+        [(r"/", Named, {"label": "x"})],
+        log_function=lambda handler: seen.append(handler.get_status()),
+    )
+    await Client(app).get("/")
+    assert seen == [200]

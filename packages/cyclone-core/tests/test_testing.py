@@ -1,0 +1,148 @@
+"""The in-process test client and CycloneTestCase."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest_twisted
+
+from cyclone.handler import RequestHandler
+from cyclone.routing import Router
+from cyclone.testing import Client
+
+
+class Everything(RequestHandler):
+    SUPPORTED_METHODS = (*RequestHandler.SUPPORTED_METHODS,)
+
+    def _describe(self):
+        self.write(
+            {
+                "method": self.request.method,
+                "body": self.request.body.decode(),
+                "header": self.request.headers.get("X-Test"),
+                "args": {k: self.get_arguments(k) for k in self.request.arguments},
+            }
+        )
+
+    get = post = put = delete = patch = options = _describe
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_method_helper_sends_its_method():
+    client = Client(Router([(r"/", Everything)]))
+    for method in ("get", "post", "put", "delete", "patch", "options"):
+        response = await getattr(client, method)("/")
+        assert response.json()["method"] == method.upper()
+    head = await client.head("/")
+    assert head.code == 200 and head.body == b""
+
+
+@pytest_twisted.ensureDeferred
+async def test_params_data_headers_and_raw_body():
+    client = Client(Router([(r"/", Everything)]))
+    response = await client.post("/?q=1", data={"a": ["x", "y"]}, headers={"X-Test": "yes"})
+    assert response.json()["args"] == {"q": ["1"], "a": ["x", "y"]}
+    assert response.json()["header"] == "yes"
+    raw = await client.put(
+        "/", body=b"raw-bytes", headers={"Content-Type": "application/octet-stream"}
+    )
+    assert raw.json()["body"] == "raw-bytes"
+    as_json = await client.post("/", json_body={"k": 1})
+    assert as_json.json()["body"] == '{"k": 1}'
+
+
+class SetsCookie(RequestHandler):
+    def get(self):
+        self.set_cookie("visits", str(int(self.get_cookie("visits", "0")) + 1))
+        self.set_secure_cookie("who", "me")
+
+
+@pytest_twisted.ensureDeferred
+async def test_cookies_persist_between_requests_and_secure_ones_decode():
+    client = Client(Router([(r"/", SetsCookie)], cookie_secret="k"))
+    await client.get("/")
+    await client.get("/")
+    assert client.cookies["visits"] == "2"
+    assert client.cookies.get_secure_cookie("who") == b"me"
+
+
+CASE = textwrap.dedent(
+    """
+    from twisted.internet import defer
+    from cyclone.handler import RequestHandler
+    from cyclone.routing import Router
+    from cyclone.testing import CycloneTestCase
+
+    class Hello(RequestHandler):
+        def get(self):
+            self.write("hello")
+
+    def build():
+        return Router([(r"/", Hello)])
+
+    class OldStyle(CycloneTestCase):
+        def __init__(self, *args, **kwargs):
+            CycloneTestCase.__init__(self, build, *args, **kwargs)
+
+        @defer.inlineCallbacks
+        def test_hello(self):
+            response = yield self.client.get("/")
+            self.assertEqual(response.body, b"hello")
+
+    class WithAttribute(CycloneTestCase):
+        app_builder = staticmethod(build)
+
+        @defer.inlineCallbacks
+        def test_hello(self):
+            response = yield self.client.get("/")
+            self.assertEqual(response.code, 200)
+    """
+)
+
+
+def _write_case(tmp_path):
+    path = tmp_path / "test_cyclone_case.py"
+    path.write_text(CASE)
+    return path
+
+
+def test_cyclone_test_case_runs_under_trial(tmp_path):
+    _write_case(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "twisted.trial", "test_cyclone_case"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED (successes=2)" in result.stdout
+
+
+def test_cyclone_test_case_runs_under_pytest(tmp_path):
+    # trial TestCases spin the reactor themselves, so pytest-twisted (which
+    # runs the reactor in a greenlet) must be off for such files.
+    path = _write_case(tmp_path)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:twisted",
+            "-p",
+            "no:cacheprovider",
+            str(path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
