@@ -32,19 +32,31 @@ _COMPRESSIBLE_TYPES = frozenset(
         "image/svg+xml",
     }
 )
-_GZIP_ACCEPTED = re.compile(r"(?:^|,)\s*(?:gzip|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*(?=,|$)", re.I)
+_CODING = re.compile(r"\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
 
 
 def _accepts_gzip(header: str) -> bool:
-    """True when Accept-Encoding allows gzip (``gzip;q=0`` refuses it, RFC 9110 §12.5.3)."""
-    for match in _GZIP_ACCEPTED.finditer(header):
-        quality = match.group(1)
+    """True when Accept-Encoding allows gzip (RFC 9110 §12.5.3).
+
+    ``gzip`` (or its alias ``x-gzip``, §8.4.1.3) with its own weight wins over
+    ``*``, so ``gzip;q=0, *`` refuses gzip; weight 0 means "not acceptable".
+    """
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        match = _CODING.match(item)
+        if not match:
+            continue
+        coding = match.group(1).lower()
         try:
-            if quality is None or float(quality) > 0:
-                return True
+            weight = float(match.group(2)) if match.group(2) is not None else 1.0
         except ValueError:
             continue
-    return False
+        if coding == "x-gzip":
+            coding = "gzip"
+        weights[coding] = max(weight, weights.get(coding, 0.0))
+    if "gzip" in weights:
+        return weights["gzip"] > 0
+    return weights.get("*", 0.0) > 0
 
 
 class GZipContentEncoding:
