@@ -12,7 +12,8 @@ Playwright or Chromium the browser tests are skipped locally, and fail under
 ``CI=true``: a CI run must never pass by skipping them.
 
 ``run_example(script, *args)`` starts an example as a user would, in a
-subprocess, passes ``--port 0`` (unless ``port=`` is given) and waits for the
+subprocess, passes ``--port 0`` (``port=None``: a free port, for examples that
+print the port they were asked for rather than the one they got) and waits for the
 ``http://host:port/`` line the example prints once it listens. Its output is
 collected in the background, shown if the test fails, and the process is
 stopped after the test.
@@ -170,8 +171,11 @@ def run_example(request: pytest.FixtureRequest) -> Iterator[Callable[..., str]]:
     """Start an example script on loopback and return its base URL (no trailing slash)."""
     servers: list[ExampleServer] = []
 
-    def start(script: pathlib.Path | str, *args: str, port: int = 0) -> str:
+    def start(script: pathlib.Path | str, *args: str, port: int | None = 0) -> str:
+        """``port=None`` picks a free port for examples that print the port they were given."""
         script = pathlib.Path(script)
+        if port is None:
+            port = free_port()
         command = [sys.executable, str(script), "--port", str(port), *args]
         server = ExampleServer(command, cwd=script.parent)
         servers.append(server)
