@@ -542,8 +542,10 @@ class HTTPConnection(protocol.Protocol):
         if request_connection._finished or request_connection._started:
             return
         if head.content_length is not None and head.content_length > self._parser.max_body_size:
-            self._send_error_and_close(
-                413, f"request body of {head.content_length} bytes is too large"
+            # Like a malformed body: the delegate (a streaming handler's prepare()
+            # may already have run) hears that the request will never complete.
+            self._on_parse_error(
+                ParseError(413, f"request body of {head.content_length} bytes is too large")
             )
             return
         if head.has_body:
