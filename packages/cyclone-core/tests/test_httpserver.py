@@ -14,7 +14,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
 
-from cyclone.handler import RequestHandler
+from cyclone.handler import RequestHandler, stream_request_body
 from cyclone.httpserver import HTTPServer
 from cyclone.httputil import HTTPHeaders
 from cyclone.routing import Router
@@ -964,3 +964,55 @@ async def test_malformed_request_over_tls_gets_its_status_and_a_close(listener):
     ok, error = await client.wait_responses(2)
     assert (ok.status, error.status) == (200, 505)
     await client.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_streaming_handler_refused_with_413_hears_the_connection_close(listener):
+    events = []
+    closed = defer.Deferred()
+
+    @stream_request_body
+    class Upload(RequestHandler):
+        def prepare(self):
+            events.append("prepare")
+
+        def data_received(self, chunk):
+            events.append("data")
+
+        def put(self):
+            events.append("put")
+
+        def on_connection_close(self):
+            events.append("close")
+            closed.callback(None)
+
+    port = listener.listen(Router([("/", Upload)], max_body_size=10))
+    client = await listener.connect(port)
+    client.send(b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+    (response,) = await client.wait_responses(1)
+    assert response.status == 413
+    await closed
+    assert events == ["prepare", "close"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_streaming_handler_may_raise_the_body_limit_in_prepare(listener):
+    received = []
+
+    @stream_request_body
+    class Upload(RequestHandler):
+        def prepare(self):
+            self.request.connection.set_max_body_size(1000)
+
+        def data_received(self, chunk):
+            received.append(chunk)
+
+        def put(self):
+            self.write(str(sum(map(len, received))))
+
+    _, response = await get_one(
+        listener,
+        Router([("/", Upload)], max_body_size=10),
+        b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + b"u" * 100,
+    )
+    assert (response.status, response.body) == (200, b"100")
