@@ -167,6 +167,23 @@ def test_constraint_violation_is_still_a_sqlite3_integrity_error(inline):
     assert caught.value.sql == "INSERT INTO users VALUES (?, ?)"
 
 
+def test_failed_autocommit_write_releases_the_write_lock(dbfile):
+    writer = InlineSQLite(dbfile)
+    other = InlineSQLite(dbfile, busy_timeout=0)
+    try:
+        writer.runOperation("CREATE TABLE t (x PRIMARY KEY)")
+        writer.runOperation("INSERT INTO t VALUES (1)")
+        with pytest.raises(cyclone.sqlite.IntegrityError):
+            writer.runOperation("INSERT INTO t VALUES (2), (1)")
+        with pytest.raises(cyclone.sqlite.IntegrityError):
+            writer.runOperationMany("INSERT INTO t VALUES (?)", [(3,), (1,)])
+        other.runOperation("INSERT INTO t VALUES (4)")
+        assert writer.runQuery("SELECT x FROM t ORDER BY x") == [(1,), (4,)]
+    finally:
+        writer.close()
+        other.close()
+
+
 def test_wrong_parameter_count_is_a_programming_error_naming_the_sql(inline):
     with pytest.raises(cyclone.sqlite.ProgrammingError, match="INSERT INTO users"):
         inline.runOperation("INSERT INTO users VALUES (?, ?)", ("ana",))

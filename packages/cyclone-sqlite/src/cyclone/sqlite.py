@@ -270,13 +270,26 @@ class InlineSQLite:
 
     def runOperation(self, command: str, *args: Any, **kwargs: Any) -> None:
         """Run one statement that returns no rows; commits when ``autoCommit`` is on."""
-        self._execute(command, _parameters(args, kwargs)).close()
-        if self.autoCommit:
-            self.commit()
+        self._operate(command, _parameters(args, kwargs), many=False)
 
     def runOperationMany(self, command: str, parameters: Iterable[Any]) -> None:
         """Run *command* once per parameter set (``executemany``); commits when ``autoCommit``."""
-        self._execute(command, parameters, many=True).close()
+        self._operate(command, parameters, many=True)
+
+    def _operate(self, command: str, parameters: Any, many: bool) -> None:
+        """Execute a write; with ``autoCommit``, commit it or undo the transaction it opened.
+
+        sqlite3 opens a transaction before a write. If the write fails, that
+        transaction would stay open holding the file's write lock, and every other
+        connection would get "database is locked" until our next commit.
+        """
+        opened_here = self.autoCommit and not self.conn.in_transaction
+        try:
+            self._execute(command, parameters, many=many).close()
+        except SQLiteError:
+            if opened_here and self.conn.in_transaction:
+                self._undo(nested=False)
+            raise
         if self.autoCommit:
             self.commit()
 
