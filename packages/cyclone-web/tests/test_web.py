@@ -17,7 +17,7 @@ import zlib
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, protocol, reactor, threads
+from twisted.internet import defer, protocol, reactor, task, threads
 from twisted.logger import globalLogPublisher
 from twisted.web.resource import Resource
 
@@ -590,6 +590,34 @@ async def test_max_body_size_setting_answers_413(serve):
     assert (status, body) == (200, b"100")
     status, _, _ = await http_request(port, "POST", "/", body=b"x" * 101)
     assert status == 413
+
+
+@pytest_twisted.ensureDeferred
+async def test_max_header_size_setting_answers_431(serve):
+    port = serve(Application([(r"/", Hello)], max_header_size=1024))
+    status, _, body = await http_request(port, "GET", "/", headers={"X-Small": "a" * 100})
+    assert (status, body) == (200, b"Hello, world")
+    status, _, _ = await http_request(port, "GET", "/", headers={"X-Big": "a" * 2000})
+    assert status == 431
+
+
+@pytest_twisted.ensureDeferred
+async def test_header_timeout_setting_closes_a_slow_client_with_408(serve):
+    clock = task.Clock()
+    port = serve(Application([(r"/", Hello)], header_timeout=5, clock=clock))
+    client = await connect_raw(port)
+    client.transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+    await wait_for_server(port)
+    clock.advance(4)
+    assert client.data == b""
+    clock.advance(2)
+    await client.closed.addTimeout(WAIT, reactor)
+    assert client.data.startswith(b"HTTP/1.1 408 ")
+
+
+async def wait_for_server(port):
+    """Let the reactor deliver what a raw client wrote (one request round trip later)."""
+    await http_request(port, "GET", "/")
 
 
 @pytest_twisted.ensureDeferred
