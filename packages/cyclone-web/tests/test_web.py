@@ -377,6 +377,26 @@ async def test_fallback_handler_serves_a_wsgi_app(serve):
     assert body == b"POST /wsgi/post ? type=application/x-www-form-urlencoded agent= field=value"
 
 
+def wsgi_server_address(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{environ['SERVER_NAME']} {environ['SERVER_PORT']}".encode()]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("example.com", b"example.com 80"),
+        ("example.com:8080", b"example.com 8080"),
+        ("[::1]:8080", b"::1 8080"),
+        ("[2001:db8::1]", b"2001:db8::1 80"),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_fallback_wsgi_server_name_and_port_come_from_the_host_header(host, expected):
+    app = Application([(r"/.*", FallbackHandler, {"fallback": wsgi_server_address})])
+    assert (await Client(app, host=host).get("/")).body == expected
+
+
 # -- XSRF ----------------------------------------------------------------------------------
 
 

@@ -43,6 +43,7 @@ from cyclone.handler import (
     stream_request_body,
 )
 from cyclone.handler import RequestHandler as _BaseRequestHandler
+from cyclone.httputil import split_host_and_port
 from cyclone.routing import Router, URLSpec, url
 from cyclone.staticfiles import StaticFileHandler
 from cyclone.uimodules import (
@@ -201,7 +202,7 @@ class FallbackHandler(RequestHandler):
 
     def _wsgi_environ(self) -> dict[str, Any]:
         request = self.request
-        host, _, port = request.host.partition(":")
+        host, port = split_host_and_port(request.host)
         environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method,
             "SCRIPT_NAME": "",
@@ -209,7 +210,7 @@ class FallbackHandler(RequestHandler):
             "QUERY_STRING": request.query,
             "REMOTE_ADDR": request.remote_ip or "",
             "SERVER_NAME": host,
-            "SERVER_PORT": port or ("443" if request.protocol == "https" else "80"),
+            "SERVER_PORT": str(port) if port else ("443" if request.protocol == "https" else "80"),
             "SERVER_PROTOCOL": request.version,
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": request.protocol,
