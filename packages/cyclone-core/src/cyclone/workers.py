@@ -84,9 +84,10 @@ class _WorkerProcess(protocol.ProcessProtocol):
         self.pid = self.transport.pid
 
     def outReceived(self, data: bytes) -> None:
-        *records, self._records = (self._records + data).split(b"\x1e")
+        # jsonFileLogObserver writes "\x1e<json>\n"; JSON text never holds a raw newline.
+        *records, self._records = (self._records + data).split(b"\n")
         for record in records:
-            self._relay(record)
+            self._relay(record.lstrip(b"\x1e"))
 
     def errReceived(self, data: bytes) -> None:
         *lines, self._stderr = (self._stderr + data).split(b"\n")
@@ -113,7 +114,7 @@ class _WorkerProcess(protocol.ProcessProtocol):
 
     def processEnded(self, reason: Failure) -> None:
         if self._records.strip():
-            self._relay(self._records)
+            self._relay(self._records.lstrip(b"\x1e"))
         self._records = b""
         self.pool._worker_ended(self, reason)
         self.ended.callback(None)
