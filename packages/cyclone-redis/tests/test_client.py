@@ -276,6 +276,8 @@ async def test_rediss_checks_the_certificate_against_a_given_trust_root(tls_serv
     )
     with pytest.raises(RedisUnavailable):
         await untrusted.ping()
+    with pytest.raises(RedisUnavailable, match="certificate verify failed"):
+        await untrusted.ping()
 
 
 # --- unavailable_as_503 -------------------------------------------------------------------

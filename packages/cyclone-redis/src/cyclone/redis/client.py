@@ -176,6 +176,7 @@ class _MonitoredFactory(txredisapi.RedisFactory):
     def __init__(self, monitor: _ConnectionMonitor, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.monitor = monitor
+        self._loss = "connection lost"
         monitor.has_connection = lambda: bool(self.size)
         # With lazy handlers nobody reads this Deferred; txredisapi still fails it on a
         # fatal error (bad password, ...), which the monitor already reports.
@@ -186,10 +187,29 @@ class _MonitoredFactory(txredisapi.RedisFactory):
         if conn in self.pool:
             self.monitor.connection_ready(conn)
 
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        connection_lost = protocol.connectionLost
+
+        def report(reason: Failure) -> None:
+            self._loss = f"connection lost: {_describe(reason)}"
+            try:
+                connection_lost(reason)
+            finally:
+                # Also covers connections lost before they were usable (failed TLS
+                # handshake, Redis refusing us), which never reach delConnection.
+                if not self.size:
+                    self.monitor.went_down(self._loss)
+
+        protocol.connectionLost = report
+        return protocol
+
     def delConnection(self, conn: Any) -> None:
+        # Runs inside connectionLost, before the commands in flight are failed, so
+        # that their callbacks already see Redis as unavailable.
         super().delConnection(conn)
         if not self.size:
-            self.monitor.went_down("connection lost")
+            self.monitor.went_down(self._loss)
 
     def connectionError(self, why: str) -> None:
         super().connectionError(why)
