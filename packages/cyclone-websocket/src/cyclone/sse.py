@@ -145,6 +145,9 @@ class SSEHandler(RequestHandler):
     The old cyclone API: `bind()` when the stream opens, `unbind()` when it
     ends, `sendEvent(message, event, eid, retry)` in between. ``prepare()`` still
     runs first, so authentication and ``send_error`` work as in any handler.
+    Override `bind` rather than ``get``; an overriding ``get`` must call
+    ``super().get(*args, **kwargs)`` to open the stream. ``finish()`` ends the
+    stream from the server side (the browser reconnects after its retry delay).
     """
 
     _stream_open = False
