@@ -253,6 +253,31 @@ async def test_add_handlers_selects_routes_by_host_header():
     assert (await Client(app, host="www.example.com").get("/")).body == b"Hello, world"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="core routing stops at the first matching host pattern (reported to the lead)",
+)
+@pytest_twisted.ensureDeferred
+async def test_paths_fall_through_to_later_host_patterns_as_in_tornado():
+    """Tornado >= 4.5 tries every matching host pattern in order until a path matches.
+
+    So ``add_handlers(r".*$", more)`` adds routes instead of hiding the first
+    ones, and a virtual host still reaches the catch-all host's routes.
+    """
+
+    class Api(RequestHandler):
+        def get(self):
+            self.write("api")
+
+    app = Application([(r"/", Hello)])
+    app.add_handlers(r".*$", [(r"/api", Api)])
+    client = Client(app)
+    assert (await client.get("/api")).body == b"api"
+    assert (await client.get("/")).body == b"Hello, world"
+    app.add_handlers(r"www\.example\.com", [(r"/www", Api)])
+    assert (await Client(app, host="www.example.com").get("/")).body == b"Hello, world"
+
+
 @pytest_twisted.ensureDeferred
 async def test_default_host_answers_requests_for_unknown_hosts():
     app = Application([], default_host="main.example")
