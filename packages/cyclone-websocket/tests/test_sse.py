@@ -37,6 +37,7 @@ class EventStreamClient(protocol.Protocol):
 
     path: str
     request_headers: dict[str, str] = field(default_factory=dict)
+    version: str = "HTTP/1.1"
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
@@ -57,7 +58,7 @@ class EventStreamClient(protocol.Protocol):
         return id(self)
 
     def connectionMade(self) -> None:
-        lines = [f"GET {self.path} HTTP/1.1", "Host: 127.0.0.1", "Accept: text/event-stream"]
+        lines = [f"GET {self.path} {self.version}", "Host: 127.0.0.1", "Accept: text/event-stream"]
         lines += [f"{name}: {value}" for name, value in self.request_headers.items()]
         self.transport.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
 
@@ -563,3 +564,19 @@ async def test_head_answers_the_stream_headers_without_opening_it(serve: Any) ->
     assert client.headers["content-type"] == "text/event-stream; charset=utf-8"
     assert app.settings.streams == []
     client.transport.loseConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_http10_client_gets_a_close_delimited_stream(serve: Any) -> None:
+    app = make_app(opened=defer.Deferred(), unbound=defer.Deferred())
+    client = EventStreamClient("/events", version="HTTP/1.0")
+    await protocol.ClientCreator(reactor, lambda: client).connectTCP("127.0.0.1", serve(app))
+    handler = await app.settings.opened
+    await handler.sendEvent("line one\nline two", eid=1)
+    await client.wait_for_events(1)
+    assert "transfer-encoding" not in client.headers
+    assert "content-length" not in client.headers
+    assert client.events == [Event("message", "line one\nline two", "1")]
+    handler.finish()
+    await client.wait_for(lambda: client.disconnected)
+    assert await app.settings.unbound is handler
