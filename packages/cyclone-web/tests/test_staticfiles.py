@@ -262,6 +262,25 @@ async def test_version_hash_is_cached_until_reset_but_not_in_debug_mode(root):
     assert (await debug.get("/urls")).json()["plain"] != before
 
 
+def test_version_hash_of_a_large_file_is_computed_in_chunks(root, monkeypatch):
+    big = os.urandom(3 * staticfiles.CHUNK_SIZE + 5)
+    (root / "big.bin").write_bytes(big)
+    reads = []
+    real_open = open
+
+    def counting_open(*args, **kwargs):
+        file = real_open(*args, **kwargs)
+        real_read = file.read
+        file.read = lambda size=-1: reads.append(size) or real_read(size)
+        return file
+
+    monkeypatch.setattr(staticfiles, "open", counting_open, raising=False)
+    version = StaticFileHandler.get_version({"static_path": str(root)}, "big.bin")
+    assert version == hashlib.sha256(big).hexdigest()[:32]
+    assert reads and all(0 < size <= staticfiles.CHUNK_SIZE for size in reads)
+    assert StaticFileHandler.get_version({"static_path": str(root)}, "missing.bin") is None
+
+
 @pytest_twisted.ensureDeferred
 async def test_static_url_without_static_path_names_the_missing_setting():
     class NoStatic(RequestHandler):

@@ -198,9 +198,12 @@ class StaticFileHandler(RequestHandler):
         with cls._lock:
             if use_cache and absolute_path in cls._static_hashes:
                 return cls._static_hashes[absolute_path]
+        hasher = hashlib.sha256()
         try:
             with open(absolute_path, "rb") as file:
-                digest: str | None = hashlib.sha256(file.read()).hexdigest()[:32]
+                for block in iter(lambda: file.read(CHUNK_SIZE), b""):
+                    hasher.update(block)
+            digest: str | None = hasher.hexdigest()[:32]
         except OSError:
             digest = None
         if use_cache:
