@@ -1,0 +1,413 @@
+"""An asynchronous HTTP client on treq: ``fetch`` and a JSON-RPC proxy.
+
+    from twisted.internet import defer, task
+    from cyclone.httpclient import JsonRPC, fetch
+
+    async def main(reactor):
+        response = await fetch("https://example.org/", timeout=10)
+        print(response.code, response.headers["Content-Type"], len(response.body))
+        data = (await fetch("http://127.0.0.1:8888/api", method="POST",
+                            postdata=b'{"q": 1}',
+                            headers={"Content-Type": "application/json"})).json()
+        result = await JsonRPC("http://127.0.0.1:8888/jsonrpc").callRemote("add", 1, 2)
+
+    task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
+
+`fetch` returns a Deferred firing with an `HTTPResponse` (``code``,
+``reason``, ``headers``, ``body``, ``json()``, ``effective_url``) whatever the
+status — call ``raise_for_status()`` to turn 4xx/5xx into `HTTPClientError`,
+as the old cyclone client returned every response too. HTTPS certificates are
+verified against the system's trust roots (or ``ca_certs``) and the host name
+by Twisted's browser-like policy (service-identity); ``validate_cert=False``
+turns that off for tests against self-signed servers. Large bodies can be
+streamed with ``streaming_callback`` instead of being kept in memory, and a
+buffered body larger than ``max_body_size`` is refused.
+
+Each call uses a fresh, non-persistent connection unless you pass a
+``pool`` (a ``twisted.web.client.HTTPConnectionPool``), for keep-alive.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import treq
+from treq.client import HTTPClient
+from twisted.internet import defer
+from twisted.python.failure import Failure
+from twisted.web import client as web_client
+from twisted.web.error import InfiniteRedirection
+from twisted.web.http_headers import Headers
+from twisted.web.iweb import IPolicyForHTTPS
+from zope.interface import implementer
+
+from cyclone import escape
+from cyclone.httputil import HTTPHeaders
+
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "HTTPClientError",
+    "HTTPResponse",
+    "HTTPTimeoutError",
+    "JsonRPC",
+    "JsonRPCError",
+    "TooManyRedirects",
+    "fetch",
+]
+
+#: Default limit of a buffered response body; stream larger ones (bytes).
+DEFAULT_MAX_BODY_SIZE = 100 * 1024 * 1024
+#: Default limit for the whole exchange: connect, send, headers and body (seconds).
+DEFAULT_TIMEOUT = 60.0
+
+
+class HTTPClientError(Exception):
+    """A request failed: a 4xx/5xx given to ``raise_for_status``, a body too large, etc."""
+
+    def __init__(self, message: str, response: HTTPResponse | None = None) -> None:
+        super().__init__(message)
+        self.response = response
+
+    @property
+    def code(self) -> int | None:
+        return self.response.code if self.response is not None else None
+
+
+class HTTPTimeoutError(HTTPClientError, TimeoutError):
+    """The whole exchange did not finish within ``timeout`` seconds."""
+
+
+class TooManyRedirects(HTTPClientError):
+    """More than ``max_redirects`` redirects were followed."""
+
+
+class HTTPResponse:
+    """A complete response: status, headers and (unless streamed) the body."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        headers: HTTPHeaders,
+        body: bytes,
+        effective_url: str,
+        request_url: str,
+    ) -> None:
+        self.code = code
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        #: The URL that answered, after redirects.
+        self.effective_url = effective_url
+        self.request_url = request_url
+
+    @property
+    def phrase(self) -> str:
+        """The reason phrase (Twisted's name)."""
+        return self.reason
+
+    @property
+    def text(self) -> str:
+        """The body decoded with the Content-Type charset (UTF-8 by default)."""
+        charset = "utf-8"
+        content_type = self.headers.get("Content-Type", "")
+        for parameter in content_type.split(";")[1:]:
+            name, _, value = parameter.strip().partition("=")
+            if name.lower() == "charset" and value:
+                charset = value.strip('"')
+        return self.body.decode(charset, "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError if it is not)."""
+        return json.loads(self.body)
+
+    def raise_for_status(self) -> HTTPResponse:
+        """Raise `HTTPClientError` for a 4xx or 5xx status; return self otherwise."""
+        if self.code >= 400:
+            raise HTTPClientError(
+                f"HTTP {self.code} {self.reason} from {self.effective_url}", self
+            )
+        return self
+
+    def __repr__(self) -> str:
+        return f"<HTTPResponse {self.code} {self.effective_url} {len(self.body)} bytes>"
+
+
+@implementer(IPolicyForHTTPS)
+class _InsecurePolicy:
+    """TLS without certificate checks (``validate_cert=False``): tests and self-signed hosts."""
+
+    def creatorForNetloc(self, hostname: bytes, port: int) -> Any:
+        from twisted.internet import ssl
+
+        return ssl.CertificateOptions(verify=False)
+
+
+def _tls_policy(validate_cert: bool, ca_certs: str | None) -> Any:
+    if not validate_cert:
+        return _InsecurePolicy()
+    if ca_certs is None:
+        return web_client.BrowserLikePolicyForHTTPS()
+    from twisted.internet import ssl
+
+    with open(ca_certs, "rb") as f:
+        pem = f.read()
+    authorities = [ssl.Certificate.loadPEM(block) for block in _pem_certificates(pem)]
+    if not authorities:
+        raise ValueError(f"no PEM certificate in ca_certs {ca_certs!r}")
+    return web_client.BrowserLikePolicyForHTTPS(
+        trustRoot=ssl.trustRootFromCertificates(authorities)
+    )
+
+
+def _pem_certificates(pem: bytes) -> list[bytes]:
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    blocks = []
+    start = pem.find(begin)
+    while start != -1:
+        stop = pem.find(end, start)
+        if stop == -1:
+            break
+        blocks.append(pem[start : stop + len(end)])
+        start = pem.find(begin, stop)
+    return blocks
+
+
+def _request_headers(headers: Mapping[str, Any] | HTTPHeaders | None) -> Headers:
+    result = Headers()
+    if headers is None:
+        return result
+    if isinstance(headers, HTTPHeaders):
+        items = list(headers.get_all())
+    else:
+        items = []
+        for name, value in headers.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            items.extend((name, v) for v in values)
+    for name, value in items:
+        result.addRawHeader(
+            escape.utf8(name),
+            escape.utf8(str(value) if not isinstance(value, (str, bytes)) else value),
+        )
+    return result
+
+
+def _response_headers(raw: Headers) -> HTTPHeaders:
+    headers = HTTPHeaders()
+    for name, values in raw.getAllRawHeaders():
+        text_name = name.decode("latin-1")
+        for value in values:
+            headers.add(text_name, value.decode("latin-1"))
+    return headers
+
+
+def fetch(
+    url: str | bytes,
+    method: str | None = None,
+    headers: Mapping[str, Any] | HTTPHeaders | None = None,
+    postdata: bytes | str | Mapping[str, Any] | None = None,
+    *,
+    body: bytes | str | None = None,
+    json_body: Any = None,
+    follow_redirects: bool = True,
+    max_redirects: int = 5,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    connect_timeout: float | None = None,
+    validate_cert: bool = True,
+    ca_certs: str | None = None,
+    streaming_callback: Callable[[bytes], Any] | None = None,
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    pool: web_client.HTTPConnectionPool | None = None,
+    reactor: Any = None,
+    **legacy: Any,
+) -> defer.Deferred[HTTPResponse]:
+    """Send one request and fire with its `HTTPResponse` (for every status).
+
+    ``method`` defaults to POST when a body is given, GET otherwise.
+    ``postdata``/``body`` are sent as they are (``str`` as UTF-8); a mapping
+    is sent form-encoded; ``json_body`` is sent as JSON. With
+    ``streaming_callback`` every body chunk goes to it as it arrives and
+    ``response.body`` stays empty. ``timeout`` bounds the whole exchange
+    (`HTTPTimeoutError`); following more than ``max_redirects`` raises
+    `TooManyRedirects`. The old cyclone spellings ``followRedirect`` and
+    ``maxRedirects`` are accepted.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
+    if "followRedirect" in legacy:
+        follow_redirects = bool(legacy.pop("followRedirect"))
+    if "maxRedirects" in legacy:
+        max_redirects = int(legacy.pop("maxRedirects"))
+    if legacy:
+        raise TypeError(f"fetch() got unexpected keyword arguments {sorted(legacy)}")
+    text_url = url.decode("utf-8") if isinstance(url, bytes) else url
+    scheme = urllib.parse.urlsplit(text_url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"fetch() needs an http or https URL, got {text_url!r}")
+    request_headers = _request_headers(headers)
+    data = body if body is not None else postdata
+    if json_body is not None:
+        data = json.dumps(json_body).encode("utf-8")
+        if not request_headers.hasHeader(b"content-type"):
+            request_headers.setRawHeaders(b"content-type", [b"application/json"])
+    elif isinstance(data, Mapping):
+        data = urllib.parse.urlencode(data, doseq=True).encode("ascii")
+        if not request_headers.hasHeader(b"content-type"):
+            request_headers.setRawHeaders(b"content-type", [b"application/x-www-form-urlencoded"])
+    elif isinstance(data, str):
+        data = data.encode("utf-8")
+    if method is None:
+        method = "POST" if data is not None else "GET"
+    if pool is None:
+        pool = web_client.HTTPConnectionPool(reactor, persistent=False)
+    agent: Any = web_client.Agent(
+        reactor,
+        contextFactory=_tls_policy(validate_cert, ca_certs),
+        connectTimeout=connect_timeout,
+        pool=pool,
+    )
+    if follow_redirects:
+        agent = web_client.BrowserLikeRedirectAgent(agent, redirectLimit=max_redirects)
+    http = HTTPClient(agent)
+
+    async def exchange() -> HTTPResponse:
+        try:
+            response = await http.request(
+                method.upper(),
+                text_url,
+                headers=request_headers,
+                data=data,
+                allow_redirects=False,
+                unbuffered=True,
+            )
+        except web_client.ResponseFailed as error:
+            for reason in error.reasons:
+                if reason.check(InfiniteRedirection):
+                    raise TooManyRedirects(
+                        f"more than {max_redirects} redirects from {text_url}"
+                    ) from None
+            raise
+        original = response.original
+        chunks: list[bytes] = []
+        if streaming_callback is not None:
+            await treq.collect(response, streaming_callback)
+        else:
+            received = [0]
+
+            def keep(chunk: bytes) -> None:
+                received[0] += len(chunk)
+                if received[0] > max_body_size:
+                    raise HTTPClientError(
+                        f"response body from {text_url} exceeds max_body_size "
+                        f"({max_body_size} bytes); use streaming_callback"
+                    )
+                chunks.append(chunk)
+
+            await treq.collect(response, keep)
+        final = original.request.absoluteURI if original.request is not None else None
+        return HTTPResponse(
+            original.code,
+            original.phrase.decode("latin-1")
+            if isinstance(original.phrase, bytes)
+            else original.phrase,
+            _response_headers(original.headers),
+            b"".join(chunks),
+            final.decode("utf-8") if isinstance(final, bytes) else (final or text_url),
+            text_url,
+        )
+
+    result = defer.ensureDeferred(exchange())
+    if timeout is None:
+        return result
+    timed_out: list[bool] = []
+
+    def expire() -> None:
+        timed_out.append(True)
+        result.cancel()
+
+    deadline = reactor.callLater(timeout, expire)
+
+    def finish(outcome: Any) -> Any:
+        if deadline.active():
+            deadline.cancel()
+        if timed_out and isinstance(outcome, Failure):
+            # Cancelling surfaces as CancelledError or ResponseNeverReceived.
+            raise HTTPTimeoutError(f"{method} {text_url} took longer than {timeout}s")
+        return outcome
+
+    return result.addBoth(finish)
+
+
+class JsonRPCError(Exception):
+    """The JSON-RPC server answered with an error object (or not with JSON-RPC at all)."""
+
+    def __init__(self, code: int | None, message: str, data: Any = None) -> None:
+        super().__init__(f"{message} (code {code})" if code is not None else message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class JsonRPC:
+    """A JSON-RPC client: ``await JsonRPC(url).callRemote("add", 1, 2)``.
+
+    Speaks JSON-RPC 2.0 by default (``version="1.0"`` leaves out the
+    ``jsonrpc`` member, for old servers). ``proxy.add(1, 2)`` is the old cyclone
+    spelling of ``callRemote``. Extra keyword arguments go to `fetch`
+    (``timeout``, ``headers``, ``ca_certs``...).
+    """
+
+    def __init__(self, url: str, version: str = "2.0", **fetch_options: Any) -> None:
+        self._url = url
+        self._version = version
+        self._headers = dict(fetch_options.pop("headers", None) or {})
+        self._fetch_options = fetch_options
+        self._ids = itertools.count(1)
+
+    def callRemote(self, method: str, *args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        """Call ``method`` with positional or (2.0 only) named parameters; fires with the result."""
+        if args and kwargs:
+            raise TypeError("JSON-RPC takes positional or named parameters, not both")
+        call_id = next(self._ids)
+        message: dict[str, Any] = {"method": method, "params": kwargs or list(args), "id": call_id}
+        if self._version != "1.0":
+            message = {"jsonrpc": self._version, **message}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers.update(self._headers)
+        d = fetch(
+            self._url,
+            method="POST",
+            headers=headers,
+            body=json.dumps(message).encode("utf-8"),
+            **self._fetch_options,
+        )
+        return d.addCallback(self._result, method)
+
+    def _result(self, response: HTTPResponse, method: str) -> Any:
+        try:
+            reply = response.json()
+        except ValueError:
+            raise JsonRPCError(
+                None,
+                f"{method}: HTTP {response.code} from {self._url} is not JSON-RPC "
+                f"({response.body[:80]!r})",
+            ) from None
+        if not isinstance(reply, dict):
+            raise JsonRPCError(None, f"{method}: unexpected JSON-RPC reply {reply!r}")
+        error = reply.get("error")
+        if error:
+            if isinstance(error, dict):
+                raise JsonRPCError(error.get("code"), str(error.get("message")), error.get("data"))
+            raise JsonRPCError(None, str(error))
+        if response.code >= 400:
+            raise JsonRPCError(None, f"{method}: HTTP {response.code} {response.reason}")
+        return reply.get("result")
+
+    def __getattr__(self, name: str) -> Callable[..., defer.Deferred[Any]]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.callRemote(name, *args, **kwargs)
