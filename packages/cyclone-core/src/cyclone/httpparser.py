@@ -185,6 +185,10 @@ class RequestParser:
         self._body_received = 0
         self._trailer_size = 0
         self._empty_lines = 0
+        # How far the search for the end of the head (or of a trailer line) got,
+        # so bytes trickling in are scanned once: linear, not quadratic, time.
+        self._head_scanned = 0
+        self._trailer_scanned = 0
         self._error: ParseError | None = None
 
     # -- feeding -------------------------------------------------------------
@@ -251,9 +255,12 @@ class RequestParser:
                     return self._fail(400, "too many empty lines before the request line")
             if buffer == b"\r":
                 return NEED_DATA
-        match = _HEAD_END_RE.search(buffer)
+            self._head_scanned = 0
+        # An end marker is at most 4 bytes: one straddling the old end starts 3 before it.
+        match = _HEAD_END_RE.search(buffer, max(0, self._head_scanned - 3))
         end = match.start() if match else -1
         if end == -1:
+            self._head_scanned = len(buffer)
             if len(buffer) > self.max_header_size or len(buffer) > self.max_request_line_size:
                 line_end = buffer.find(b"\n", 0, self.max_request_line_size + 2)
                 if line_end == -1 and len(buffer) > self.max_request_line_size:
@@ -269,6 +276,7 @@ class RequestParser:
         head = bytes(buffer[:end])
         del buffer[: match.end()]  # type: ignore[union-attr]
         self._empty_lines = 0
+        self._head_scanned = 0
         return self._parse_head(head)
 
     def _parse_head(self, head: bytes) -> RequestHead | ParseError:
@@ -437,6 +445,7 @@ class RequestParser:
                 if size == 0:
                     state = self._state = _TRAILERS
                     self._trailer_size = 0
+                    self._trailer_scanned = 0
                     continue
                 if self._body_received + size > self.max_body_size:
                     return self._fail(413, "chunked request body is too large")
@@ -463,15 +472,18 @@ class RequestParser:
                 del buffer[:2]
                 state = self._state = _CHUNK_SIZE
             elif state == _TRAILERS:
-                line_end = buffer.find(b"\r\n")
+                scanned = self._trailer_scanned
+                line_end = buffer.find(b"\r\n", max(0, scanned - 1))
                 if line_end == -1:
                     if len(buffer) + self._trailer_size > self.max_header_size:
                         return self._fail(431, "trailer section too large")
-                    if b"\n" in buffer:
+                    if buffer.find(b"\n", scanned) != -1:
                         return self._fail(400, "bare LF in the trailer section")
+                    self._trailer_scanned = len(buffer)
                     return NEED_DATA
                 line = bytes(buffer[:line_end])
                 del buffer[: line_end + 2]
+                self._trailer_scanned = 0
                 if not line:
                     self._state = _DONE
                     return EndOfMessage
@@ -480,6 +492,7 @@ class RequestParser:
                     return self._fail(431, "trailer section too large")
                 if (
                     line[:1] in (b" ", b"\t")
+                    or b"\r" in line
                     or _FORBIDDEN_HEAD_BYTES.search(line)
                     or not _HEADER_LINE_RE.fullmatch(line)
                 ):
