@@ -710,3 +710,33 @@ def test_mutated_valid_requests_never_raise_or_loop(pieces):
 @pytest.mark.parametrize("byte", [b"\r", b"\x00", b"\x7f", b"\x1b"])
 def test_control_characters_in_chunk_extensions_are_400(byte):
     assert only_error(_CHUNKED_HEAD + b"1;a=" + byte + b"\r\nx\r\n0\r\n\r\n").status == 400
+
+
+def _feed_byte_by_byte(parser: RequestParser, data: bytes) -> object:
+    event = NEED_DATA
+    for index in range(len(data)):
+        parser.receive(data[index : index + 1])
+        event = parser.next_event()
+        if event is not NEED_DATA:
+            break
+    return event
+
+
+def test_a_head_trickling_in_byte_by_byte_is_scanned_in_linear_time():
+    # Each byte used to rescan the whole buffer: 60 KB took two minutes of CPU.
+    head = b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"s" * 30_000 + b"\r\n\r\n"
+    event = _feed_byte_by_byte(RequestParser(), head)
+    assert isinstance(event, RequestHead)
+    assert event.headers["X-Slow"] == "s" * 30_000
+
+
+def test_a_trailer_trickling_in_byte_by_byte_is_scanned_in_linear_time():
+    parser = RequestParser()
+    parser.receive(_CHUNKED_HEAD + b"0\r\n")
+    assert isinstance(parser.next_event(), RequestHead)
+    assert parser.next_event() is NEED_DATA
+    assert _feed_byte_by_byte(parser, b"X-T: " + b"t" * 30_000 + b"\r\n\r\n") is EndOfMessage
+
+
+def test_bare_cr_inside_a_trailer_field_is_400():
+    assert only_error(_CHUNKED_HEAD + b"0\r\nX-A: a\rb\r\n\r\n").status == 400
