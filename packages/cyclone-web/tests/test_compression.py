@@ -12,11 +12,11 @@ from cyclone.httputil import HTTPHeaders, HTTPServerRequest
 BIG = b"compressible text " * 200
 
 
-def transform_for(accept_encoding: str | None) -> GZipContentEncoding:
+def transform_for(accept_encoding: str | None, method: str = "GET") -> GZipContentEncoding:
     headers = HTTPHeaders()
     if accept_encoding is not None:
         headers["Accept-Encoding"] = accept_encoding
-    return GZipContentEncoding(HTTPServerRequest(method="GET", uri="/", headers=headers))
+    return GZipContentEncoding(HTTPServerRequest(method=method, uri="/", headers=headers))
 
 
 def response_headers(content_type="text/html; charset=UTF-8", **extra):
@@ -145,3 +145,15 @@ def test_without_accept_encoding_chunks_pass_through():
     assert first == BIG
     assert headers["Vary"] == "Accept-Encoding"
     assert transform.transform_chunk(b"more", True) == b"more"
+
+
+def test_head_declaring_a_large_body_gets_the_headers_get_would_get():
+    headers = response_headers(Content_Length=str(len(BIG)), Etag='"v1"')
+    _, headers, _ = transform_for("gzip", "HEAD").transform_first_chunk(200, headers, b"", True)
+    assert headers["Content-Encoding"] == "gzip"
+    assert "Content-Length" not in headers
+    assert headers["Etag"] == 'W/"v1"'
+    small = response_headers(Content_Length="10")
+    _, small, _ = transform_for("gzip", "HEAD").transform_first_chunk(200, small, b"", True)
+    assert "Content-Encoding" not in small
+    assert small["Content-Length"] == "10"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import zlib
 
 import pytest
 import pytest_twisted
@@ -446,3 +447,24 @@ def _list_fds():
             continue
         fds.append(name)
     return fds
+
+
+@pytest_twisted.ensureDeferred
+async def test_gzip_applies_to_large_static_text_files_and_head_agrees_with_get(root):
+    (root / "big.css").write_bytes(CSS * 2000)
+    client = Client(Application(static_path=str(root), compress_response=True))
+    gzip = {"Accept-Encoding": "gzip"}
+    got = await client.get("/static/big.css", headers=gzip)
+    assert got.headers["Content-Encoding"] == "gzip"
+    assert zlib.decompress(got.body, 16 + zlib.MAX_WBITS) == CSS * 2000
+    head = await client.head("/static/big.css", headers=gzip)
+    for name in ("Content-Encoding", "Etag", "Vary", "Content-Type"):
+        assert head.headers.get(name) == got.headers.get(name), name
+    assert "Content-Length" not in head.headers
+    ranged = await client.get("/static/big.css", headers={**gzip, "Range": "bytes=0-9"})
+    assert (ranged.code, ranged.body) == (206, (CSS * 2000)[:10])
+    assert "Content-Encoding" not in ranged.headers
+    revalidated = await client.get(
+        "/static/big.css", headers={**gzip, "If-None-Match": got.headers["Etag"]}
+    )
+    assert revalidated.code == 304

@@ -70,6 +70,7 @@ class GZipContentEncoding:
     def __init__(self, request: HTTPServerRequest) -> None:
         self._gzipping = _accepts_gzip(request.headers.get("Accept-Encoding", ""))
         self._compressor: Any = None
+        self._head = request.method == "HEAD"
 
     @staticmethod
     def compressible(content_type: str) -> bool:
@@ -86,12 +87,20 @@ class GZipContentEncoding:
                 headers["Vary"] = "Accept-Encoding"
             elif "accept-encoding" not in vary.lower():
                 headers["Vary"] = vary + ", Accept-Encoding"
+        length = len(chunk)
+        # A HEAD answer may declare the length of a body it never wrote (a static
+        # file): decide as GET would, so both carry the same headers (RFC 9110 §9.3.2).
+        head_without_body = (
+            self._head and not chunk and headers.get("Content-Length", "").isdigit()
+        )
+        if head_without_body:
+            length = int(headers["Content-Length"])
         self._gzipping = (
             self._gzipping
             and compressible
             and status_code not in (204, 206, 304)
             and "Content-Encoding" not in headers
-            and (not finishing or len(chunk) >= self.MIN_LENGTH)
+            and (not finishing or length >= self.MIN_LENGTH)
         )
         if self._gzipping:
             headers["Content-Encoding"] = "gzip"
@@ -100,7 +109,7 @@ class GZipContentEncoding:
             )
             chunk = self.transform_chunk(chunk, finishing)
             if "Content-Length" in headers:
-                if finishing:
+                if finishing and not head_without_body:
                     headers["Content-Length"] = str(len(chunk))
                 else:
                     del headers["Content-Length"]
