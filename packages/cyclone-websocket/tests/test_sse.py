@@ -388,6 +388,18 @@ async def test_keepalive_comments_are_sent_only_after_an_idle_interval(serve: An
 
 
 @pytest_twisted.ensureDeferred
+async def test_keepalives_run_on_the_real_reactor_clock_with_a_short_interval(
+    serve: Any,
+) -> None:
+    app, client, _ = await open_recorded(serve, sse_keepalive_interval=0.05)
+    await client.wait_for(lambda: len(client.comments) >= 2)
+    assert set(client.comments) == {"keepalive"}
+    assert client.events == []
+    client.transport.loseConnection()
+    await app.settings.unbound
+
+
+@pytest_twisted.ensureDeferred
 async def test_last_event_id_is_none_first_and_replays_missed_events_on_reconnect(
     serve: Any,
 ) -> None:
