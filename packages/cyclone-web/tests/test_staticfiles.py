@@ -468,3 +468,34 @@ async def test_gzip_applies_to_large_static_text_files_and_head_agrees_with_get(
         "/static/big.css", headers={**gzip, "If-None-Match": got.headers["Etag"]}
     )
     assert revalidated.code == 304
+
+
+@pytest_twisted.ensureDeferred
+async def test_static_handler_class_and_args_settings(root):
+    class Custom(StaticFileHandler):
+        def set_extra_headers(self, path):
+            self.set_header("X-Static", path)
+
+        def get_cache_time(self, path, modified, mime_type):
+            return 60
+
+        @classmethod
+        def make_static_url(cls, settings, path, include_version=True):
+            return "/static/" + path + "#custom"
+
+    class Link(RequestHandler):
+        def get(self):
+            self.write(self.static_url("app.css"))
+
+    app = Application(
+        [(r"/link", Link)],
+        static_path=str(root),
+        static_handler_class=Custom,
+        static_handler_args={"default_filename": "index.html"},
+    )
+    client = Client(app)
+    response = await client.get("/static/app.css")
+    assert response.headers["X-Static"] == "app.css"
+    assert response.headers["Cache-Control"] == "max-age=60"
+    assert (await client.get("/static/docs/")).body == b"<h1>docs</h1>"
+    assert (await client.get("/link")).body == b"/static/app.css#custom"
