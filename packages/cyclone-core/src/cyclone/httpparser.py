@@ -189,6 +189,7 @@ class RequestParser:
         # so bytes trickling in are scanned once: linear, not quadratic, time.
         self._head_scanned = 0
         self._trailer_scanned = 0
+        self._chunk_line_scanned = 0
         self._error: ParseError | None = None
 
     # -- feeding -------------------------------------------------------------
@@ -432,11 +433,14 @@ class RequestParser:
         state = self._state
         while True:
             if state == _CHUNK_SIZE:
-                line_end = buffer.find(b"\r\n", 0, MAX_CHUNK_SIZE_LINE + 2)
+                scanned = self._chunk_line_scanned
+                line_end = buffer.find(b"\r\n", max(0, scanned - 1), MAX_CHUNK_SIZE_LINE + 2)
                 if line_end == -1:
-                    if len(buffer) > MAX_CHUNK_SIZE_LINE or b"\n" in buffer:
+                    if len(buffer) > MAX_CHUNK_SIZE_LINE or buffer.find(b"\n", scanned) != -1:
                         return self._fail(400, "malformed chunk size line")
+                    self._chunk_line_scanned = len(buffer)
                     return NEED_DATA
+                self._chunk_line_scanned = 0
                 match = _CHUNK_SIZE_RE.fullmatch(buffer, 0, line_end)
                 if match is None or b"\n" in buffer[:line_end]:
                     return self._fail(400, f"invalid chunk size line: {bytes(buffer[:40])!r}")
