@@ -740,3 +740,16 @@ def test_a_trailer_trickling_in_byte_by_byte_is_scanned_in_linear_time():
 
 def test_bare_cr_inside_a_trailer_field_is_400():
     assert only_error(_CHUNKED_HEAD + b"0\r\nX-A: a\rb\r\n\r\n").status == 400
+
+
+def test_long_chunk_extensions_trickling_in_are_scanned_once():
+    parser = RequestParser()
+    parser.receive(_CHUNKED_HEAD)
+    assert isinstance(parser.next_event(), RequestHead)
+    data = (b"1;" + b"e" * 4000 + b"\r\nx\r\n") * 20 + b"0\r\n\r\n"
+    events = []
+    for index in range(len(data)):
+        parser.receive(data[index : index + 1])
+        _drain(parser, events, 10)
+    assert body_of(events) == b"x" * 20
+    assert events[-1] is EndOfMessage
