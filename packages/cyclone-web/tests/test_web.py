@@ -253,10 +253,6 @@ async def test_add_handlers_selects_routes_by_host_header():
     assert (await Client(app, host="www.example.com").get("/")).body == b"Hello, world"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core routing stops at the first matching host pattern (reported to the lead)",
-)
 @pytest_twisted.ensureDeferred
 async def test_paths_fall_through_to_later_host_patterns_as_in_tornado():
     """Tornado >= 4.5 tries every matching host pattern in order until a path matches.

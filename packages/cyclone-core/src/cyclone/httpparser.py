@@ -124,19 +124,21 @@ class ParseError:
 
 
 # RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _METHOD_RE = re.compile(_TOKEN)
-_HEADER_LINE_RE = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(.*?)[ \t]*")
-# The whole header block at once (decoded as latin-1, one field per line):
+_HEADER_LINE_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*(.*?)[ \t]*")
+# The whole header block at once (decoded as latin-1, CRLF after every field):
 # one C-level pass validates every line, a second extracts the pairs.
-_HEADER_BLOCK_RE = re.compile(r"(?:" + _TOKEN.decode() + r":[^\n]*\n)*")
-_HEADER_PAIR_RE = re.compile(r"(" + _TOKEN.decode() + r"):[ \t]*([^\n]*?)[ \t]*\n")
+_HEADER_BLOCK_RE = re.compile(r"(?:" + _TOKEN + r":[^\r\n]*\r\n)*")
+_HEADER_PAIR_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+_REQUEST_LINE_RE = re.compile(r"(" + _TOKEN + r") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
+
 # CTLs other than HTAB are never valid in a request head. CR and LF are left to
 # the line splitting (a bare CR is rejected separately).
 _FORBIDDEN_HEAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
-_TARGET_RE = re.compile(rb"[\x21-\x7e]+")
-_VERSION_RE = re.compile(rb"HTTP/([0-9])\.([0-9])")
+_TARGET_RE = re.compile(r"[\x21-\x7e]+")
+_VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
 _ABSOLUTE_TARGET_RE = re.compile(r"(?i)(https?)://([^/?#]*)([^#]*)")
 _HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
 # Chunk extensions may hold any visible text, but no CTL: a bare CR there is read
@@ -151,14 +153,27 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 )
 
 
-def _describe_bad_header_line(lines: list[bytes]) -> str:
+def _describe_bad_header_line(lines: list[str]) -> str:
     """Name the first header line that is not ``token: value`` (obs-fold gets its own message)."""
     for line in lines:
-        if line[:1] in (b" ", b"\t"):
+        if line[:1] in (" ", "\t"):
             return "obsolete line folding (obs-fold) is not accepted"
-        if not _HEADER_LINE_RE.fullmatch(line):
+        if line and not _HEADER_LINE_RE.fullmatch(line):
             return f"malformed header line: {line[:100]!r}"
     return "malformed header section"
+
+
+def _describe_bad_request_line(line: str) -> str:
+    """Say what is wrong with a request line that did not match ``method SP target SP version``."""
+    parts = line.split(" ")
+    if len(parts) != 3:
+        return f"malformed request line: {line[:100]!r}"
+    method, target, version = parts
+    if not _METHOD_RE.fullmatch(method):
+        return f"invalid method token: {method[:50]!r}"
+    if not _VERSION_RE.fullmatch(version):
+        return f"malformed HTTP version: {version[:20]!r}"
+    return f"invalid request target: {target[:100]!r}"
 
 
 class RequestParser:
@@ -281,37 +296,34 @@ class RequestParser:
         return self._parse_head(head)
 
     def _parse_head(self, head: bytes) -> RequestHead | ParseError:
-        if head.count(b"\r") != head.count(b"\r\n"):
+        crlf_count = head.count(b"\r\n")
+        if head.count(b"\r") != crlf_count:
             return self._fail(400, "bare CR in the request head")
-        if head.count(b"\n") != head.count(b"\r\n"):
-            lines = [line[:-1] if line[-1:] == b"\r" else line for line in head.split(b"\n")]
-        else:
-            lines = head.split(b"\r\n")
-        request_line = lines[0]
-        if len(request_line) > self.max_request_line_size:
-            return self._fail(414, "request line too long")
         if _FORBIDDEN_HEAD_BYTES.search(head):
             return self._fail(400, "control character in the request head")
-        parts = request_line.split(b" ")
-        if len(parts) != 3:
-            return self._fail(400, f"malformed request line: {request_line[:100]!r}")
-        raw_method, raw_target, raw_version = parts
-        if not _METHOD_RE.fullmatch(raw_method):
-            return self._fail(400, f"invalid method token: {raw_method[:50]!r}")
-        version_match = _VERSION_RE.fullmatch(raw_version)
-        if not version_match:
-            return self._fail(400, f"malformed HTTP version: {raw_version[:20]!r}")
-        if version_match.group(1) != b"1":
-            return self._fail(505, f"HTTP version not supported: {raw_version.decode('ascii')}")
-        version = "HTTP/1.0" if version_match.group(2) == b"0" else "HTTP/1.1"
-        if not _TARGET_RE.fullmatch(raw_target):
-            return self._fail(400, f"invalid request target: {raw_target[:100]!r}")
+        text = head.decode("latin-1")
+        if text.count("\n") != crlf_count:
+            # Bare LF line endings (RFC 9112 §2.2 lets a recipient accept them).
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        line_end = text.find("\r\n")
+        if line_end == -1:
+            request_line, block = text, ""
+        else:
+            request_line, block = text[:line_end], text[line_end + 2 :] + "\r\n"
+        if len(request_line) > self.max_request_line_size:
+            return self._fail(414, "request line too long")
+        match = _REQUEST_LINE_RE.fullmatch(request_line)
+        if match is None:
+            return self._fail(400, _describe_bad_request_line(request_line))
+        method, target, major, minor = match.groups()
+        if major != "1":
+            return self._fail(505, f"HTTP version not supported: HTTP/{major}.{minor}")
+        version = "HTTP/1.0" if minor == "0" else "HTTP/1.1"
 
         headers = HTTPHeaders()
-        if len(lines) > 1:
-            block = "\n".join([line.decode("latin-1") for line in lines[1:]]) + "\n"
+        if block:
             if not _HEADER_BLOCK_RE.fullmatch(block):
-                return self._fail(400, _describe_bad_header_line(lines[1:]))
+                return self._fail(400, _describe_bad_header_line(block.split("\r\n")))
             values = headers._values
             for name, value in _HEADER_PAIR_RE.findall(block):
                 key = name.lower()
@@ -321,8 +333,6 @@ class RequestParser:
                 else:
                     entry[1].append(value)
 
-        method = raw_method.decode("ascii")
-        target = raw_target.decode("ascii")
         values = headers._values
         authority = scheme = None
         if target[0] != "/":
@@ -498,7 +508,7 @@ class RequestParser:
                     line[:1] in (b" ", b"\t")
                     or b"\r" in line
                     or _FORBIDDEN_HEAD_BYTES.search(line)
-                    or not _HEADER_LINE_RE.fullmatch(line)
+                    or not _HEADER_LINE_RE.fullmatch(line.decode("latin-1"))
                 ):
                     return self._fail(400, f"malformed trailer field: {line[:100]!r}")
             else:

@@ -22,11 +22,11 @@ UI modules and compression.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, globalLogBeginner, globalLogPublisher
 
 from cyclone import accesslog, escape
 from cyclone.handler import ErrorHandler, HTTPError, RequestHandler
@@ -318,16 +318,23 @@ class Router(HTTPServer):
             raise KeyError(f"{name!r} not found in named urls")
         return self.named_handlers[name].reverse(*args)
 
-    def _specs_for_host(self, request: HTTPServerRequest) -> list[URLSpec]:
+    def _specs_for_host(self, request: HTTPServerRequest) -> Iterator[URLSpec]:
+        """Every route of every host pattern matching the request, in the order added.
+
+        As in Tornado, a path that no route of the first matching host answers
+        falls through to later matching patterns; ``default_host`` applies
+        when no pattern matches (and not behind a proxy sending X-Real-Ip).
+        """
         host = request.host_name
-        matches = [specs for pattern, specs in self.handlers if pattern.match(host)]
-        if matches:
-            return matches[0]
-        if self.default_host is not None and "X-Real-Ip" not in request.headers:
+        matched = False
+        for pattern, specs in self.handlers:
+            if pattern.match(host):
+                matched = True
+                yield from specs
+        if not matched and self.default_host is not None and "X-Real-Ip" not in request.headers:
             for pattern, specs in self.handlers:
                 if pattern.match(self.default_host):
-                    return specs
-        return []
+                    yield from specs
 
     def find_handler(
         self, request: HTTPServerRequest
@@ -368,9 +375,24 @@ class Router(HTTPServer):
             self._log_function(handler)
             return
         settings = self.settings
-        if settings.get("access_log", True) is False:
+        if settings.get("access_log", True) is False or not _someone_is_listening():
             return
         accesslog.log_request(handler, settings.get("access_log_format"))
+
+
+def _someone_is_listening() -> bool:
+    """False until Twisted logging has begun or an observer was added.
+
+    Before ``twistd``, ``log.startLogging`` or ``globalLogBeginner.beginLoggingTo``,
+    events only fill Twisted's start-up buffer, and emitting one costs more
+    than serving a small request; skipping access lines then keeps them free.
+    """
+    try:
+        temporary = globalLogBeginner._temporaryObserver
+        observers = globalLogPublisher._observers
+    except AttributeError:
+        return True
+    return temporary is None or any(observer is not temporary for observer in observers)
 
 
 def _unquote_path_argument(value: str | None) -> bytes | None:
