@@ -1016,3 +1016,37 @@ async def test_streaming_handler_may_raise_the_body_limit_in_prepare(listener):
         b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + b"u" * 100,
     )
     assert (response.status, response.body) == (200, b"100")
+
+
+def test_header_timeout_of_a_kept_alive_connection_counts_from_the_next_first_byte():
+    clock = task.Clock()
+    server = HTTPServer(echo, header_timeout=1.0, idle_connection_timeout=10.0, clock=clock)
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(GOOD)
+    transport.clear()
+    clock.advance(5)
+    connection.dataReceived(b"GET /second HTTP/1.1\r\n")
+    clock.advance(0.5)
+    assert not transport.disconnecting
+    connection.dataReceived(b"Host: a\r\n\r\n")
+    assert transport.value().startswith(b"HTTP/1.1 200 ")
+    transport.clear()
+    connection.dataReceived(b"GET /third HTTP/1.1\r\n")
+    clock.advance(1.5)
+    assert transport.value().startswith(b"HTTP/1.1 408 ")
+    server.stopFactory()
+
+
+def test_pipelined_request_waiting_behind_a_slow_answer_is_not_timed_out():
+    clock = task.Clock()
+    held = []
+    server = HTTPServer(held.append, header_timeout=1.0, clock=clock)
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(GOOD + b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+    clock.advance(5)
+    assert not transport.disconnecting
+    echo(held[0])
+    echo(held[1])
+    responses = transport.value().count(b"HTTP/1.1 200 ")
+    assert responses == 2
+    server.stopFactory()
