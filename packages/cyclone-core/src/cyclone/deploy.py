@@ -660,7 +660,7 @@ def describe_address(address: Any) -> str:
     return f"unix:{name}"
 
 
-def makeService(options: Options) -> service.IService:
+def makeService(options: Options) -> service.Service:
     """Build the ``twistd cyclone`` service: one process, or a pool of workers."""
     if options["workers"] > 1:
         from cyclone.workers import WorkerPool

@@ -81,7 +81,8 @@ class _WorkerProcess(protocol.ProcessProtocol):
         self.ended: defer.Deferred[None] = defer.Deferred()
 
     def connectionMade(self) -> None:
-        self.pid = self.transport.pid
+        transport: Any = self.transport
+        self.pid = transport.pid
 
     def outReceived(self, data: bytes) -> None:
         # jsonFileLogObserver writes "\x1e<json>\n"; JSON text never holds a raw newline.
@@ -270,8 +271,9 @@ class WorkerPool(service.Service):
 
 
 def _signal(worker: _WorkerProcess, name: str) -> None:
+    transport: Any = worker.transport
     try:
-        worker.transport.signalProcess(name)
+        transport.signalProcess(name)
     except Exception:  # the process already exited (ProcessExitedAlready) or never started
         log.debug("could not send SIG{name} to worker {pid}", name=name, pid=worker.pid)
 
@@ -305,12 +307,14 @@ def worker_main(argv: Sequence[str]) -> None:
     for path in reversed(config.get("sys_path", [])):
         if path not in sys.path:
             sys.path.insert(0, path)
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed_reactor
 
-    globalLogBeginner.beginLoggingTo([jsonFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    reactor: Any = installed_reactor
+    observers: list[Any] = [jsonFileLogObserver(sys.stdout)]
+    globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)
     app = deploy.build_application(config)
     sockets = config["sockets"]
-    tls_context = deploy.build_tls(config) if any(s["tls"] for s in sockets) else None
+    tls_context: Any = deploy.build_tls(config) if any(s["tls"] for s in sockets) else None
     ports = []
     for item in sockets:
         factory = app

@@ -134,13 +134,15 @@ def run(
     ``sys.stdout``); ``None`` leaves logging as it is. SIGTERM and SIGINT stop
     gracefully: requests in flight get ``shutdown_timeout`` seconds.
     """
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed_reactor
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
     from cyclone import deploy
 
+    reactor: Any = installed_reactor
     if log is not None:
-        globalLogBeginner.beginLoggingTo([textFileLogObserver(log)], redirectStandardIO=False)
+        observers: list[Any] = [textFileLogObserver(log)]
+        globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)
     application = create_app(**settings)
     listening = reactor.listenTCP(port, application, interface=host)
     _logger.info(
