@@ -120,3 +120,33 @@ def test_urllib_logs_in_with_basic_and_md5_digest(base_url):
         base_url + "/digest-md5", urllib.request.HTTPDigestAuthHandler, "guest", "nope"
     )
     assert wrong[0] == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "greeting"),
+    [
+        ("/basic", "Hello, admin (Basic)"),
+        ("/digest", "Hello, admin (Digest)"),
+        ("/digest-md5", "Hello, admin (Digest MD5)"),
+        ("/legacy", "Hello, admin (legacy Basic)"),
+    ],
+)
+def test_chromium_logs_in(browser, base_url, path, greeting):
+    """A real browser answers each challenge (Digest: it picks from SHA-256 and MD5)."""
+    context = browser.new_context(http_credentials={"username": "admin", "password": "secret"})
+    try:
+        page = context.new_page()
+        response = page.goto(base_url + path)
+        assert response.status == 200
+        assert page.text_content("body") == greeting
+    finally:
+        context.close()
+
+
+def test_chromium_with_a_wrong_password_gets_401(browser, base_url):
+    context = browser.new_context(http_credentials={"username": "admin", "password": "nope"})
+    try:
+        response = context.new_page().goto(base_url + "/digest")
+        assert response.status == 401
+    finally:
+        context.close()
