@@ -82,7 +82,16 @@ def summarise(index: dict, seconds: float, full: bool) -> tuple[str, int]:
         )
     scope = "all of 12 and 13" if full else "12/13 payloads up to 8 KiB (sub-cases 1-6, 11)"
     header = [
+        "# Autobahn|Testsuite: cyclone.websocket",
+        "",
+        f"`nox -s autobahn{' -- --full' if full else ''}` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: the fuzzingclient of "
+        "autobahntestsuite (CPython 2.7) against `echo_server.py` (cyclone.routing.Router + "
+        "WebSocketHandler, permessage-deflate enabled), loopback.",
+        "",
         f"{len(results)} cases ({scope}), wall time {seconds:.0f} s, {len(failed)} failed.",
+        "A case passes when its behaviour and its closing behaviour are OK, NON-STRICT or "
+        "INFORMATIONAL. Case time is the sum of Autobahn's per-case durations.",
         "",
     ]
     if failed:
@@ -133,7 +142,11 @@ def main() -> int:
     print(summary)
     print(f"full report: {workdir / 'reports' / 'index.html'}", file=sys.stderr)
     if options.results:
-        pathlib.Path(options.results).write_text(summary)
+        results = pathlib.Path(options.results)
+        # Keep the hand-written "## Notes" (explanations of non-OK cases) across runs.
+        previous = results.read_text() if results.exists() else ""
+        notes = previous[previous.find("\n## Notes") :] if "\n## Notes" in previous else ""
+        results.write_text(summary + notes)
     return 1 if failed else 0
 
 

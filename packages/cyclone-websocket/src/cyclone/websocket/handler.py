@@ -30,7 +30,9 @@ Settings (on the Router/Application):
   after decompression — fails the connection with 1009.
 - ``websocket_close_timeout`` (default 5 s): how long we wait for the peer's Close, or
   for it to close TCP, before aborting.
-- ``websocket_max_buffer_size`` (default 16 MiB).
+- ``websocket_max_buffer_size`` (default 16 MiB): see "Slow clients" below.
+- ``websocket_clock`` (default the reactor): the IReactorTime for those timers, so tests
+  can pass a ``twisted.internet.task.Clock``.
 
 Slow clients and memory: writes go straight to the transport. The transport tells us
 (IPushProducer) when its buffer passes its high-water mark (64 KiB for TCP); from then on
