@@ -527,3 +527,56 @@ def test_tac_runs_daemonized_with_pidfile_logfile_uid_gid_and_epoll(shared_dir: 
         time.sleep(0.05)
     assert not pid_file.exists()
     assert "Server Shut Down" in (tmp_path / "foobar.log").read_text()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_plugin_runs_daemonized_with_pidfile_and_logfile(shared_dir: Path, workers: int) -> None:
+    """The production form of the plugin; the one-process daemon also drops root for nobody.
+
+    (Workers are new processes started after the privileges were dropped, so
+    they need an interpreter nobody may run; this test's may live under /root.)
+    """
+    (shared_dir / "testapp.py").write_text(TEST_APP)
+    from deploy_helpers import free_port
+
+    port = free_port()
+    pid_file, log_file = shared_dir / "app.pid", shared_dir / "app.log"
+    argv = [f"--pidfile={pid_file}", f"--logfile={log_file}"]
+    identity = _nobody() if os.getuid() == 0 and workers == 1 else None
+    if identity is not None:
+        argv += [f"--uid={identity[0]}", f"--gid={identity[1]}"]
+    argv += ["cyclone", "--app=testapp.Application", f"--port={port}", f"--workers={workers}"]
+    result = subprocess.run(
+        twistd(*argv), cwd=shared_dir, capture_output=True, text=True, timeout=PROCESS_TIMEOUT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    seen: set[int] = set()
+    try:
+        while len(seen) < workers:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=PROCESS_TIMEOUT)
+                connection.request("GET", "/pid?block=0.2")
+                seen.add(json.loads(connection.getresponse().read())["pid"])
+                connection.close()
+            except (ConnectionRefusedError, ConnectionResetError, http.client.HTTPException):
+                pass
+            assert time.monotonic() < deadline, f"saw pids {seen}; log:\n{log_file.read_text()}"
+            time.sleep(0.05)
+        daemon = int(pid_file.read_text())
+        if workers == 1:
+            assert seen == {daemon}
+            if identity is not None:
+                assert os.stat(f"/proc/{daemon}").st_uid == pwd.getpwnam("nobody").pw_uid
+        else:
+            assert daemon not in seen
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    while pid_file.exists():
+        assert time.monotonic() < deadline, "the daemon did not stop:\n" + log_file.read_text()
+        time.sleep(0.05)
+    log_text = log_file.read_text()
+    assert "Server Shut Down." in log_text
+    if workers > 1:
+        assert log_text.count("stopped (exit 0") == workers
