@@ -197,18 +197,19 @@ def translate_po(text):
 
 
 @pytest.fixture
-def locale_site(tmp_path):
-    """The walkthrough's directory: foobar.tac, template/index.html and fix.py."""
+def locale_site(tmp_path, monkeypatch):
+    """The walkthrough's directory: foobar.tac, template/index.html and fix.py.
+
+    ``python`` on PATH is the interpreter running the tests, as the shell
+    commands of the walkthrough expect.
+    """
     shutil.copy(SEED / "locale_foobar.tac", tmp_path / "foobar.tac")
     shutil.copytree(SEED / "template", tmp_path / "template")
     shutil.copy(SEED / "fix.py.txt", tmp_path / "fix.py")
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "python").symlink_to(sys.executable)
-    os.environ["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    try:
-        yield tmp_path
-    finally:
-        os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path
 
 
 def test_fix_py_strips_the_quotes_around_template_expressions(locale_site):
