@@ -191,6 +191,13 @@ class HTTPRequestConnection:
             raise RuntimeError("the response is already finished")
         connection = self._connection
         reason = reason or responses.get(status_code, "Unknown")
+        text = reason + "".join(map("".join, headers.get_all()))
+        if "\r" in text or "\n" in text:
+            # Whoever controls a value with CR or LF could add headers or a whole
+            # response (response splitting); refuse before anything is sent.
+            bad = [reason, *[f"{name}: {value}" for name, value in headers.get_all()]]
+            line = next(item for item in bad if "\r" in item or "\n" in item)
+            raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
         informational = status_code < 200
         if not informational:
             self._started = True
