@@ -1050,3 +1050,34 @@ def test_pipelined_request_waiting_behind_a_slow_answer_is_not_timed_out():
     responses = transport.value().count(b"HTTP/1.1 200 ")
     assert responses == 2
     server.stopFactory()
+
+
+@pytest.mark.parametrize(
+    "name,value,reason",
+    [
+        ("X-A", "a\r\nSet-Cookie: evil=1", None),
+        ("X-A", "a\nb", None),
+        ("X-A", "a\rb", None),
+        ("X-A\r\nX-B", "c", None),
+        ("X-A", "ok", "OK\r\nSet-Cookie: evil=1"),
+    ],
+)
+def test_write_headers_refuses_cr_and_lf_inside_header_lines(name, value, reason):
+    errors = []
+
+    def answer(request):
+        headers = HTTPHeaders()
+        headers.add(name, value)
+        with pytest.raises(ValueError, match="CR or LF"):
+            request.connection.write_headers(200, reason, headers)
+        errors.append(True)
+        request.connection.write_headers(200, "OK", HTTPHeaders({"Content-Length": "0"}))
+        request.connection.finish()
+
+    server = HTTPServer(answer, clock=task.Clock())
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(GOOD)
+    assert errors == [True]
+    assert b"evil" not in transport.value()
+    assert transport.value().startswith(b"HTTP/1.1 200 OK\r\n")
+    server.stopFactory()
