@@ -487,16 +487,28 @@ class HTTPConnection(protocol.Protocol):
                 elif event_type is BodyData:
                     delegate = self._delegate
                     if delegate is not None:
-                        result = delegate.data_received(event.data)  # type: ignore[union-attr]
-                        if isinstance(result, defer.Deferred) and not result.called:
-                            self._pause_reading("delegate")
+                        try:
+                            result = delegate.data_received(event.data)  # type: ignore[union-attr]
+                        except Exception:
+                            log.failure("data_received raised")
+                            self._abandon_request(500, "the application failed reading the body")
+                            break
+                        if isinstance(result, defer.Deferred):
+                            # An already-failed Deferred is handled too, not dropped.
+                            if not result.called:
+                                self._pause_reading("delegate")
                             result.addBoth(self._delegate_ready)
                 elif event is EndOfMessage:
                     self._deadline = None
                     self._deadline_kind = ""
                     delegate = self._delegate
                     if delegate is not None:
-                        delegate.finish()
+                        try:
+                            delegate.finish()
+                        except Exception:
+                            log.failure("the request delegate's finish() raised")
+                            self._abandon_request(500, "internal server error")
+                            break
                 elif event_type is ParseError:
                     self._on_parse_error(event)  # type: ignore[arg-type]
                     break
@@ -507,7 +519,7 @@ class HTTPConnection(protocol.Protocol):
         self._resume_reading("delegate")
         if isinstance(result, Failure):
             log.failure("data_received failed", result)
-            self._send_error_and_close(500, "the application failed reading the body")
+            self._abandon_request(500, "the application failed reading the body")
             return None
         return None
 
@@ -559,9 +571,18 @@ class HTTPConnection(protocol.Protocol):
             if head.expect_continue:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self._set_deadline("body", factory.body_timeout)
-        if isinstance(result, defer.Deferred) and not result.called:
-            self._pause_reading("delegate")
+        if isinstance(result, defer.Deferred):
+            if not result.called:
+                self._pause_reading("delegate")
             result.addBoth(self._delegate_ready)
+
+    def _abandon_request(self, status: int, message: str) -> None:
+        """The application failed: answer ``status`` (or abort a response under way) and close.
+
+        The request's later writes are ignored and its delegate hears
+        on_connection_close, so a half-written response never gets a second head.
+        """
+        self._on_parse_error(ParseError(status, message))
 
     def _on_parse_error(self, error: ParseError) -> None:
         request_connection = self._request_connection
