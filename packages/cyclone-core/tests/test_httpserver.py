@@ -1081,3 +1081,61 @@ def test_write_headers_refuses_cr_and_lf_inside_header_lines(name, value, reason
     assert b"evil" not in transport.value()
     assert transport.value().startswith(b"HTTP/1.1 200 OK\r\n")
     server.stopFactory()
+
+
+class _StreamingDelegate:
+    """A minimal delegate (like a WebSocket or RPC layer) whose body hooks can fail."""
+
+    def __init__(self, fail_in: str, answer_first: bool = False):
+        self.fail_in = fail_in
+        self.answer_first = answer_first
+        self.events: list[str] = []
+
+    def start_request(self, request):
+        self.request = request
+        return self
+
+    def headers_received(self, request):
+        if self.answer_first:
+            request.connection.write_headers(200, "OK", HTTPHeaders())
+            request.connection.write(b"partial")
+
+    def data_received(self, chunk):
+        if self.fail_in == "data_received":
+            raise RuntimeError("data_received failed")
+        if self.fail_in == "deferred":
+            return defer.fail(RuntimeError("async data_received failed"))
+        return None
+
+    def finish(self):
+        if self.fail_in == "finish":
+            raise RuntimeError("finish failed")
+
+    def on_connection_close(self):
+        self.events.append("close")
+
+
+@pytest.mark.parametrize("fail_in", ["data_received", "deferred", "finish"])
+def test_a_delegate_that_fails_before_answering_gets_a_500(fail_in, logged_failures):
+    delegate = _StreamingDelegate(fail_in)
+    server = HTTPServer(delegate, clock=task.Clock())
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+    assert transport.value().startswith(b"HTTP/1.1 500 ")
+    assert transport.disconnecting
+    assert delegate.events == ["close"]
+    assert logged_failures
+    delegate.request.connection.write(b"ignored")
+    server.stopFactory()
+
+
+@pytest.mark.parametrize("fail_in", ["data_received", "deferred", "finish"])
+def test_a_delegate_that_fails_after_answering_aborts_without_a_second_head(fail_in):
+    delegate = _StreamingDelegate(fail_in, answer_first=True)
+    server = HTTPServer(delegate, clock=task.Clock())
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+    assert transport.value().count(b"HTTP/1.1 ") == 1
+    assert b"500" not in transport.value()
+    assert transport.disconnecting
+    server.stopFactory()
