@@ -218,6 +218,20 @@ def test_git_option_without_git_installed_fails_clearly(tmp_path, monkeypatch):
     assert not (tmp_path / "foobar").exists()
 
 
+def test_a_failed_git_init_leaves_no_half_made_project(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_git = bin_dir / "git"
+    fake_git.write_text(
+        '#!/bin/sh\n[ "$1" = config ] && exit 1\necho "fatal: disk on fire" >&2\nexit 128\n'
+    )
+    fake_git.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with pytest.raises(SkelError, match="git init -q failed .*disk on fire"):
+        generate("foobar", target=str(tmp_path), use_git=True)
+    assert not (tmp_path / "foobar").exists()
+
+
 @pytest.mark.parametrize("project", ["x", "foo bar", "-foo", "foo/bar", "föö", ""])
 def test_invalid_project_names_are_refused(tmp_path, project):
     with pytest.raises(SkelError, match="invalid project name"):

@@ -208,12 +208,7 @@ def generate(
     """
     if modname is None:
         modname = project.replace("-", "_")
-    author, email = DEFAULT_AUTHOR, DEFAULT_EMAIL
-    if use_git:
-        git_name, git_email = git_identity()
-        author = git_name or author
-        email = git_email or email
-    spec = ProjectSpec(project, modname, version, author, email)
+    spec = ProjectSpec(project, modname, version)
     if not os.path.isdir(target):
         raise SkelError(f"target directory {target!r} does not exist")
     if not os.access(target, os.W_OK | os.X_OK):
@@ -222,9 +217,17 @@ def generate(
     path = os.path.join(target, directory)
     if os.path.lexists(path):
         raise SkelError(f"{path!r} already exists: remove it or choose another -t/--target")
-    render_tree(spec, path)
     if use_git:
-        _init_git_repository(path)
+        git_name, git_email = git_identity()
+        spec.author = git_name or spec.author
+        spec.email = git_email or spec.email
+    try:
+        render_tree(spec, path)
+        if use_git:
+            _init_git_repository(path)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
     return path
 
 
