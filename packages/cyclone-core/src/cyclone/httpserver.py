@@ -811,9 +811,16 @@ class HTTPServer(protocol.ServerFactory):
         self.clock = clock
         self.xheaders = xheaders
         self.no_keep_alive = no_keep_alive
-        self.max_header_size = max_header_size or DEFAULT_MAX_HEADER_SIZE
-        self.max_body_size = max_body_size or DEFAULT_MAX_BODY_SIZE
-        self.max_request_line_size = max_request_line_size or DEFAULT_MAX_REQUEST_LINE_SIZE
+        # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
+        self.max_header_size = (
+            DEFAULT_MAX_HEADER_SIZE if max_header_size is None else max_header_size
+        )
+        self.max_body_size = DEFAULT_MAX_BODY_SIZE if max_body_size is None else max_body_size
+        self.max_request_line_size = (
+            DEFAULT_MAX_REQUEST_LINE_SIZE
+            if max_request_line_size is None
+            else max_request_line_size
+        )
         self.header_timeout = DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout
         self.body_timeout = DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout
         self.idle_connection_timeout = (
