@@ -1139,3 +1139,17 @@ def test_a_delegate_that_fails_after_answering_aborts_without_a_second_head(fail
     assert b"500" not in transport.value()
     assert transport.disconnecting
     server.stopFactory()
+
+
+def test_max_body_size_zero_refuses_any_body():
+    server = HTTPServer(echo, max_body_size=0, clock=task.Clock())
+    assert server.max_body_size == 0
+    connection, transport = _clock_connection(server)
+    connection.dataReceived(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx")
+    assert transport.value().startswith(b"HTTP/1.1 413 ")
+    server.stopFactory()
+
+
+def test_limits_left_unset_get_the_documented_defaults():
+    server = HTTPServer(echo)
+    assert (server.max_header_size, server.max_body_size) == (64 * 1024, 100 * 1024 * 1024)
