@@ -236,7 +236,9 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Create a new cyclone project: a package with a web application, "
         "a twistd plugin, tests, and systemd units for deployment.",
-        epilog="example: %(prog)s -p foobar; cd foobar; pip install -e .; twistd -n foobar",
+        epilog="example:\n  %(prog)s -p foobar\n  cd foobar\n  pip install -e .\n"
+        "  twistd -n foobar          # http://127.0.0.1:8888/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "-g",
