@@ -62,6 +62,10 @@ TEST_APP = textwrap.dedent(
 
 
     instance = Application(greeting="instance")
+
+
+    def broken(**settings):
+        raise RuntimeError("this application cannot start")
     """
 )
 

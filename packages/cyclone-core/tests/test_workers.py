@@ -32,12 +32,15 @@ def app_dir(tmp_path: Path) -> Path:
 def pool(app_dir: Path):
     started: list[ServerProcess] = []
 
-    def start(*extra: str, workers: int = 2) -> tuple[ServerProcess, object, set[int]]:
+    def start(
+        *extra: str, workers: int = 2, twistd_options: tuple[str, ...] = ()
+    ) -> tuple[ServerProcess, object, set[int]]:
         if not any(option.startswith("--ssl-port") for option in extra):
             extra = ("--port=0", *extra)
         server = ServerProcess(
             twistd(
                 "-n",
+                *twistd_options,
                 "cyclone",
                 "--app=testapp.Application",
                 f"--workers={workers}",
@@ -168,3 +171,31 @@ def test_workers_serve_tls_on_the_shared_socket(pool, app_dir: Path) -> None:
     connection.request("GET", "/pid")
     assert json.loads(connection.getresponse().read())["pid"] in pids
     connection.close()
+
+
+def test_workers_run_the_reactor_twistd_was_told_to_use(pool) -> None:
+    server, address, pids = pool(twistd_options=("--reactor=poll",))
+    assert get_pid(address) in pids
+    assert sum("serving testapp.Application (PollReactor)" in line for line in server.lines) == 2
+
+
+def test_a_worker_that_cannot_start_is_retried_with_growing_delays(app_dir: Path) -> None:
+    server = ServerProcess(
+        twistd("-n", "cyclone", "--app=testapp:broken", "--port=0", "--workers=2"), app_dir
+    )
+    try:
+        server.wait_serving()
+        server.wait_for(r"worker \d+: RuntimeError: this application cannot start")
+        delays = []
+        while len(delays) < 3:
+            match = server.wait_for(
+                r"worker \d+ died \(exit 1, signal None\); restarting in (\S+)s"
+            )
+            delays.append(float(match.group(1)))
+        assert delays[0] > 0
+        assert max(delays) > min(delays)
+        server.signal(signal.SIGTERM)
+        assert server.wait_exit() in (0, -signal.SIGTERM)
+        assert "Server Shut Down." in server.output
+    finally:
+        server.kill()

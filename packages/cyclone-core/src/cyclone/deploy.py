@@ -665,10 +665,15 @@ def makeService(options: Options) -> service.Service:
     if options["workers"] > 1:
         from cyclone.workers import WorkerPool
 
-        # Fail here, in the parent, rather than in every worker.
-        build_application(options.worker_config())
+        config = options.worker_config()
+        # Find the application and the TLS files here, so a typo fails at once rather
+        # than in every worker; building the application (which may connect to
+        # databases) is left to the workers.
+        resolve_application(config["app"])
+        if any(item.tls for item in options["listeners"]):
+            build_tls(config)
         return WorkerPool(
-            options.worker_config(),
+            config,
             options["listeners"],
             options["workers"],
             options["shutdown-timeout"],

@@ -24,11 +24,13 @@ processes accepting on the same socket. The parent never accepts itself.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,7 +53,7 @@ log = Logger(namespace="cyclone.workers")
 
 #: Seconds a worker gets beyond --shutdown-timeout before it is killed.
 KILL_GRACE_SECONDS = 5.0
-#: A worker that dies sooner than this after starting counts as crash-looping.
+#: A worker that dies before serving, or this soon after, counts as crash-looping.
 QUICK_DEATH_SECONDS = 2.0
 #: The longest wait before restarting a crash-looping worker.
 MAX_RESTART_DELAY = 30.0
@@ -75,7 +77,8 @@ class _WorkerProcess(protocol.ProcessProtocol):
         self.pool = pool
         self.slot = slot
         self.pid: int | None = None
-        self.started = time.monotonic()
+        #: When the worker said it serves (None until then).
+        self.ready_at: float | None = None
         self._records = b""
         self._stderr = b""
         self.ended: defer.Deferred[None] = defer.Deferred()
@@ -109,6 +112,8 @@ class _WorkerProcess(protocol.ProcessProtocol):
                 "worker {pid} wrote a malformed log record: {record!r}", pid=self.pid, record=text
             )
             return
+        if event.get("cyclone_worker_ready"):
+            self.ready_at = time.monotonic()
         event["log_system"] = f"worker {self.pid}"
         event["cyclone_worker_pid"] = self.pid
         globalLogPublisher(event)
@@ -136,6 +141,8 @@ class WorkerPool(service.Service):
             from twisted.internet import reactor
         self.reactor = reactor
         self.config = dict(config)
+        # Workers run the reactor the parent runs (twistd --reactor=...).
+        self.config.setdefault("reactor", type(reactor).__module__)
         self.listeners = list(listeners)
         self.count = count
         self.shutdown_timeout = shutdown_timeout
@@ -209,8 +216,8 @@ class WorkerPool(service.Service):
                 signal=signal_number,
             )
             return
-        lived = time.monotonic() - worker.started
-        if lived < QUICK_DEATH_SECONDS:
+        ready_at = worker.ready_at
+        if ready_at is None or time.monotonic() - ready_at < QUICK_DEATH_SECONDS:
             self._quick_deaths[worker.slot] = self._quick_deaths.get(worker.slot, 0) + 1
         else:
             self._quick_deaths[worker.slot] = 0
@@ -301,12 +308,28 @@ class _ParentWatcher(abstract.FileDescriptor):
         self._on_lost()
 
 
+def _install_reactor(module_name: str | None) -> None:
+    """Install the reactor whose module the parent named (epollreactor, pollreactor...)."""
+    if not module_name or "twisted.internet.reactor" in sys.modules:
+        return
+    try:
+        module = importlib.import_module(module_name)
+        install = getattr(module, "install", None)
+        if install is not None:
+            install()
+    except Exception:
+        # The default reactor still serves; say why it is not the parent's.
+        print(f"cannot install the reactor from {module_name!r}", file=sys.stderr)
+        traceback.print_exc()
+
+
 def worker_main(argv: Sequence[str]) -> None:
     """Run one worker from the JSON configuration the pool passed as ``argv[0]``."""
     config = json.loads(argv[0])
     for path in reversed(config.get("sys_path", [])):
         if path not in sys.path:
             sys.path.insert(0, path)
+    _install_reactor(config.get("reactor"))
     from twisted.internet import reactor as installed_reactor
 
     reactor: Any = installed_reactor
@@ -338,7 +361,13 @@ def worker_main(argv: Sequence[str]) -> None:
         # The parent turns Ctrl-C into SIGTERM for us; the terminal's SIGINT reaches
         # the whole process group, so ignore it here rather than stop twice.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        log.info("worker {pid} serving {app}", pid=os.getpid(), app=config["app"])
+        log.info(
+            "worker {pid} serving {app} ({reactor})",
+            pid=os.getpid(),
+            app=config["app"],
+            reactor=type(reactor).__name__,
+            cyclone_worker_ready=True,
+        )
 
     reactor.callWhenRunning(ready)
     reactor.run()
