@@ -162,7 +162,9 @@ def log_request(handler: Any, format: str | None = None) -> None:
             method=fields["method"],
             uri=fields["uri"],
             remote_ip=fields["remote_ip"],
-            duration_ms=fields["duration_ms"],
+            # Rounded so the line reads the same after a JSON round trip (worker logs
+            # relayed by cyclone.workers), where the format spec is not applied.
+            duration_ms=round(fields["duration_ms"], 2),
             log_level_hint=hint,
         )
         return

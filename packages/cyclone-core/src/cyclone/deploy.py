@@ -295,8 +295,13 @@ _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z ]+)-----\r?\n.+?\r?\n-----END \1----
 
 def _certificate_options(cert_path: str, key_path: str | None) -> Any:
     """Twisted's CertificateOptions (its safe defaults) for a PEM chain and key."""
-    from OpenSSL import crypto
-    from twisted.internet import ssl
+    try:
+        from OpenSSL import crypto
+        from twisted.internet import ssl
+    except ImportError as error:
+        raise usage.UsageError(
+            f"TLS needs pyOpenSSL ({error}): pip install 'cyclone-core[tls]'"
+        ) from error
 
     with open(cert_path, "rb") as f:
         cert_pem = f.read()

@@ -42,6 +42,9 @@ __all__ = ["clear_routes", "create_app", "route", "routes", "run"]
 
 _logger = Logger(namespace="cyclone.bottle")
 
+#: run()'s default log: sys.stdout as it is when run() is called.
+_STDOUT = object()
+
 _Route = tuple[str, tuple[str, ...], Callable[..., Any], dict[str, Any]]
 _routes: list[_Route] = []
 
@@ -124,7 +127,7 @@ def create_app(**settings: Any) -> Application:
 def run(
     host: str = "127.0.0.1",
     port: int = 8888,
-    log: IO[str] | None = sys.stdout,
+    log: IO[str] | None | object = _STDOUT,
     shutdown_timeout: float = 30.0,
     **settings: Any,
 ) -> None:
@@ -140,8 +143,10 @@ def run(
     from cyclone import deploy
 
     reactor: Any = installed_reactor
+    if log is _STDOUT:
+        log = sys.stdout
     if log is not None:
-        observers: list[Any] = [textFileLogObserver(log)]
+        observers: list[Any] = [textFileLogObserver(log)]  # type: ignore[arg-type]
         globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)
     application = create_app(**settings)
     listening = reactor.listenTCP(port, application, interface=host)
