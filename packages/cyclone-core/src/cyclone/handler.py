@@ -27,6 +27,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import importlib
 import http.cookies
 import inspect
 import os
@@ -199,6 +200,8 @@ class RequestHandler:
 
     path_args: list[str]
     path_kwargs: dict[str, str]
+    #: Fired once prepare() completed, for streamed bodies (set by the router).
+    _prepared_waiter: defer.Deferred[None]
 
     def __init__(self, application: Router, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
@@ -702,6 +705,7 @@ class RequestHandler:
 
     def _handle_failure(self, failure: Failure) -> None:
         error = failure.value
+        assert error is not None
         traceback_object = failure.getTracebackObject()
         self._handle_request_exception(error, (failure.type, error, traceback_object))
 
@@ -831,7 +835,7 @@ class RequestHandler:
 
     def _web(self) -> Any:
         try:
-            from cyclone import web_features
+            web_features = importlib.import_module("cyclone.web_features")
         except ImportError:
             raise RuntimeError(
                 f"{type(self).__name__} needs cyclone-web for templates, locales and static "

@@ -382,6 +382,9 @@ class HTTPConnection(protocol.Protocol):
     """One client connection: parses requests and writes responses, in order."""
 
     factory: HTTPServer
+    # A Twisted transport (TCP, TLS or UNIX); typed loosely because its
+    # interfaces are zope.interface declarations mypy cannot follow.
+    transport: Any
 
     def __init__(self) -> None:
         self._parser: RequestParser
@@ -391,7 +394,7 @@ class HTTPConnection(protocol.Protocol):
         self._read_pauses: set[str] = set()
         self._write_paused = False
         self._drain_waiters: list[defer.Deferred[None]] = []
-        self._detached_to: interfaces.IProtocol | None = None
+        self._detached_to: Any = None
         self._discarding = False
         self._closed = False
         self._deadline: float | None = None
@@ -668,7 +671,7 @@ class HTTPConnection(protocol.Protocol):
         self._drain_waiters.append(waiter)
         return waiter
 
-    def _detach(self, protocol: interfaces.IProtocol) -> Any:
+    def _detach(self, protocol: Any) -> Any:
         transport = self.transport
         self._detached_to = protocol
         self._deadline = None
@@ -756,7 +759,7 @@ class HTTPServer(protocol.ServerFactory):
     docs/architecture.md for defaults).
     """
 
-    protocol = HTTPConnection
+    protocol = HTTPConnection  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -836,10 +839,10 @@ class HTTPServer(protocol.ServerFactory):
         self._shutdown_waiters: list[defer.Deferred[None]] | None = None
         self._shutdown_timer: Any = None
         if request_callback is not None and hasattr(request_callback, "start_request"):
-            self._start_request = request_callback.start_request
+            self._start_request = request_callback.start_request  # type: ignore[method-assign]
         elif request_callback is not None:
             callback = request_callback
-            self._start_request = lambda request: _CallbackDelegate(callback)
+            self._start_request = lambda request: _CallbackDelegate(callback)  # type: ignore[method-assign]
 
     def _start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate:
         raise NotImplementedError("HTTPServer needs a request_callback")
@@ -875,7 +878,7 @@ class HTTPServer(protocol.ServerFactory):
     def _stop_sweeper(self) -> None:
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None and sweeper.running:
-            call = sweeper.call
+            call: Any = sweeper.call
             if call is None or call.active():
                 sweeper.stop()
 

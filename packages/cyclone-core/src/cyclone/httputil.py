@@ -121,7 +121,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     def __delitem__(self, name: str) -> None:
         del self._values[name.lower()]
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         """The (comma-joined) value of ``name``, or ``default``; faster than Mapping.get."""
         entry = self._values.get(name.lower())
         if entry is None:

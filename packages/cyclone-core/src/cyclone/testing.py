@@ -281,8 +281,9 @@ def exchange(
     Used by the test client and by ``cyclone.web.FallbackHandler`` to run a
     twisted.web resource inside a cyclone application.
     """
-    from twisted.internet import reactor
+    from twisted.internet import reactor as _reactor
 
+    reactor: Any = _reactor
     result: defer.Deferred[Response] = defer.Deferred()
     scheduled: list[Any] = []
     finishing: list[bool] = []
