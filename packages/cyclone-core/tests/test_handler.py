@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sys
 
 import pytest
 import pytest_twisted
@@ -403,7 +404,8 @@ def test_secure_cookie_with_rotated_secrets():
         headers={"Host": "x", "Cookie": f"user={signed}"},
     )
     assert rotated.get_secure_cookie("user") == b"alice"
-    assert rotated.get_secure_cookie("user", min_version=2) is None
+    assert rotated.get_secure_cookie("user", min_version=2) == b"alice"
+    assert rotated.get_secure_cookie("user", min_key_version=2) is None
     assert rotated.get_secure_cookie_key_version("user") == 1
 
 
@@ -640,15 +642,61 @@ def test_write_after_finish_raises():
 
 
 def test_render_without_cyclone_web_would_say_how_to_install(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "cyclone" and fromlist and "web_features" in fromlist:
-            raise ImportError("no cyclone-web")
-        return real_import(name, globals, locals, fromlist, level)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+    # A None entry in sys.modules makes importing that module fail, as when
+    # cyclone-web is not installed.
+    monkeypatch.setitem(sys.modules, "cyclone.web_features", None)
     with pytest.raises(RuntimeError, match="pip install cyclone-web"):
         make_handler().render_string("x.html")
+
+
+class EndlessStream(RequestHandler):
+    events: list[str] = []
+
+    async def get(self):
+        while True:
+            self.write("x" * 1024)
+            try:
+                await self.flush()
+            except Exception as error:
+                self.events.append(type(error).__name__)
+                raise
+            await task.deferLater(reactor, 0.001, lambda: None)
+
+    def on_connection_close(self):
+        self.events.append("on_connection_close")
+
+    def on_finish(self):
+        self.events.append("on_finish")
+        self.done.callback(None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_streaming_loop_ends_quietly_when_the_client_disconnects():
+    from twisted.internet.protocol import ClientCreator, Protocol
+    from twisted.logger import globalLogPublisher
+
+    EndlessStream.events = []
+    EndlessStream.done = defer.Deferred()
+    criticals = []
+
+    def observer(event):
+        if event.get("log_level") is not None and event["log_level"].name == "critical":
+            criticals.append(event)
+
+    class Reader(Protocol):
+        def connectionMade(self):
+            self.transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+        def dataReceived(self, data):
+            self.transport.loseConnection()
+
+    port = reactor.listenTCP(0, Router([(r"/", EndlessStream)]), interface="127.0.0.1")
+    globalLogPublisher.addObserver(observer)
+    try:
+        await ClientCreator(reactor, Reader).connectTCP("127.0.0.1", port.getHost().port)
+        await EndlessStream.done.addTimeout(10, reactor)
+    finally:
+        globalLogPublisher.removeObserver(observer)
+        await port.stopListening()
+    assert EndlessStream.events == ["on_connection_close", "ConnectionLost", "on_finish"]
+    assert criticals == []

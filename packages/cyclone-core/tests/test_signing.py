@@ -130,12 +130,18 @@ def test_unknown_key_version_to_sign_with_is_an_error():
         sign("alice", secret={})
 
 
-def test_min_version_refuses_values_signed_with_older_keys():
+def test_min_key_version_refuses_values_signed_with_older_keys():
     secrets = {1: "old", 2: "new"}
     old_token = sign("alice", secret=secrets, key_version=1)
     new_token = sign("alice", secret=secrets)
-    assert decode(old_token, secret=secrets, min_version=2) is None
-    assert decode(new_token, secret=secrets, min_version=2) == b"alice"
+    assert decode(old_token, secret=secrets, min_key_version=2) is None
+    assert decode(new_token, secret=secrets, min_key_version=2) == b"alice"
+
+
+def test_min_version_is_the_format_version_as_in_tornado():
+    token = sign("alice", secret="single")
+    assert decode(token, secret="single", min_version=2) == b"alice"
+    assert decode(token, secret="single", min_version=3) is None
 
 
 def test_a_single_secret_does_not_accept_versioned_values_and_vice_versa():

@@ -27,8 +27,8 @@ import datetime
 import functools
 import hashlib
 import hmac
-import importlib
 import http.cookies
+import importlib
 import inspect
 import os
 import re
@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionLost
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -478,6 +479,7 @@ class RequestHandler:
         value: str | None = None,
         max_age_days: float = 31,
         min_version: int | None = None,
+        min_key_version: int | None = None,
     ) -> bytes | None:
         """The verified value of a signed cookie, or None if missing, forged or expired."""
         self.require_setting("cookie_secret", "secure cookies")
@@ -489,6 +491,7 @@ class RequestHandler:
             value,
             max_age_days=max_age_days,
             min_version=min_version,
+            min_key_version=min_key_version,
         )
 
     def get_secure_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
@@ -540,6 +543,9 @@ class RequestHandler:
         chunk = b"".join(self._write_buffer)
         self._write_buffer = []
         connection = self.request.connection
+        if getattr(connection, "client_disconnected", False) and not include_footers:
+            # Tornado fails a flush to a closed stream; a streaming loop stops here.
+            return defer.fail(ConnectionLost("the client closed the connection"))
         if not self._headers_written:
             self._headers_written = True
             self._apply_cookies()
@@ -681,6 +687,20 @@ class RequestHandler:
             return
         if exc_info is None:
             exc_info = (type(error), error, error.__traceback__)
+        if isinstance(error, ConnectionLost) and getattr(
+            self.request.connection, "client_disconnected", False
+        ):
+            # The client went away while the handler waited on it: nothing to
+            # answer, but the request still ends (on_finish runs, as after finish()).
+            log.debug("client disconnected during {summary}", summary=self._request_summary())
+            if not self._finished:
+                self._finished = True
+                self._release_prepared_waiter()
+                try:
+                    self.on_finish()
+                except Exception:
+                    log.failure("on_finish raised in {handler}", handler=type(self).__name__)
+            return
         if self._finished:
             log.failure(
                 "exception after the response finished", Failure(error, exc_info[0], exc_info[2])

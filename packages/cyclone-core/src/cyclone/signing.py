@@ -85,12 +85,17 @@ def decode_signed_value(
     max_age_days: float = 31,
     clock: Callable[[], float] = time.time,
     min_version: int | None = None,
+    min_key_version: int | None = None,
 ) -> bytes | None:
     """Return the original value, or None if it is forged, malformed or too old.
 
     Timestamps more than a day in the future are refused too, so a value
-    signed with a wrong clock cannot live forever.
+    signed with a wrong clock cannot live forever. ``min_version`` is the
+    oldest signed-value *format* accepted, as in Tornado (ours is format 2);
+    ``min_key_version`` refuses values signed with an older rotated secret.
     """
+    if min_version is not None and int(_FORMAT_VERSION) < min_version:
+        return None
     if not value:
         return None
     raw = value.encode("utf-8") if isinstance(value, str) else value
@@ -101,7 +106,7 @@ def decode_signed_value(
     if not version_text.isdigit() or not timestamp_text.isdigit():
         return None
     version = int(version_text)
-    if min_version is not None and version < min_version:
+    if min_key_version is not None and version < min_key_version:
         return None
     if isinstance(secret, Mapping):
         if version not in secret:
