@@ -16,8 +16,8 @@ read as JSON — numbers, ``true``, ``null`` — are decoded); a value without
 Stopping (SIGTERM, SIGINT, ``twistd``'s ``kill``) is graceful: the ports stop
 accepting, idle keep-alive connections are closed, responses in flight get
 ``--shutdown-timeout`` seconds to finish, and the callables registered with
-`on_shutdown` run (cyclone-websocket registers one to close its connections
-with a 1001 Going Away):
+`on_shutdown` run (the place for a WebSocket layer to close its connections
+with a 1001 Going Away, since the HTTP server no longer tracks detached ones):
 
     from cyclone.deploy import on_shutdown
 
@@ -58,7 +58,9 @@ __all__ = [
     "load_application",
     "makeService",
     "on_shutdown",
+    "parse_appopts",
     "remove_shutdown_hook",
+    "resolve_application",
     "run_shutdown_hooks",
     "tls_context_factory",
 ]
