@@ -424,3 +424,20 @@ async def test_unmasked_client_frame_fails_the_connection_with_1002(base: str) -
     connection.protocol.transport.write(FrameEncoder(Role.SERVER).message("unmasked"))
     assert await connection.read_message() is None
     assert connection.close_code == 1002
+
+
+@pytest_twisted.ensureDeferred
+async def test_messages_before_a_protocol_error_still_reach_a_peer_that_keeps_sending(
+    base: str,
+) -> None:
+    # The server half-closes and keeps reading: a full close while we still send would
+    # answer with a RST that can wipe the echo and the Close frame on our side.
+    connection = await connect(f"{base}/echo")
+    transport = connection.protocol.transport
+    encoder = FrameEncoder(Role.CLIENT)
+    transport.write(encoder.message("before") + b"\xc1\x80" + b"\x00" * 4)
+    for _ in range(20):
+        transport.write(encoder.message("x" * 1000))
+    assert await connection.read_message() == "before"
+    assert await connection.read_message() is None
+    assert connection.close_code == 1002

@@ -132,7 +132,7 @@ def format_event(
             raise TypeError(
                 f"sendEvent() takes str, bytes, dict, list or None; got {type(message).__name__}"
             )
-        lines.extend("data: " + line for line in _LINE_BREAK.split(message))
+        lines.extend("data: " + line for line in _LINE_BREAK.split(str(message)))
     if not lines:
         raise ValueError("an SSE event needs a message, an id or a retry")
     lines.append("\n")
@@ -185,7 +185,7 @@ class SSEHandler(RequestHandler):
     def get(self, *args: Any, **kwargs: Any) -> defer.Deferred[None] | None:
         """Send the headers, start keepalives, call `bind` and leave the response open."""
         self._auto_finish = False
-        self._transforms = []
+        self._transforms: list[Any] = []
         self.set_stream_headers()
         self._stream_open = True
         self.notifyFinish().addCallback(self._on_stream_end)

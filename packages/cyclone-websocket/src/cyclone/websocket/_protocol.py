@@ -238,8 +238,21 @@ class WebSocketProtocol(TwistedProtocol):
 
     def _finish_closing(self) -> None:
         if self.role is Role.SERVER:
-            self.transport.loseConnection()
+            self._close_tcp()
         self._arm_close_timeout()
+
+    def _close_tcp(self) -> None:
+        """Send FIN after our buffered frames but keep reading until the peer closes too.
+
+        A full close while the peer is still sending makes our kernel answer with a RST,
+        and a RST can make the peer's kernel drop what we sent last (the final messages
+        and our Close frame). The close timeout aborts a peer that never closes.
+        """
+        transport = self.transport
+        if interfaces.ITCPTransport.providedBy(transport):
+            transport.loseWriteConnection()
+        else:
+            transport.loseConnection()
 
     def _arm_close_timeout(self) -> None:
         if self._close_call is None and not self.closed:
@@ -258,7 +271,7 @@ class WebSocketProtocol(TwistedProtocol):
         if not self.closing:
             self.closing = True
             self.transport.write(self.encoder.close(code, reason[:120]))
-        self.transport.loseConnection()
+        self._close_tcp()
         self._arm_close_timeout()
 
     # -- keepalive ----------------------------------------------------------------------
