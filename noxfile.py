@@ -120,10 +120,23 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
 def typecheck(session: nox.Session) -> None:
-    """mypy over the packages' sources."""
+    """mypy over every package's sources, read from the tree as one namespace."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"))
     session.install(*[_package_path(name) for name in PACKAGES])
-    session.run("mypy", *[str(p / "src" / "cyclone") for p in sorted(PACKAGES_DIR.iterdir())])
+    source_dirs = sorted(str(path / "src") for path in PACKAGES_DIR.iterdir())
+    modules: set[str] = set()
+    for source in source_dirs:
+        for entry in pathlib.Path(source, "cyclone").iterdir():
+            if entry.suffix == ".py" or (entry / "__init__.py").exists():
+                modules.add("cyclone." + entry.name.removesuffix(".py"))
+    arguments = [item for module in sorted(modules) for item in ("-p", module)]
+    session.run(
+        "mypy",
+        "--config-file",
+        str(ROOT / "pyproject.toml"),
+        *arguments,
+        env={"MYPYPATH": os.pathsep.join(source_dirs)},
+    )
 
 
 @nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
@@ -133,7 +146,9 @@ def build(session: nox.Session) -> None:
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     for name in PACKAGES:
-        session.run("python", "-m", "build", "--no-isolation", "--outdir", str(dist), _package_path(name))
+        session.run(
+            "python", "-m", "build", "--no-isolation", "--outdir", str(dist), _package_path(name)
+        )
     session.run("python", str(ROOT / "tools" / "check_wheels.py"), str(dist))
 
 

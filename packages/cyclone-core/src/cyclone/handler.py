@@ -204,6 +204,14 @@ class RequestHandler:
     #: Fired once prepare() completed, for streamed bodies (set by the router).
     _prepared_waiter: defer.Deferred[None]
 
+    @property
+    def ui(self) -> Any:
+        """The UI methods (bound to this handler) and ``ui.modules``, as templates see them."""
+        ui = self.__dict__.get("_ui")
+        if ui is None:
+            ui = self._web().ui_namespace(self)
+        return ui
+
     def __init__(self, application: Router, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
         self.request = request
@@ -607,7 +615,7 @@ class RequestHandler:
             waiter.callback(None)
 
     def _break_cycles(self) -> None:
-        self.ui = None
+        self.__dict__.pop("_ui", None)
 
     def _log(self) -> None:
         log_request = getattr(self.application, "log_request", None)

@@ -48,7 +48,7 @@ class StaticFileHandler(RequestHandler):
     def head(self, path: str) -> Any:
         return self.get(path, include_body=False)
 
-    async def get(self, path: str, include_body: bool = True) -> None:  # type: ignore[override]
+    async def get(self, path: str, include_body: bool = True) -> None:
         absolute_path = self.validate_absolute_path(self.root, path)
         if absolute_path is None:
             return
@@ -86,7 +86,7 @@ class StaticFileHandler(RequestHandler):
                 self.clear_header("Content-Type")
                 self.set_header("Content-Length", "0")
                 return
-            if parsed is not None:
+            if isinstance(parsed, tuple):
                 start, end = parsed
                 self.set_status(206)
                 self.set_header("Content-Range", f"bytes {start}-{end - 1}/{size}")

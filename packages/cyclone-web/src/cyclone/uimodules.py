@@ -73,12 +73,12 @@ class UIModule:
 
 
 class _Linkify(UIModule):
-    def render(self, text: str, **kwargs: Any) -> str:  # type: ignore[override]
+    def render(self, text: str, **kwargs: Any) -> str:
         return escape.linkify(text, **kwargs)
 
 
 class _XSRFFormHTML(UIModule):
-    def render(self) -> str:  # type: ignore[override]
+    def render(self) -> str:
         return self.handler.xsrf_form_html()
 
 
@@ -93,7 +93,7 @@ class TemplateModule(UIModule):
         super().__init__(handler)
         self._resource_list: list[dict[str, Any]] = []
 
-    def render(self, path: str, **kwargs: Any) -> bytes:  # type: ignore[override]
+    def render(self, path: str, **kwargs: Any) -> bytes:
         def set_resources(**resources: Any) -> str:
             self._resource_list.append(resources)
             return ""

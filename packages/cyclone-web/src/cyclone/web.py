@@ -53,7 +53,6 @@ from cyclone.uimodules import (
     load_ui_methods,
     load_ui_modules,
 )
-from cyclone.web_features import ui_namespace
 
 __all__ = [
     "Application",
@@ -83,15 +82,6 @@ log = Logger()
 
 class RequestHandler(_BaseRequestHandler):
     """The handler users subclass; templates, locales and static URLs are built in."""
-
-    @property
-    def ui(self) -> Any:
-        """The UI methods (bound to this handler) and ``ui.modules``, as templates see them."""
-        return ui_namespace(self)
-
-    @ui.setter
-    def ui(self, value: Any) -> None:
-        self.__dict__["ui"] = value
 
 
 class RedirectHandler(RequestHandler):
@@ -127,7 +117,7 @@ class FallbackHandler(RequestHandler):
     def initialize(self, fallback: Any) -> None:  # type: ignore[override]
         self.fallback = fallback
 
-    async def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:
         from twisted.web.resource import IResource
 
         if IResource.providedBy(self.fallback):

@@ -37,7 +37,7 @@ _template_loaders: weakref.WeakKeyDictionary[Any, dict[str, template.BaseLoader]
 
 def ui_namespace(handler: RequestHandler) -> ObjectDict:
     """The handler's ``ui`` object: its UI methods bound to it, and ``modules``."""
-    ui = handler.__dict__.get("ui")
+    ui = handler.__dict__.get("_ui")
     if ui is None:
         application = handler.application
         ui = ObjectDict()
@@ -46,7 +46,7 @@ def ui_namespace(handler: RequestHandler) -> ObjectDict:
         modules = UIModuleNamespace(handler, getattr(application, "ui_modules", {}))
         ui["_tt_modules"] = modules
         ui["modules"] = modules
-        handler.ui = ui
+        handler.__dict__["_ui"] = ui
     return ui
 
 
