@@ -761,36 +761,9 @@ class HTTPServer(protocol.ServerFactory):
 
     protocol = HTTPConnection  # type: ignore[assignment]
 
-    def __init__(
-        self,
-        request_callback: Any = None,
-        *,
-        xheaders: bool = False,
-        no_keep_alive: bool = False,
-        max_header_size: int | None = None,
-        max_body_size: int | None = None,
-        max_request_line_size: int | None = None,
-        header_timeout: float | None = None,
-        body_timeout: float | None = None,
-        idle_connection_timeout: float | None = None,
-        trusted_downstream: list[str] | None = None,
-        scheme: str | None = None,
-        clock: Any = None,
-    ) -> None:
-        self._configure_server(
-            request_callback,
-            xheaders=xheaders,
-            no_keep_alive=no_keep_alive,
-            max_header_size=max_header_size,
-            max_body_size=max_body_size,
-            max_request_line_size=max_request_line_size,
-            header_timeout=header_timeout,
-            body_timeout=body_timeout,
-            idle_connection_timeout=idle_connection_timeout,
-            trusted_downstream=trusted_downstream,
-            scheme=scheme,
-            clock=clock,
-        )
+    def __init__(self, request_callback: Any = None, **options: Any) -> None:
+        """``options`` are the keyword arguments of `_configure_server` (limits, xheaders...)."""
+        self._configure_server(request_callback, **options)
 
     def _configure_server(
         self,
