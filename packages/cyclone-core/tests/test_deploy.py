@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor
+from twisted.internet.task import deferLater
 from twisted.python import usage
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -34,6 +35,8 @@ from deploy_helpers import (
 
 from cyclone import deploy
 from cyclone.handler import RequestHandler
+from cyclone.httpserver import HTTPServer
+from cyclone.httputil import HTTPHeaders
 from cyclone.routing import Router
 
 
@@ -220,6 +223,62 @@ async def test_shutdown_lets_the_request_in_flight_finish_with_connection_close(
     assert response.status == 200
     assert response.body == b"done"
     assert response.headers["Connection"] == "close"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_request_head_arriving_during_shutdown_is_answered_then_closed(listener) -> None:
+    app = Router([(r"/", _Hello)], access_log=False)
+    port = reactor.listenTCP(0, app, interface="127.0.0.1")
+    client = await listener.connect(port.getHost().port)
+    client.send(b"GET / HTTP/1.1\r\nHo")
+    [connection] = await _wait_for_connections(app, 1)
+    await _wait_until(lambda: connection._parser.buffered > 0)
+    await port.stopListening()
+    stopped = deploy.graceful_shutdown([], [app], timeout=PROCESS_TIMEOUT)
+    client.send(b"st: x\r\n\r\n")
+    [response] = await client.wait_responses(1)
+    await client.wait_closed()
+    await stopped
+    assert response.body == b"hello"
+    assert response.headers["Connection"] == "close"
+
+
+@pytest_twisted.ensureDeferred
+async def test_detached_connections_do_not_hold_up_shutdown(listener) -> None:
+    from twisted.internet import protocol
+
+    class Upgraded(protocol.Protocol):
+        def connectionMade(self) -> None:
+            self.transport.write(b"upgraded\n")
+
+    def upgrade(request) -> None:
+        request.connection.write_headers(101, "Switching Protocols", HTTPHeaders())
+        request.connection.detach(Upgraded())
+
+    server = HTTPServer(upgrade)
+    port = reactor.listenTCP(0, server, interface="127.0.0.1")
+    client = await listener.connect(port.getHost().port)
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await client.wait_until(lambda: b"upgraded" in client.data)
+    await deploy.graceful_shutdown([port], [server], timeout=PROCESS_TIMEOUT)
+    assert not client.is_closed  # the upgraded protocol closes it (an on_shutdown hook)
+
+
+class _Hello(RequestHandler):
+    def get(self) -> None:
+        self.write("hello")
+
+
+async def _wait_until(predicate) -> None:
+    deadline = time.monotonic() + PROCESS_TIMEOUT
+    while not predicate():
+        assert time.monotonic() < deadline, "condition never became true"
+        await deferLater(reactor, 0.01, lambda: None)
+
+
+async def _wait_for_connections(app, count: int) -> list:
+    await _wait_until(lambda: len(app.connections) >= count)
+    return list(app.connections)
 
 
 @pytest_twisted.ensureDeferred
@@ -430,6 +489,8 @@ TAC = textwrap.dedent(
     from twisted.application import internet, service
 
     from cyclone.handler import RequestHandler
+from cyclone.httpserver import HTTPServer
+from cyclone.httputil import HTTPHeaders
     from cyclone.routing import Router
 
 
