@@ -142,7 +142,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
 def build(session: nox.Session) -> None:
     """Build every sdist and wheel; install each wheel beside only cyclone-core and import it."""
-    session.install("build", "hatchling")
+    session.install("build", "hatchling", "uv")
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     for name in PACKAGES:
