@@ -489,8 +489,6 @@ TAC = textwrap.dedent(
     from twisted.application import internet, service
 
     from cyclone.handler import RequestHandler
-from cyclone.httpserver import HTTPServer
-from cyclone.httputil import HTTPHeaders
     from cyclone.routing import Router
 
 
