@@ -81,7 +81,7 @@ SERVERS = [
         "cyclone_callback",
         "cyclone 2 callback",
         "cyclone_callback.py",
-        "cyclone2",
+        "cyclone2-core",
         "callback",
         "cyclone.httpserver",
     ),
@@ -89,7 +89,7 @@ SERVERS = [
         "cyclone_router",
         "cyclone 2 Router",
         "cyclone_router.py",
-        "cyclone2",
+        "cyclone2-core",
         "handler",
         "cyclone.routing",
     ),
@@ -149,6 +149,8 @@ def _venv_requirements(venv: str) -> list[list[str]]:
         return [["--no-deps", "cyclone==1.3"], ["twisted"]]
     if venv == "cyclone2":
         return [["-e", str(path)] for path in _cyclone2_packages()]
+    if venv == "cyclone2-core":
+        return [["-e", str(PACKAGES / "cyclone-core")]]
     if venv == "extras":
         commands = [["-e", str(path)] for path in _extras_packages()]
         if EXTRAS_REQUIREMENTS.exists():
@@ -162,6 +164,8 @@ def _venv_fingerprint(venv: str, python: str) -> str:
     parts = [python, platform.python_version(), json.dumps(_venv_requirements(venv))]
     if venv == "cyclone2":
         parts += [(path / "pyproject.toml").read_text() for path in _cyclone2_packages()]
+    if venv == "cyclone2-core":
+        parts.append((PACKAGES / "cyclone-core" / "pyproject.toml").read_text())
     if venv == "extras":
         parts += [(path / "pyproject.toml").read_text() for path in _extras_packages()]
         if EXTRAS_REQUIREMENTS.exists():
