@@ -134,12 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
 
+    failures = []
+
     def failed(failure):
+        failures.append(failure)
         print(f"could not start: {failure.value}", file=sys.stderr)
         reactor.stop()
 
     reactor.callWhenRunning(lambda: defer.ensureDeferred(start(args)).addErrback(failed))
     reactor.run()
+    sys.exit(1 if failures else 0)
 
 
 if __name__ == "__main__":
