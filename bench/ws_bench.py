@@ -4,8 +4,8 @@
     python bench/ws_bench.py --quick         # shorter run
     BENCH_QUICK=1 python -c "import ws_bench; print(ws_bench.run())"   # as bench/run.py does
 
-Scenario: CONNECTIONS concurrent WebSocket connections each keep WINDOW 64-byte text
-messages in flight; every echo received sends the next message. The load generator is a
+Scenarios: CONNECTIONS concurrent WebSocket connections each keep WINDOW 64-byte text
+messages in flight (16, then 1: strict ping-pong); every echo received sends the next message. The load generator is a
 separate process (pinned to CPU 1 when ``taskset`` exists, the server to CPU 0) that does
 as little as possible: it pre-encodes one masked frame and counts echoed bytes (each echo
 is the same 66-byte unmasked frame, checked byte for byte once per connection), so the
@@ -32,7 +32,9 @@ AUTOBAHN_VENV = BENCH / ".venvs" / "autobahn"
 
 MESSAGE = "x" * 64
 CONNECTIONS = 32
-WINDOW = 16
+#: Messages each connection keeps in flight: 16 lets a server read several frames per
+#: socket read (throughput); 1 is strict ping-pong (per-message latency and syscalls).
+WINDOWS = (16, 1)
 WARMUP = 1.0
 DURATION = 5.0
 QUICK_DURATION = 2.0
@@ -254,7 +256,7 @@ def _wait_listening(port: int, process: subprocess.Popen) -> None:
     raise RuntimeError(f"server did not listen on {port} within {STARTUP_TIMEOUT} s")
 
 
-def measure(server: str, duration: float) -> dict:
+def measure(server: str, duration: float, window: int) -> dict:
     """Start one server, run the load generator against it, stop the server."""
     python = _autobahn_python() if server == "autobahn" else sys.executable
     port = _free_port()
@@ -274,7 +276,7 @@ def measure(server: str, duration: float) -> dict:
                 "--load",
                 str(port),
                 str(CONNECTIONS),
-                str(WINDOW),
+                str(window),
                 str(WARMUP),
                 str(duration),
                 str(process.pid),
@@ -294,18 +296,14 @@ def measure(server: str, duration: float) -> dict:
             process.wait()
 
 
-def run(quick: bool | None = None) -> dict:
-    """Measure every server; return {server: {msgs_per_s, ratio_to_tornado, ...}, markdown}."""
-    if quick is None:
-        quick = os.environ.get("BENCH_QUICK") == "1"
-    duration = QUICK_DURATION if quick else DURATION
+def _scenario(duration: float, window: int) -> tuple[dict, list[str]]:
     results: dict = {}
     for server in SERVERS:
         try:
-            results[server] = measure(server, duration)
+            results[server] = measure(server, duration, window)
         except Exception as error:  # one missing server must not hide the others
             results[server] = {"error": f"{type(error).__name__}: {error}"}
-        print(f"   {server}: {results[server]}", flush=True)
+        print(f"   window {window}, {server}: {results[server]}", flush=True)
     tornado = results.get("tornado", {})
     for row in results.values():
         if tornado.get("msgs_per_s") and "msgs_per_s" in row:
@@ -315,7 +313,7 @@ def run(quick: bool | None = None) -> dict:
                 row["msgs_per_cpu_s"] / tornado["msgs_per_cpu_s"], 2
             )
     lines = [
-        f"WebSocket echo: {CONNECTIONS} connections x {WINDOW} in flight, 64-byte text, "
+        f"WebSocket echo: {CONNECTIONS} connections x {window} in flight, 64-byte text, "
         f"{duration:g} s after {WARMUP:g} s warm-up, server on 1 CPU",
         "",
         "| server | msgs/s | x Tornado | msgs per server CPU-s | x Tornado | errors |",
@@ -332,7 +330,25 @@ def run(quick: bool | None = None) -> dict:
             )
         else:
             lines.append(f"| {SERVERS[server]} | failed: {row['error']} | | | | |")
-    return {**results, "markdown": "\n".join(lines)}
+    return results, lines
+
+
+def run(quick: bool | None = None) -> dict:
+    """Measure every server in each scenario.
+
+    Returns ``{"window16/cyclone": {"msgs_per_s", "ratio_to_tornado", "msgs_per_cpu_s",
+    "cpu_ratio_to_tornado", ...}, ..., "markdown": text}``.
+    """
+    if quick is None:
+        quick = os.environ.get("BENCH_QUICK") == "1"
+    duration = QUICK_DURATION if quick else DURATION
+    found: dict = {}
+    markdown: list[str] = []
+    for window in WINDOWS:
+        results, lines = _scenario(duration, window)
+        found.update({f"window{window}/{server}": row for server, row in results.items()})
+        markdown += [*lines, ""]
+    return {**found, "markdown": "\n".join(markdown).rstrip()}
 
 
 def main() -> None:
