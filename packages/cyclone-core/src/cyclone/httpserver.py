@@ -32,11 +32,12 @@ byte, so a slowloris client cannot keep resetting it) and ``body_timeout``
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
-from twisted.internet import defer, interfaces, protocol, task
+from twisted.internet import defer, interfaces, protocol, task, tcp
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -79,6 +80,19 @@ LINGER_SECONDS = 2.0
 _NO_BODY_STATUSES = frozenset({204, 304})
 _CONNECTION_DONE = Failure(ConnectionDone())
 _date_cache: list[Any] = [0, ""]
+
+
+def _direct_socket(transport: Any) -> Any:
+    """The socket of a plain TCP or UNIX transport we may send on directly, else None.
+
+    TLS transports (and anything not built on Twisted's FileDescriptor write
+    buffer) always go through ``transport.write``.
+    """
+    if not isinstance(transport, tcp.Connection) or not hasattr(socket.socket, "sendmsg"):
+        return None
+    if not all(hasattr(transport, name) for name in ("_tempDataLen", "offset", "dataBuffer")):
+        return None
+    return transport.socket
 
 
 def _http_date_now() -> str:
@@ -238,15 +252,15 @@ class HTTPRequestConnection:
             self._pending = None
             chunk = b"".join([*pending, chunk])
         if not chunk or self._discard_body or informational:
-            connection.transport.write(data)
+            connection._send(data)
         else:
             self._written += len(chunk)
             if self._chunked:
-                connection.transport.writeSequence([data, b"%x\r\n" % len(chunk), chunk, b"\r\n"])
+                connection._send_sequence([data, b"%x\r\n" % len(chunk), chunk, b"\r\n"])
             elif len(chunk) <= 16384:
-                connection.transport.write(data + chunk)
+                connection._send(data + chunk)
             else:
-                connection.transport.writeSequence([data, chunk])
+                connection._send_sequence([data, chunk])
         return connection._drained()
 
     def write(self, chunk: bytes) -> defer.Deferred[None]:
@@ -267,14 +281,14 @@ class HTTPRequestConnection:
         if chunk and not self._discard_body:
             self._written += len(chunk)
             if self._chunked:
-                self._connection.transport.writeSequence([b"%x\r\n" % len(chunk), chunk, b"\r\n"])
+                self._connection._send_sequence([b"%x\r\n" % len(chunk), chunk, b"\r\n"])
             else:
                 if self._expected_length is not None and self._written > self._expected_length:
                     raise ValueError(
                         f"wrote {self._written} bytes, more than the Content-Length "
                         f"{self._expected_length}"
                     )
-                self._connection.transport.write(chunk)
+                self._connection._send(chunk)
         return self._connection._drained()
 
     def finish(self) -> None:
@@ -291,7 +305,7 @@ class HTTPRequestConnection:
             headers["Content-Length"] = str(len(body))
             self.write_headers(200, "OK", headers, body)
         if self._chunked:
-            self._connection.transport.write(b"0\r\n\r\n")
+            self._connection._send(b"0\r\n\r\n")
         elif (
             self._expected_length is not None
             and not self._discard_body
@@ -400,6 +414,7 @@ class HTTPConnection(protocol.Protocol):
         self._deadline: float | None = None
         self._deadline_kind = ""
         self._remote_ip = ""
+        self._socket: Any = None
 
     # -- Twisted protocol ----------------------------------------------------------
 
@@ -416,6 +431,7 @@ class HTTPConnection(protocol.Protocol):
         if factory.scheme:
             self._scheme = factory.scheme
         self.transport.registerProducer(self, True)
+        self._socket = _direct_socket(self.transport)
         factory._connection_opened(self)
         self._set_deadline("idle", factory.idle_connection_timeout)
 
@@ -451,6 +467,59 @@ class HTTPConnection(protocol.Protocol):
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
             waiter.errback(ConnectionLost("the client closed the connection"))
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        """Write ``data``, straight to the socket when Twisted has nothing queued.
+
+        Twisted's transport queues every write for the next reactor turn,
+        registers for writability and joins its buffers (copying large
+        bodies). When its queue is empty, sending now keeps the same order
+        and skips all of that; whatever the kernel does not take goes to the
+        transport, which keeps handling backpressure and errors.
+        """
+        sock = self._socket
+        if sock is not None and self._transport_idle():
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # the transport will notice the failure and report it
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self.transport.write(data)
+
+    def _send_sequence(self, parts: list[bytes]) -> None:
+        """Write several buffers in one system call without joining them (scatter/gather)."""
+        sock = self._socket
+        if sock is not None and self._transport_idle():
+            try:
+                sent = sock.sendmsg(parts)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0
+            for index, part in enumerate(parts):
+                if sent >= len(part):
+                    sent -= len(part)
+                    continue
+                remainder = [part[sent:], *parts[index + 1 :]]
+                self.transport.writeSequence(remainder)
+                return
+            return
+        self.transport.writeSequence(parts)
+
+    def _transport_idle(self) -> bool:
+        transport = self.transport
+        return (
+            not transport._tempDataLen
+            and transport.offset == len(transport.dataBuffer)
+            and transport.connected
+            and not transport.disconnecting
+        )
 
     # -- IPushProducer: the transport tells us its send buffer is full or drained --
 
