@@ -149,6 +149,7 @@ class Finish(Exception):
 
 
 _ARG_DEFAULT: Any = object()
+_DEFAULT_HEADERS = {"Server": "cyclone", "Content-Type": "text/html; charset=UTF-8"}
 _REMOVE_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _UNSAFE_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -271,9 +272,7 @@ class RequestHandler:
 
     def clear(self) -> None:
         """Reset headers and body to their defaults (used before error pages too)."""
-        self._headers = HTTPHeaders()
-        self._headers["Server"] = "cyclone"
-        self._headers["Content-Type"] = "text/html; charset=UTF-8"
+        self._headers = HTTPHeaders._from_canonical(_DEFAULT_HEADERS)
         self.set_default_headers()
         self._write_buffer = []
         self._status_code = 200
@@ -787,7 +786,7 @@ class RequestHandler:
     def set_etag_header(self) -> None:
         etag = self.compute_etag()
         if etag is not None:
-            self.set_header("Etag", etag)
+            self._headers["Etag"] = self._convert_header_value(etag)
 
     def check_etag_header(self) -> bool:
         """True when If-None-Match matches our ETag (weak comparison, RFC 9110 §13.1.2)."""

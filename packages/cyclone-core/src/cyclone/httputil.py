@@ -150,6 +150,13 @@ class HTTPHeaders(MutableMapping[str, str]):
         return "".join(f"{name}: {value}\r\n" for name, value in self.get_all())
 
     @classmethod
+    def _from_canonical(cls, pairs: dict[str, str]) -> HTTPHeaders:
+        """Build headers from ``{Canonical-Name: value}`` without normalising again (hot path)."""
+        headers = cls()
+        headers._values = {name.lower(): (name, [value]) for name, value in pairs.items()}
+        return headers
+
+    @classmethod
     def parse(cls, text: str) -> HTTPHeaders:
         """Parse a header block (``Name: value`` lines); a malformed line raises HTTPInputError."""
         headers = cls()
@@ -176,14 +183,26 @@ def parse_qs_bytes(query: str | bytes, keep_blank_values: bool = True) -> dict[s
     Values stay bytes (as in Tornado) so the handler decides how to decode
     them; names are decoded as UTF-8 with replacement.
     """
-    if isinstance(query, bytes):
-        query = query.decode("latin-1")
+    raw = query.encode("utf-8") if isinstance(query, str) else query
     result: dict[str, list[bytes]] = {}
-    for name, value in urllib.parse.parse_qsl(
-        query, keep_blank_values=keep_blank_values, encoding="latin-1", errors="strict"
-    ):
-        key = name.encode("latin-1").decode("utf-8", "replace")
-        result.setdefault(key, []).append(value.encode("latin-1"))
+    unquote = urllib.parse.unquote_to_bytes
+    for field in raw.split(b"&"):
+        if not field:
+            continue
+        name, _, value = field.partition(b"=")
+        if not value and not keep_blank_values:
+            continue
+        # Only fields that need it pay for unquoting (most names never do).
+        if b"%" in name or b"+" in name:
+            name = unquote(name.replace(b"+", b" "))
+        if b"%" in value or b"+" in value:
+            value = unquote(value.replace(b"+", b" "))
+        key = name.decode("utf-8", "replace")
+        values = result.get(key)
+        if values is None:
+            result[key] = [value]
+        else:
+            values.append(value)
     return result
 
 
