@@ -43,8 +43,10 @@ def wheel_problems(wheel: pathlib.Path) -> tuple[list[str], list[str]]:
             match = CYCLONE_REQUIREMENT.match(line.split(":", 1)[1])
             if match and _normalise(match.group(1)) != "cyclone-core":
                 problems.append(f"{wheel.name}: depends on {match.group(1)}")
-    if "cyclone/__init__.py" in names:
-        problems.append(f"{wheel.name}: ships cyclone/__init__.py")
+    for shadowing in ("cyclone/__init__.py", "twisted/__init__.py", "twisted/plugins/__init__.py"):
+        # Each would replace a package owned by another distribution (or by Twisted).
+        if shadowing in names:
+            problems.append(f"{wheel.name}: ships {shadowing}")
     for name in names:
         if name.startswith("cyclone/") and name.endswith(".py") and "/tests/" not in name:
             module = name[:-3].replace("/", ".")
