@@ -466,3 +466,35 @@ def test_parse_digest_authorization_handles_quoting_and_case():
 def test_curl_is_available_when_ci_runs():
     if os.environ.get("CI") == "true":
         assert CURL, "install curl: the Digest interoperability tests need it"
+
+
+@pytest.mark.parametrize("algorithms", [("SHA-256",), ("MD5",)])
+@pytest_twisted.ensureDeferred
+async def test_digest_with_stored_ha1_instead_of_passwords(serve, algorithms):
+    stored = {
+        (user, algorithm): httpauth.digest_ha1(user, "ha1 realm", password, algorithm)
+        for user, password in (("alice", "wonder land"),)
+        for algorithm in ("SHA-256", "MD5")
+    }
+
+    class Page(RequestHandler):
+        @httpauth.digest_auth(
+            get_ha1=lambda handler, user, algorithm: stored.get((user, algorithm)),
+            realm="ha1 realm",
+            algorithms=algorithms,
+        )
+        def get(self):
+            self.write(f"ha1 {self.current_user}")
+
+    port = serve(Application([(r"/", Page)]))
+    url = f"http://127.0.0.1:{port}/"
+    assert await run_curl("--digest", "-u", "alice:wonder land", url) == (200, b"ha1 alice")
+    assert (await run_curl("--digest", "-u", "alice:wrong", url))[0] == 401
+    assert (await run_curl("--digest", "-u", "mallory:wonder land", url))[0] == 401
+
+
+def test_digest_auth_needs_exactly_one_credential_source():
+    with pytest.raises(TypeError):
+        httpauth.digest_auth()
+    with pytest.raises(TypeError):
+        httpauth.digest_auth(get_password, get_ha1=lambda handler, user, algorithm: None)

@@ -41,6 +41,7 @@ __all__ = [
     "DigestAuthenticationRequired",
     "basic_auth",
     "digest_auth",
+    "digest_ha1",
     "parse_basic_authorization",
     "parse_digest_authorization",
 ]
@@ -173,13 +174,24 @@ def _nonce_age(secret: bytes, realm: str, nonce: str, now: float) -> float | Non
 
 
 def digest_auth(
-    get_password: Callable[[RequestHandler, str], Any],
+    get_password: Callable[[RequestHandler, str], Any] | None = None,
     realm: str = "Restricted Access",
     algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
     nonce_lifetime: float = 300.0,
     clock: Callable[[], float] = time.time,
+    *,
+    get_ha1: Callable[[RequestHandler, str, str], Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Require HTTP Digest (qop=auth) credentials; ``get_password(handler, user)`` returns the password or None."""
+    """Require HTTP Digest (qop=auth) credentials.
+
+    Give either ``get_password(handler, user)`` returning the password, or
+    ``get_ha1(handler, user, algorithm)`` returning the stored hex
+    ``H(user:realm:password)`` for that algorithm (see `digest_ha1`), so
+    plain passwords need not be stored. Either may return None for an
+    unknown user, or a Deferred/awaitable.
+    """
+    if (get_password is None) == (get_ha1 is None):
+        raise TypeError("digest_auth needs exactly one of get_password or get_ha1")
     for algorithm in algorithms:
         if algorithm not in _HASHES:
             raise ValueError(f"unsupported Digest algorithm {algorithm!r}; use {sorted(_HASHES)}")
@@ -212,15 +224,22 @@ def digest_auth(
                 raise challenge(self, "Digest nonce was not issued here")
             if age > nonce_lifetime:
                 raise challenge(self, "Digest nonce expired", stale=True)
-            password = await _resolve(get_password(self, params["username"]))
-            if password is None:
-                raise challenge(self, f"unknown user {params['username']!r}")
             hash_function = _HASHES[algorithm]
 
             def digest(text: str) -> str:
                 return hash_function(text.encode("utf-8")).hexdigest()
 
-            ha1 = digest(f"{params['username']}:{realm}:{password}")
+            if get_ha1 is not None:
+                ha1 = await _resolve(get_ha1(self, params["username"], algorithm))
+                if ha1 is None:
+                    raise challenge(self, f"unknown user {params['username']!r}")
+                ha1 = ha1.lower()
+            else:
+                assert get_password is not None
+                password = await _resolve(get_password(self, params["username"]))
+                if password is None:
+                    raise challenge(self, f"unknown user {params['username']!r}")
+                ha1 = digest(f"{params['username']}:{realm}:{password}")
             ha2 = digest(f"{self.request.method}:{params['uri']}")
             expected = digest(
                 f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}"
@@ -244,6 +263,11 @@ def digest_auth(
         return wrapper
 
     return decorator
+
+
+def digest_ha1(username: str, realm: str, password: str, algorithm: str = "SHA-256") -> str:
+    """The value to store for ``get_ha1``: hex ``H(username:realm:password)`` (RFC 7616 §3.4.2)."""
+    return _HASHES[algorithm](f"{username}:{realm}:{password}".encode()).hexdigest()
 
 
 def _secret_for(handler: RequestHandler) -> bytes:
