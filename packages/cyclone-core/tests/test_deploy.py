@@ -585,7 +585,19 @@ def test_tac_runs_daemonized_with_pidfile_logfile_uid_gid_and_epoll(shared_dir: 
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not pid_file.exists()
+    # twistd removes its pidfile before writing its last log line: wait for
+    # the daemon itself to be gone before reading the log.
+    while _process_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "Server Shut Down" in (tmp_path / "foobar.log").read_text()
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("workers", [1, 2])
