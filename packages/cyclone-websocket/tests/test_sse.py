@@ -5,6 +5,7 @@ drain timeouts."""
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -503,11 +504,19 @@ async def test_a_sender_that_waits_on_sendevent_streams_any_amount_to_a_reader(
     await app.settings.unbound
 
 
+def _shrink_socket_buffer(transport: Any, option: int) -> None:
+    transport.getHandle().setsockopt(socket.SOL_SOCKET, option, 4096)
+
+
 @pytest_twisted.ensureDeferred
 async def test_a_client_not_reading_past_sse_max_buffer_is_dropped(
     serve: Any, warnings: Any
 ) -> None:
     app, client, handler = await open_recorded(serve, sse_max_buffer=64 * 1024)
+    # The server writes straight into the kernel while it can, and loopback
+    # buffers grow to megabytes: make them small so 256 KiB really backs up.
+    _shrink_socket_buffer(handler.request.connection.transport, socket.SO_SNDBUF)
+    _shrink_socket_buffer(client.transport, socket.SO_RCVBUF)
     client.transport.pauseProducing()
     message = "x" * 16 * 1024
     pending = [handler.sendEvent(message) for _ in range(16)]  # 256 KiB without waiting
@@ -528,6 +537,8 @@ async def test_a_client_whose_buffer_stays_full_past_sse_drain_timeout_is_droppe
     app, client, handler = await open_recorded(
         serve, clock=clock, sse_drain_timeout=30, sse_max_buffer=None
     )
+    _shrink_socket_buffer(handler.request.connection.transport, socket.SO_SNDBUF)
+    _shrink_socket_buffer(client.transport, socket.SO_RCVBUF)
     client.transport.pauseProducing()
     d = handler.sendEvent("x" * 256 * 1024)  # over the transport's high-water mark
     assert not d.called
