@@ -441,3 +441,25 @@ async def test_messages_before_a_protocol_error_still_reach_a_peer_that_keeps_se
     assert await connection.read_message() == "before"
     assert await connection.read_message() is None
     assert connection.close_code == 1002
+
+
+@pytest_twisted.ensureDeferred
+async def test_graceful_shutdown_closes_open_websockets_with_1001():
+    from cyclone import deploy
+
+    closed = defer.Deferred()
+
+    class Watched(WebSocketHandler):
+        def on_close(self):
+            closed.callback((self.close_code, self.close_reason))
+
+    port = reactor.listenTCP(0, Router([(r"/ws", Watched)]), interface="127.0.0.1")
+    try:
+        connection = await connect(f"ws://127.0.0.1:{port.getHost().port}/ws")
+        await deploy.run_shutdown_hooks(5.0)
+        code, _ = await closed.addTimeout(5, reactor)
+        assert code == 1001
+        assert await connection.read_message() is None
+        assert connection.close_code == 1001
+    finally:
+        await port.stopListening()

@@ -57,6 +57,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from cyclone.deploy import on_shutdown
 from cyclone.escape import json_encode
 from cyclone.handler import RequestHandler
 from cyclone.httputil import HTTPHeaders
@@ -170,6 +171,7 @@ class WebSocketHandler(RequestHandler):
             deliver_after=opened,
         )
         self.ws_connection = protocol
+        _open_handlers.add(self)
         self.set_status(101)  # so the access log says what happened
         self.request.connection.write_headers(101, "Switching Protocols", response)
         self.detach(protocol)
@@ -306,7 +308,34 @@ class WebSocketHandler(RequestHandler):
     def _ws_closed(self, code: int | None, reason: str | None) -> None:
         self.close_code = code
         self.close_reason = reason
+        _open_handlers.discard(self)
+        waiter = self.__dict__.pop("_shutdown_waiter", None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(None)
         try:
             self.on_close()
         except Exception:
             log.failure("{handler}.on_close failed", handler=type(self).__name__)
+
+
+#: Open WebSocket connections, closed with 1001 when the server shuts down gracefully.
+_open_handlers: set[WebSocketHandler] = set()
+
+
+def _close_for_shutdown(timeout: float) -> defer.Deferred[Any]:
+    """Send 1001 "Going Away" to every open WebSocket and wait for the close handshakes.
+
+    Registered with `cyclone.deploy.on_shutdown`, so ``twistd cyclone`` and
+    the workers' SIGTERM handling end WebSocket connections cleanly; the
+    deploy module cancels the wait after its timeout.
+    """
+    waiters = []
+    for handler in list(_open_handlers):
+        waiter: defer.Deferred[None] = defer.Deferred()
+        handler.__dict__["_shutdown_waiter"] = waiter
+        waiters.append(waiter)
+        handler.close(1001, "server shutting down")
+    return defer.DeferredList(waiters, consumeErrors=True)
+
+
+on_shutdown(_close_for_shutdown)
