@@ -127,15 +127,26 @@ class ParseError:
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _METHOD_RE = re.compile(_TOKEN)
 _HEADER_LINE_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*(.*?)[ \t]*")
-# The whole header block at once (decoded as latin-1, CRLF after every field):
-# one C-level pass validates every line, a second extracts the pairs.
-_HEADER_BLOCK_RE = re.compile(r"(?:" + _TOKEN + r":[^\r\n]*\r\n)*")
+# Extracts the (name, value) pairs of a header block `_HEAD_RE` has validated.
 _HEADER_PAIR_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*([^\r\n]*?)[ \t]*\r\n")
 _REQUEST_LINE_RE = re.compile(r"(" + _TOKEN + r") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
+# Request line and header block in one C-level pass (the head as text, with a CRLF
+# after every line): method, target, major, minor, header block.
+_HEAD_RE = re.compile(
+    r"("
+    + _TOKEN
+    + r") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])\r\n((?:"
+    + _TOKEN
+    + r":[^\r\n]*\r\n)*)"
+)
 
 # CTLs other than HTAB are never valid in a request head. CR and LF are left to
 # the line splitting (a bare CR is rejected separately).
 _FORBIDDEN_HEAD_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters plus CR and LF. Deleting them from a well-formed head removes
+# exactly two bytes per CRLF and nothing else: two C-level passes prove there is
+# no CTL, bare CR or bare LF (a regex with look-arounds costs several times more).
+_CONTROL_AND_LINE_BREAK_BYTES = bytes([*range(0x09), *range(0x0A, 0x20), 0x7F])
 _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _TARGET_RE = re.compile(r"[\x21-\x7e]+")
 _VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
@@ -263,19 +274,20 @@ class RequestParser:
 
     def _next_head(self) -> RequestHead | ParseError | _Sentinel:
         buffer = self._buffer
-        if buffer[:1] in (b"\r", b"\n"):
+        if not buffer:
+            return NEED_DATA
+        if buffer[0] in (13, 10):
             while buffer[:2] == b"\r\n" or buffer[:1] == b"\n":
                 del buffer[: 2 if buffer[:1] == b"\r" else 1]
                 self._empty_lines += 1
                 if self._empty_lines > MAX_LEADING_EMPTY_LINES:
                     return self._fail(400, "too many empty lines before the request line")
-            if buffer == b"\r":
+            if not buffer or buffer == b"\r":
                 return NEED_DATA
             self._head_scanned = 0
         # An end marker is at most 4 bytes: one straddling the old end starts 3 before it.
         match = _HEAD_END_RE.search(buffer, max(0, self._head_scanned - 3))
-        end = match.start() if match else -1
-        if end == -1:
+        if match is None:
             self._head_scanned = len(buffer)
             if len(buffer) > self.max_header_size or len(buffer) > self.max_request_line_size:
                 line_end = buffer.find(b"\n", 0, self.max_request_line_size + 2)
@@ -284,47 +296,41 @@ class RequestParser:
                 if len(buffer) > self.max_header_size:
                     return self._fail(431, "request header fields too large")
             return NEED_DATA
+        end = match.start()
         if end > self.max_header_size:
             line_end = buffer.find(b"\n", 0, end)
             if line_end > self.max_request_line_size:
                 return self._fail(414, "request line too long")
             return self._fail(431, "request header fields too large")
         head = bytes(buffer[:end])
-        del buffer[: match.end()]  # type: ignore[union-attr]
+        del buffer[: match.end()]
         self._empty_lines = 0
         self._head_scanned = 0
         return self._parse_head(head)
 
     def _parse_head(self, head: bytes) -> RequestHead | ParseError:
-        crlf_count = head.count(b"\r\n")
-        if head.count(b"\r") != crlf_count:
-            return self._fail(400, "bare CR in the request head")
-        if _FORBIDDEN_HEAD_BYTES.search(head):
-            return self._fail(400, "control character in the request head")
-        text = head.decode("latin-1")
-        if text.count("\n") != crlf_count:
-            # Bare LF line endings (RFC 9112 §2.2 lets a recipient accept them).
-            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-        line_end = text.find("\r\n")
-        if line_end == -1:
-            request_line, block = text, ""
+        stripped = len(head.translate(None, _CONTROL_AND_LINE_BREAK_BYTES))
+        if stripped + 2 * head.count(b"\r\n") == len(head):
+            text = head.decode("latin-1")
         else:
-            request_line, block = text[:line_end], text[line_end + 2 :] + "\r\n"
-        if len(request_line) > self.max_request_line_size:
-            return self._fail(414, "request line too long")
-        match = _REQUEST_LINE_RE.fullmatch(request_line)
-        if match is None:
-            return self._fail(400, _describe_bad_request_line(request_line))
-        method, target, major, minor = match.groups()
+            crlf_count = head.count(b"\r\n")
+            if head.count(b"\r") != crlf_count:
+                return self._fail(400, "bare CR in the request head")
+            if _FORBIDDEN_HEAD_BYTES.search(head):
+                return self._fail(400, "control character in the request head")
+            # Bare LF line endings (RFC 9112 §2.2 lets a recipient accept them).
+            text = head.decode("latin-1").replace("\r\n", "\n").replace("\n", "\r\n")
+        text += "\r\n"
+        match = _HEAD_RE.fullmatch(text)
+        if match is None or match.start(5) - 2 > self.max_request_line_size:
+            return self._fail_head(text)
+        method, target, major, minor, block = match.groups()
         if major != "1":
             return self._fail(505, f"HTTP version not supported: HTTP/{major}.{minor}")
         version = "HTTP/1.0" if minor == "0" else "HTTP/1.1"
 
-        headers = HTTPHeaders()
+        values: dict[str, tuple[str, list[str]]] = {}
         if block:
-            if not _HEADER_BLOCK_RE.fullmatch(block):
-                return self._fail(400, _describe_bad_header_line(block.split("\r\n")))
-            values = headers._values
             for name, value in _HEADER_PAIR_RE.findall(block):
                 key = name.lower()
                 entry = values.get(key)
@@ -332,8 +338,8 @@ class RequestParser:
                     values[key] = (_canonical_header_name(name), [value])
                 else:
                     entry[1].append(value)
+        headers = HTTPHeaders._from_values(values)
 
-        values = headers._values
         authority = scheme = None
         if target[0] != "/":
             absolute = _ABSOLUTE_TARGET_RE.fullmatch(target)
@@ -360,14 +366,18 @@ class RequestParser:
             return self._fail(400, "HTTP/1.1 request without a Host header")
 
         connection_entry = values.get("connection")
-        tokens: set[str] = set()
-        if connection_entry is not None:
-            for value in connection_entry[1]:
-                tokens.update(token.strip().lower() for token in value.split(","))
-        if version == "HTTP/1.1":
-            keep_alive = "close" not in tokens
+        if connection_entry is None:
+            keep_alive = version == "HTTP/1.1"
         else:
-            keep_alive = "keep-alive" in tokens and "close" not in tokens
+            tokens = {
+                token.strip().lower()
+                for value in connection_entry[1]
+                for token in value.split(",")
+            }
+            if version == "HTTP/1.1":
+                keep_alive = "close" not in tokens
+            else:
+                keep_alive = "keep-alive" in tokens and "close" not in tokens
 
         content_length: int | None = None
         chunked = False
@@ -423,6 +433,15 @@ class RequestParser:
             authority,
             scheme,
         )
+
+    def _fail_head(self, text: str) -> ParseError:
+        """Say precisely what is wrong with a head `_HEAD_RE` refused (``text`` ends in CRLF)."""
+        request_line, _, block = text.partition("\r\n")
+        if len(request_line) > self.max_request_line_size:
+            return self._fail(414, "request line too long")
+        if not _REQUEST_LINE_RE.fullmatch(request_line):
+            return self._fail(400, _describe_bad_request_line(request_line))
+        return self._fail(400, _describe_bad_header_line(block.split("\r\n")))
 
     def _next_length_body(self) -> BodyData | _EndOfMessage | ParseError | _Sentinel:
         if self._remaining > self.max_body_size:

@@ -112,39 +112,25 @@ class HTTPRequestConnection:
     length, and close-delimited for HTTP/1.0.
     """
 
-    __slots__ = (
-        "_connection",
-        "request",
-        "keep_alive",
-        "_started",
-        "_finished",
-        "_chunked",
-        "_expected_length",
-        "_written",
-        "_discard_body",
-        "_pending",
-        "_finish_deferreds",
-        "_close_callback",
-        "_head",
-        "client_disconnected",
-    )
+    # Per-request state starts from these class-level defaults, so creating one
+    # (once per request) only sets what differs.
+    request: HTTPServerRequest | None = None
+    _started = False
+    _finished = False
+    _chunked = False
+    _expected_length: int | None = None
+    _written = 0
+    _pending: list[bytes] | None = None
+    _finish_deferreds: list[defer.Deferred[None]] | None = None
+    _close_callback: Callable[[], Any] | None = None
+    #: True once the client went away; later writes and finish() are ignored.
+    client_disconnected = False
 
     def __init__(self, connection: HTTPConnection, head: RequestHead) -> None:
         self._connection = connection
         self._head = head
-        self.request: HTTPServerRequest | None = None
         self.keep_alive = head.keep_alive and not connection.factory.no_keep_alive
-        self._started = False
-        self._finished = False
-        self._chunked = False
-        self._expected_length: int | None = None
-        self._written = 0
         self._discard_body = head.method == "HEAD"
-        self._pending: list[bytes] | None = None
-        self._finish_deferreds: list[defer.Deferred[None]] | None = None
-        self._close_callback: Callable[[], Any] | None = None
-        #: True once the client went away; later writes and finish() are ignored.
-        self.client_disconnected = False
 
     # -- what applications use ----------------------------------------------------
 
@@ -197,56 +183,104 @@ class HTTPRequestConnection:
         1xx statuses are informational: they may be followed by the final
         response (or, for 101, by a protocol switch through `detach`).
         """
+        self._write_head(status_code, reason, headers, chunk)
+        return self._connection._drained()
+
+    def write(self, chunk: bytes) -> defer.Deferred[None]:
+        """Send body bytes; before `write_headers` they are kept for `finish()`.
+
+        The Deferred fires once the transport's buffer is below its high-water
+        mark, so a streaming application can wait on it before writing more.
+        """
+        self._write_body(chunk)
+        return self._connection._drained()
+
+    def finish(self) -> None:
+        """End the response. For a plain callback that never wrote headers, send a 200."""
         if self.client_disconnected:
-            return defer.succeed(None)
+            return
+        if self._finished:
+            raise RuntimeError("finish() called twice")
+        if not self._started:
+            pending = self._pending
+            body = b"".join(pending) if pending else b""
+            self._pending = None
+            default_headers = {
+                "content-type": ("Content-Type", ["text/html; charset=UTF-8"]),
+                "content-length": ("Content-Length", [str(len(body))]),
+            }
+            self._write_head(200, "OK", HTTPHeaders._from_values(default_headers), body)
+        if self._chunked:
+            self._connection._send(b"0\r\n\r\n")
+        elif (
+            self._expected_length is not None
+            and self._written != self._expected_length
+            and not self._discard_body
+        ):
+            log.warn(
+                "response body of {written} bytes does not match its Content-Length {expected}; "
+                "closing the connection",
+                written=self._written,
+                expected=self._expected_length,
+            )
+            self.keep_alive = False
+        self._finished = True
+        request = self.request
+        if request is not None:
+            request._finish_time = time.time()
+        if self._finish_deferreds:
+            self._fire_finish_deferreds()
+        self._connection._response_finished(self)
+
+    # -- the framing -----------------------------------------------------------------
+
+    def _write_head(
+        self, status_code: int, reason: str | None, headers: HTTPHeaders, chunk: bytes
+    ) -> None:
+        """`write_headers` without the Deferred (``finish`` and callbacks need none)."""
+        if self.client_disconnected:
+            return
         if self._started:
             raise RuntimeError("the response headers were already written")
         if self._finished:
             raise RuntimeError("the response is already finished")
         connection = self._connection
         reason = reason or responses.get(status_code, "Unknown")
-        text = reason + "".join(map("".join, headers.get_all()))
-        if "\r" in text or "\n" in text:
-            # Whoever controls a value with CR or LF could add headers or a whole
-            # response (response splitting); refuse before anything is sent.
-            bad = [reason, *[f"{name}: {value}" for name, value in headers.get_all()]]
-            line = next(item for item in bad if "\r" in item or "\n" in item)
-            raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
+        values = (headers if isinstance(headers, HTTPHeaders) else HTTPHeaders(headers))._values
         informational = status_code < 200
         if not informational:
+            # Framing adds or replaces whole entries, so a shallow copy can undo it.
+            as_given = dict(values)
+            state = (self.keep_alive, self._discard_body)
             self._started = True
-            head = self._head
-            length = headers.get("Content-Length")
-            if status_code in _NO_BODY_STATUSES:
-                self._discard_body = True
-                if "Transfer-Encoding" in headers:
-                    del headers["Transfer-Encoding"]
-            elif length is not None:
-                self._expected_length = int(length)
-            elif not self._discard_body:
-                if head.version == "HTTP/1.1":
-                    self._chunked = True
-                    headers["Transfer-Encoding"] = "chunked"
-                else:
-                    self.keep_alive = False
-            if self.keep_alive and connection._parser.reading_body:
-                # The application answered before reading the whole body: the
-                # rest of it would be taken for the next request, so close.
-                self.keep_alive = False
-            if not self.keep_alive:
-                if head.version == "HTTP/1.1" or "Connection" in headers:
-                    headers["Connection"] = "close"
-            elif head.version == "HTTP/1.0":
-                headers["Connection"] = "keep-alive"
-            if "Date" not in headers:
-                headers["Date"] = _http_date_now()
+            self._choose_framing(status_code, values)
+            if "date" not in values:
+                values["date"] = ("Date", [_http_date_now()])
         lines = [f"HTTP/1.1 {status_code} {reason}\r\n"]
-        lines.extend([f"{name}: {value}\r\n" for name, value in headers.get_all()])
+        for name, header_values in values.values():
+            for value in header_values:
+                lines.append(f"{name}: {value}\r\n")
         lines.append("\r\n")
+        text = "".join(lines)
         try:
-            data = "".join(lines).encode("latin-1")
-        except UnicodeEncodeError as error:
-            raise ValueError(f"response header is not latin-1 text: {error.object!r}")
+            if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+                # Whoever controls a value with CR or LF could add headers or a
+                # whole response (response splitting); refuse before sending.
+                line = next(line for line in lines if line.count("\r") + line.count("\n") != 2)
+                raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
+            try:
+                data = text.encode("latin-1")
+            except UnicodeEncodeError as error:
+                raise ValueError(f"response header is not latin-1 text: {error.object!r}")
+        except ValueError:
+            if not informational:
+                # Leave the response as it was, so the application can still answer.
+                values.clear()
+                values.update(as_given)
+                self.keep_alive, self._discard_body = state
+                self._started = self._chunked = False
+                self._expected_length = None
+            raise
         pending = self._pending
         if pending:
             self._pending = None
@@ -261,23 +295,43 @@ class HTTPRequestConnection:
                 connection._send(data + chunk)
             else:
                 connection._send_sequence([data, chunk])
-        return connection._drained()
 
-    def write(self, chunk: bytes) -> defer.Deferred[None]:
-        """Send body bytes; before `write_headers` they are kept for `finish()`.
+    def _choose_framing(self, status_code: int, values: dict[str, tuple[str, list[str]]]) -> None:
+        """Pick Content-Length, chunked or close-delimited framing and the Connection header."""
+        head = self._head
+        length = values.get("content-length")
+        if status_code in _NO_BODY_STATUSES:
+            self._discard_body = True
+            values.pop("transfer-encoding", None)
+        elif length is not None:
+            self._expected_length = int(",".join(length[1]))
+        elif not self._discard_body:
+            if head.version == "HTTP/1.1":
+                self._chunked = True
+                values["transfer-encoding"] = ("Transfer-Encoding", ["chunked"])
+            else:
+                self.keep_alive = False
+        if self.keep_alive and self._connection._parser.reading_body:
+            # The application answered before reading the whole body: the
+            # rest of it would be taken for the next request, so close.
+            self.keep_alive = False
+        if not self.keep_alive:
+            if head.version == "HTTP/1.1" or "connection" in values:
+                values["connection"] = ("Connection", ["close"])
+        elif head.version == "HTTP/1.0":
+            values["connection"] = ("Connection", ["keep-alive"])
 
-        The Deferred fires once the transport's buffer is below its high-water
-        mark, so a streaming application can wait on it before writing more.
-        """
+    def _write_body(self, chunk: bytes) -> None:
+        """`write` without the Deferred."""
         if self.client_disconnected:
-            return defer.succeed(None)
+            return
         if self._finished:
             raise RuntimeError("cannot write() after finish()")
         if not self._started:
             if self._pending is None:
                 self._pending = []
             self._pending.append(chunk)
-            return self._connection._drained()
+            return
         if chunk and not self._discard_body:
             self._written += len(chunk)
             if self._chunked:
@@ -289,40 +343,6 @@ class HTTPRequestConnection:
                         f"{self._expected_length}"
                     )
                 self._connection._send(chunk)
-        return self._connection._drained()
-
-    def finish(self) -> None:
-        """End the response. For a plain callback that never wrote headers, send a 200."""
-        if self.client_disconnected:
-            return
-        if self._finished:
-            raise RuntimeError("finish() called twice")
-        if not self._started:
-            body = b"".join(self._pending or ())
-            self._pending = None
-            headers = HTTPHeaders()
-            headers["Content-Type"] = "text/html; charset=UTF-8"
-            headers["Content-Length"] = str(len(body))
-            self.write_headers(200, "OK", headers, body)
-        if self._chunked:
-            self._connection._send(b"0\r\n\r\n")
-        elif (
-            self._expected_length is not None
-            and not self._discard_body
-            and self._written != self._expected_length
-        ):
-            log.warn(
-                "response body of {written} bytes does not match its Content-Length {expected}; "
-                "closing the connection",
-                written=self._written,
-                expected=self._expected_length,
-            )
-            self.keep_alive = False
-        self._finished = True
-        if self.request is not None:
-            self.request._finish_time = time.time()
-        self._fire_finish_deferreds()
-        self._connection._response_finished(self)
 
     def detach(self, protocol: interfaces.IProtocol) -> Any:
         """Hand the socket to ``protocol`` (after a 101 response) and return the transport."""
@@ -603,7 +623,10 @@ class HTTPConnection(protocol.Protocol):
         scheme = head.scheme if head.scheme and factory.trust_absolute_scheme else self._scheme
         if factory.xheaders:
             remote_ip, scheme = factory._apply_xheaders(headers, remote_ip, scheme)
-        host = head.authority or headers.get("Host")
+        host = head.authority
+        if host is None:
+            host_entry = headers._values.get("host")
+            host = host_entry[1][0] if host_entry is not None else None
         if not host:
             local = self.transport.getHost()
             host = getattr(local, "host", "") or "localhost"
@@ -639,7 +662,7 @@ class HTTPConnection(protocol.Protocol):
                 ParseError(413, f"request body of {head.content_length} bytes is too large")
             )
             return
-        if head.has_body:
+        if head.chunked or head.content_length:
             if head.expect_continue:
                 self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self._set_deadline("body", factory.body_timeout)

@@ -89,6 +89,13 @@ class HTTPHeaders(MutableMapping[str, str]):
         else:
             self.update(*args, **kwargs)
 
+    @classmethod
+    def _from_values(cls, values: dict[str, tuple[str, list[str]]]) -> HTTPHeaders:
+        """Wrap an already-built ``{lower name: (canonical name, [values])}`` table (the parser's)."""
+        headers = cls.__new__(cls)
+        headers._values = values
+        return headers
+
     def add(self, name: str, value: str) -> None:
         """Add one more value for ``name``, keeping the ones already there."""
         key = name.lower()
@@ -486,28 +493,33 @@ class HTTPServerRequest:
         self.method = method
         self.uri = uri
         self.version = version
-        self.headers = headers if headers is not None else HTTPHeaders()
+        if headers is None:
+            headers = HTTPHeaders()
+        self.headers = headers
         self.body = body or b""
         self.remote_ip = remote_ip
         self.protocol = protocol
-        self.host = host or self.headers.get("Host") or "127.0.0.1"
-        self.host_name = _split_host_and_port(self.host.lower())[0]
+        if not host:
+            host = headers.get("Host") or "127.0.0.1"
+        self.host = host
+        self.host_name = _host_name(host)
         self.files = files or {}
-        self.connection = connection
-        self.server_connection = connection
+        self.connection = self.server_connection = connection
         self._start_time = time.time() if start_time is None else start_time
         self._finish_time: float | None = None
         self._cookies: dict[str, http.cookies.Morsel[str]] | None = None
-        path, sep, query = uri.partition("?")
-        self.path = path
-        self.query = query
-        if query:
+        self.body_arguments: dict[str, list[bytes]] = {}
+        if "?" in uri:
+            path, _, query = uri.partition("?")
+            self.path = path
+            self.query = query
             self.query_arguments = parse_qs_bytes(query, keep_blank_values=True)
             self.arguments = {name: list(values) for name, values in self.query_arguments.items()}
         else:
+            self.path = uri
+            self.query = ""
             self.query_arguments = {}
             self.arguments = {}
-        self.body_arguments: dict[str, list[bytes]] = {}
 
     @property
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
@@ -568,6 +580,16 @@ class HTTPServerRequest:
             f"method={self.method!r}, uri={self.uri!r}, version={self.version!r}, "
             f"remote_ip={self.remote_ip!r})"
         )
+
+
+def _host_name(host: str) -> str:
+    """The lower-cased host of a ``Host`` value, without its port."""
+    if ":" not in host:
+        return host.lower()
+    name, _, port = host.rpartition(":")
+    if port.isdigit() and port.isascii() and ":" not in name:
+        return name.lower()
+    return _split_host_and_port(host.lower())[0]
 
 
 def _split_host_and_port(netloc: str) -> tuple[str, int | None]:
