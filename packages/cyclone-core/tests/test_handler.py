@@ -59,6 +59,44 @@ async def test_if_none_match_gives_304_without_body():
     assert "Content-Length" not in second.headers
 
 
+class Sized(RequestHandler):
+    def get(self, size):
+        for _ in range(4):  # several writes: the limit counts the whole body
+            self.write(b"x" * (int(size) // 4))
+
+
+@pytest_twisted.ensureDeferred
+async def test_etag_matches_sha1_of_the_whole_body_written_in_pieces():
+    import hashlib
+
+    response = await client_for((r"/(\d+)", Sized)).get("/4000")
+    assert response.headers["Etag"] == '"%s"' % hashlib.sha1(b"x" * 4000).hexdigest()
+
+
+@pytest_twisted.ensureDeferred
+async def test_bodies_over_max_etag_body_size_get_no_automatic_etag():
+    client = client_for((r"/(\d+)", Sized))
+    at_limit = await client.get("/%d" % (64 * 1024))
+    over = await client.get("/%d" % (64 * 1024 + 4))
+    assert "Etag" in at_limit.headers
+    assert over.code == 200 and len(over.body) == 64 * 1024 + 4
+    assert "Etag" not in over.headers
+
+
+@pytest_twisted.ensureDeferred
+async def test_max_etag_body_size_setting_moves_or_removes_the_limit():
+    small = client_for((r"/(\d+)", Sized), max_etag_body_size=100)
+    assert "Etag" not in (await small.get("/200")).headers
+    assert "Etag" in (await small.get("/100")).headers
+    unlimited = client_for((r"/(\d+)", Sized), max_etag_body_size=None)
+    big = await unlimited.get("/%d" % (1024 * 1024))
+    assert "Etag" in big.headers
+    revalidated = await unlimited.get(
+        "/%d" % (1024 * 1024), headers={"If-None-Match": big.headers["Etag"]}
+    )
+    assert revalidated.code == 304
+
+
 @pytest_twisted.ensureDeferred
 async def test_head_without_head_method_answers_like_get_without_body():
     response = await client_for((r"/", Hello)).head("/")

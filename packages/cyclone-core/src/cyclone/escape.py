@@ -50,13 +50,17 @@ def xhtml_unescape(value: str | bytes) -> str:
     return html.unescape(to_unicode(value))
 
 
+# Built once: json.dumps with keyword arguments builds a new encoder on every call.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_encode(value: Any) -> str:
     """Encode ``value`` as JSON that is safe to embed in an HTML ``<script>`` block.
 
     ``</`` is written as ``<\\/`` so a string containing ``</script>`` cannot end
     the script element early.
     """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return _JSON_ENCODER.encode(value).replace("</", "<\\/")
 
 
 def json_decode(value: str | bytes) -> Any:

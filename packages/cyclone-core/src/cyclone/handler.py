@@ -149,6 +149,12 @@ class Finish(Exception):
 
 
 _ARG_DEFAULT: Any = object()
+_METHOD_NAMES = {
+    name: name.lower() for name in ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+}
+_JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+#: Bodies above this size get no automatic ETag (the ``max_etag_body_size`` setting).
+DEFAULT_MAX_ETAG_BODY_SIZE = 64 * 1024
 _DEFAULT_HEADERS = {"Server": "cyclone", "Content-Type": "text/html; charset=UTF-8"}
 _REMOVE_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _UNSAFE_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -213,20 +219,20 @@ class RequestHandler:
             ui = self._web().ui_namespace(self)
         return ui
 
+    # Per-request state starts from these class-level defaults (a handler is
+    # created for every request, so __init__ only sets what differs).
+    _headers_written = False
+    _finished = False
+    _auto_finish = True
+    _prepared = False
+    _transforms: list[Any] | tuple[()] = ()
+    _new_cookie: dict[str, http.cookies.Morsel[str]] | None = None
+
     def __init__(self, application: Router, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
         self.request = request
-        self._headers_written = False
-        self._finished = False
-        self._auto_finish = True
-        self._prepared = False
-        self._transforms: list[Any] = []
         self.path_args = []
         self.path_kwargs = {}
-        self._new_cookie: dict[str, http.cookies.Morsel[str]] | None = None
-        self._status_code = 200
-        self._reason = "OK"
-        self._write_buffer: list[bytes] = []
         self.clear()
         if self.no_keep_alive and request.connection is not None:
             request.connection.keep_alive = False
@@ -512,9 +518,12 @@ class RequestHandler:
         """Add to the response body; a dict (or list) is sent as JSON."""
         if self._finished:
             raise RuntimeError("cannot write() after finish()")
+        if type(chunk) is bytes:
+            self._write_buffer.append(chunk)
+            return
         if isinstance(chunk, (dict, list)):
             chunk = escape.json_encode(chunk)
-            self.set_header("Content-Type", "application/json; charset=UTF-8")
+            self._headers._values["content-type"] = ("Content-Type", [_JSON_CONTENT_TYPE])
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8")
         elif not isinstance(chunk, (bytes, bytearray, memoryview)):
@@ -547,15 +556,17 @@ class RequestHandler:
         The Deferred fires when the client's socket can take more, so a
         streaming loop can ``await self.flush()`` to respect backpressure.
         """
-        chunk = b"".join(self._write_buffer)
+        buffer = self._write_buffer
+        chunk = buffer[0] if len(buffer) == 1 else b"".join(buffer)
         self._write_buffer = []
         connection = self.request.connection
-        if getattr(connection, "client_disconnected", False) and not include_footers:
+        if not include_footers and getattr(connection, "client_disconnected", False):
             # Tornado fails a flush to a closed stream; a streaming loop stops here.
             return defer.fail(ConnectionLost("the client closed the connection"))
         if not self._headers_written:
             self._headers_written = True
-            self._apply_cookies()
+            if self._new_cookie:
+                self._apply_cookies()
             status, headers = self._status_code, self._headers
             for transform in self._transforms:
                 status, headers, chunk = transform.transform_first_chunk(
@@ -578,10 +589,11 @@ class RequestHandler:
             self.write(chunk)
         if not self._headers_written:
             status = self._status_code
+            header_values = self._headers._values
             if (
                 status == 200
                 and self.request.method in ("GET", "HEAD")
-                and "Etag" not in self._headers
+                and "etag" not in header_values
             ):
                 self.set_etag_header()
                 if self.check_etag_header():
@@ -594,12 +606,14 @@ class RequestHandler:
                 self._write_buffer = []
                 for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
                     self.clear_header(name)
-            elif "Content-Length" not in self._headers:
-                self._headers["Content-Length"] = str(sum(map(len, self._write_buffer)))
+            elif "content-length" not in header_values:
+                length = str(sum(map(len, self._write_buffer)))
+                header_values["content-length"] = ("Content-Length", [length])
         d = self.flush(include_footers=True)
         self.request.connection.finish()
         self._finished = True
-        self._release_prepared_waiter()
+        if self._stream_request_body:
+            self._release_prepared_waiter()
         self._log()
         try:
             self.on_finish()
@@ -777,9 +791,21 @@ class RequestHandler:
     # -- ETags ---------------------------------------------------------------------
 
     def compute_etag(self) -> str | None:
-        """An ETag for the buffered body (a SHA-1 of it); return None to disable ETags."""
+        """An ETag for the buffered body (a SHA-1 of it); return None to disable ETags.
+
+        Bodies larger than the ``max_etag_body_size`` setting (64 KiB by
+        default; None hashes every size) get none: hashing costs about as
+        much as sending them. Set an ``Etag`` header yourself for those, or
+        raise the setting when revalidating large bodies is worth it.
+        """
+        buffer = self._write_buffer
+        limit = self.settings.get("max_etag_body_size", DEFAULT_MAX_ETAG_BODY_SIZE)
+        if limit is not None and sum(map(len, buffer)) > limit:
+            return None
+        if len(buffer) == 1:
+            return f'"{hashlib.sha1(buffer[0]).hexdigest()}"'
         hasher = hashlib.sha1()
-        for part in self._write_buffer:
+        for part in buffer:
             hasher.update(part)
         return f'"{hasher.hexdigest()}"'
 
@@ -790,9 +816,11 @@ class RequestHandler:
 
     def check_etag_header(self) -> bool:
         """True when If-None-Match matches our ETag (weak comparison, RFC 9110 §13.1.2)."""
-        etag = self._headers.get("Etag")
         header = self.request.headers.get("If-None-Match")
-        if not etag or not header:
+        if not header:
+            return False
+        etag = self._headers.get("Etag")
+        if not etag:
             return False
         tags = _ETAG_LIST.findall(header)
         if "*" in tags:
@@ -922,11 +950,15 @@ class RequestHandler:
             method = self.request.method
             if method not in self.SUPPORTED_METHODS:
                 raise HTTPError(405)
-            self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
-            self.path_kwargs = {
-                k: self.decode_argument(v, name=k) if isinstance(v, bytes) else v
-                for k, v in kwargs.items()
-            }
+            if args:
+                self.path_args = [
+                    self.decode_argument(a) if isinstance(a, bytes) else a for a in args
+                ]
+            if kwargs:
+                self.path_kwargs = {
+                    k: self.decode_argument(v, name=k) if isinstance(v, bytes) else v
+                    for k, v in kwargs.items()
+                }
             if (
                 method not in ("GET", "HEAD", "OPTIONS")
                 and self.settings.get("xsrf_cookies")
@@ -946,7 +978,8 @@ class RequestHandler:
 
     def _after_prepare(self, _: Any) -> Any:
         self._prepared = True
-        self._release_prepared_waiter()
+        if self._stream_request_body:
+            self._release_prepared_waiter()
         if self._finished:
             return None
         if self._stream_request_body:
@@ -963,13 +996,16 @@ class RequestHandler:
         try:
             if self._finished:
                 return None
-            method_name = self.request.method.lower()
+            method_name = _METHOD_NAMES.get(self.request.method) or self.request.method.lower()
             method = getattr(self, method_name, None)
             if method is None and method_name == "head":
                 method = getattr(self, "get", None)
             if method is None:
                 raise HTTPError(405)
-            result = method(*self.path_args, **self.path_kwargs)
+            if self.path_kwargs:
+                result = method(*self.path_args, **self.path_kwargs)
+            else:
+                result = method(*self.path_args)
             if result is not None:
                 if _is_awaitable(result):
                     d = _as_deferred(result)

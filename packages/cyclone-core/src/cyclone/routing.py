@@ -171,14 +171,14 @@ class _HandlerDelegate:
         self.handler_kwargs = handler_kwargs
         self.path_args = path_args
         self.path_kwargs = path_kwargs
-        self.chunks: list[bytes] = []
+        self.chunks: list[bytes] | None = None
         self.handler: RequestHandler | None = None
         self.stream = handler_class._stream_request_body
 
     def headers_received(self, request: HTTPServerRequest) -> Any:
-        limit = self.handler_class.max_body_size
-        if limit is not None:
-            request.connection.set_max_body_size(limit)
+        handler_class = self.handler_class
+        if handler_class.max_body_size is not None:
+            request.connection.set_max_body_size(handler_class.max_body_size)
         if self.stream:
             request._body_done = defer.Deferred()  # type: ignore[attr-defined]
             return self._execute()
@@ -186,7 +186,10 @@ class _HandlerDelegate:
 
     def data_received(self, chunk: bytes) -> Any:
         if not self.stream:
-            self.chunks.append(chunk)
+            if self.chunks is None:
+                self.chunks = [chunk]
+            else:
+                self.chunks.append(chunk)
             return None
         handler = self.handler
         if handler is None or handler._finished:
@@ -202,9 +205,10 @@ class _HandlerDelegate:
         if self.stream:
             request._body_done.callback(None)  # type: ignore[attr-defined]
             return
-        if self.chunks:
-            request.body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
-            self.chunks = []
+        chunks = self.chunks
+        if chunks:
+            request.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            self.chunks = None
             try:
                 request._parse_body()
             except HTTPInputError as error:
@@ -222,7 +226,7 @@ class _HandlerDelegate:
                 handler.on_connection_close()
             except Exception:
                 app_log.failure("on_connection_close raised in {handler}", handler=handler)
-        self.chunks = []
+        self.chunks = None
 
     def _make_handler(self) -> RequestHandler | None:
         try:
@@ -241,8 +245,12 @@ class _HandlerDelegate:
         handler = self._make_handler()
         if handler is None:
             return None
-        transforms = [t(self.request) for t in self.application.transforms]
-        handler._execute(transforms, *self.path_args, **self.path_kwargs)
+        transform_classes = self.application.transforms
+        transforms = [t(self.request) for t in transform_classes] if transform_classes else []
+        if self.path_kwargs:
+            handler._execute(transforms, *self.path_args, **self.path_kwargs)
+        else:
+            handler._execute(transforms, *self.path_args)
         if self.stream and not handler._prepared and not handler._finished:
             # Body bytes go to data_received() only once prepare() has completed.
             waiter: defer.Deferred[None] = defer.Deferred()
@@ -341,7 +349,12 @@ class Router(HTTPServer):
     ) -> tuple[type[RequestHandler], dict[str, Any], list[Any], dict[str, Any]]:
         """The handler class, its kwargs and the path arguments for ``request``."""
         path = request.path
-        for spec in self._specs_for_host(request):
+        handlers = self.handlers
+        if len(handlers) == 1 and handlers[0][0].pattern == ".*$":
+            specs: Iterable[URLSpec] = handlers[0][1]  # one table for every host
+        else:
+            specs = self._specs_for_host(request)
+        for spec in specs:
             match = spec.regex.match(path)
             if match is None:
                 continue

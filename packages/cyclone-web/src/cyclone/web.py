@@ -232,7 +232,8 @@ class Application(Router):
     ``static_handler_class``, ``static_handler_args``, ``template_path``,
     ``template_loader``, ``autoescape``, ``xheaders``,
     ``compress_response``/``gzip``, ``log_function``, ``ui_modules``,
-    ``ui_methods``, ``default_handler_class`` and the server limits
+    ``ui_methods``, ``default_handler_class``, ``max_etag_body_size`` (bodies
+    above it, 64 KiB by default, get no automatic ETag) and the server limits
     (``max_body_size``, ``max_header_size``, ``header_timeout``,
     ``body_timeout``, ``idle_connection_timeout``). ``self.settings`` is an
     ObjectDict of exactly the keyword arguments given.
