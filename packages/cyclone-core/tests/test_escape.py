@@ -108,6 +108,22 @@ def test_json_encode_round_trips_non_ascii_text():
     assert escape.json_decode(escape.json_encode(value)) == value
 
 
+def test_json_encode_refuses_a_circular_structure_with_value_error():
+    looped: dict = {"name": "loop"}
+    looped["self"] = [looped]
+    with pytest.raises(ValueError, match="circular"):
+        escape.json_encode(looped)
+    # The encoder is shared: a failure leaves it usable.
+    assert escape.json_encode({"ok": [1]}) == '{"ok":[1]}'
+
+
+def test_json_encode_handles_deep_but_finite_nesting():
+    value: list = []
+    for _ in range(200):
+        value = [value]
+    assert escape.json_decode(escape.json_encode(value)) == value
+
+
 def test_json_decode_accepts_text_and_bytes():
     assert escape.json_decode('{"a": [1]}') == {"a": [1]}
     assert escape.json_decode(b'{"a": "\xc3\xa9"}') == {"a": "é"}

@@ -415,6 +415,36 @@ def test_parse_qs_bytes_keeps_values_as_bytes():
     }
 
 
+def test_parse_qs_bytes_leaves_malformed_escapes_and_backslashes_as_sent():
+    assert parse_qs_bytes(b"a=100%&b=%zz&c=%4&d=C:\\dir%5Cfile&e=1+%2B+1") == {
+        "a": [b"100%"],
+        "b": [b"%zz"],
+        "c": [b"%4"],
+        "d": [b"C:\\dir\\file"],
+        "e": [b"1 + 1"],
+    }
+
+
+_QUERY_BYTES = st.binary(max_size=40) | st.text(
+    alphabet="%0123456789abcdefABCDEFxz+&=\\ ", max_size=40
+).map(str.encode)
+
+
+@given(_QUERY_BYTES)
+def test_parse_qs_bytes_agrees_with_the_standard_library(query):
+    import urllib.parse
+
+    expected: dict[str, list[bytes]] = {}
+    for field in query.split(b"&"):
+        if not field:
+            continue
+        name, _, value = field.partition(b"=")
+        name = urllib.parse.unquote_to_bytes(name.replace(b"+", b" "))
+        value = urllib.parse.unquote_to_bytes(value.replace(b"+", b" "))
+        expected.setdefault(name.decode("utf-8", "replace"), []).append(value)
+    assert parse_qs_bytes(query) == expected
+
+
 # -- URLs, hosts and dates ----------------------------------------------------------------------
 
 

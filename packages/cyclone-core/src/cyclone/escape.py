@@ -51,7 +51,9 @@ def xhtml_unescape(value: str | bytes) -> str:
 
 
 # Built once: json.dumps with keyword arguments builds a new encoder on every call.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# Without the circular-reference bookkeeping (a dict update per container) a
+# cycle ends in RecursionError, reported below as the ValueError json.dumps gives.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def json_encode(value: Any) -> str:
@@ -60,7 +62,11 @@ def json_encode(value: Any) -> str:
     ``</`` is written as ``<\\/`` so a string containing ``</script>`` cannot end
     the script element early.
     """
-    return _JSON_ENCODER.encode(value).replace("</", "<\\/")
+    try:
+        text = _JSON_ENCODER.encode(value)
+    except RecursionError:
+        raise ValueError("cannot encode as JSON: circular reference or nesting too deep")
+    return text.replace("</", "<\\/")
 
 
 def json_decode(value: str | bytes) -> Any:

@@ -158,6 +158,8 @@ _CHUNK_SIZE_RE = re.compile(
     rb"([0-9A-Fa-f]{1,%d})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?" % MAX_CHUNK_SIZE_DIGITS
 )
 _DIGITS_RE = re.compile(r"[0-9]+")
+#: Headers that change how a request is framed or kept alive (lower-cased).
+_FRAMING_HEADERS = frozenset({"connection", "transfer-encoding", "content-length", "expect"})
 
 (_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _END, _DONE, _ERROR) = (
     range(9)
@@ -365,6 +367,27 @@ class RequestParser:
         elif version == "HTTP/1.1":
             return self._fail(400, "HTTP/1.1 request without a Host header")
 
+        self._body_received = 0
+        if _FRAMING_HEADERS.isdisjoint(values):
+            # The common case: no body, no Expect, the version's default persistence.
+            self._state = _END
+            return RequestHead(
+                method, target, version, headers, version == "HTTP/1.1", False, None, False,
+                authority, scheme,
+            )  # fmt: skip
+        return self._head_with_framing(method, target, version, headers, authority, scheme)
+
+    def _head_with_framing(
+        self,
+        method: str,
+        target: str,
+        version: str,
+        headers: HTTPHeaders,
+        authority: str | None,
+        scheme: str | None,
+    ) -> RequestHead | ParseError:
+        """Read Connection, Transfer-Encoding, Content-Length and Expect (RFC 9112 §6, §9.3)."""
+        values = headers._values
         connection_entry = values.get("connection")
         if connection_entry is None:
             keep_alive = version == "HTTP/1.1"
@@ -420,7 +443,6 @@ class RequestParser:
             self._remaining = content_length
         else:
             self._state = _END
-        self._body_received = 0
         return RequestHead(
             method,
             target,

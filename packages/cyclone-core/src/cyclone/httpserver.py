@@ -256,17 +256,18 @@ class HTTPRequestConnection:
             self._choose_framing(status_code, values)
             if "date" not in values:
                 values["date"] = ("Date", [_http_date_now()])
-        lines = [f"HTTP/1.1 {status_code} {reason}\r\n"]
-        for name, header_values in values.values():
-            for value in header_values:
-                lines.append(f"{name}: {value}\r\n")
-        lines.append("\r\n")
-        text = "".join(lines)
+        lines = [f"{name}: {value}\r\n" for name, items in values.values() for value in items]
+        text = f"HTTP/1.1 {status_code} {reason}\r\n{''.join(lines)}\r\n"
+        line_count = len(lines) + 2
         try:
-            if text.count("\n") != len(lines) or text.count("\r") != len(lines):
+            if text.count("\n") != line_count or text.count("\r") != line_count:
                 # Whoever controls a value with CR or LF could add headers or a
                 # whole response (response splitting); refuse before sending.
-                line = next(line for line in lines if line.count("\r") + line.count("\n") != 2)
+                line = next(
+                    line
+                    for line in [f"{reason}\r\n", *lines]
+                    if line.count("\r") + line.count("\n") != 2
+                )
                 raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
             try:
                 data = text.encode("latin-1")
@@ -500,7 +501,14 @@ class HTTPConnection(protocol.Protocol):
         transport, which keeps handling backpressure and errors.
         """
         sock = self._socket
-        if sock is not None and self._transport_idle():
+        transport = self.transport
+        if (
+            sock is not None
+            and not transport._tempDataLen
+            and transport.offset == len(transport.dataBuffer)
+            and transport.connected
+            and not transport.disconnecting
+        ):
             try:
                 sent = sock.send(data)
             except (BlockingIOError, InterruptedError):
@@ -510,7 +518,7 @@ class HTTPConnection(protocol.Protocol):
             if sent == len(data):
                 return
             data = data[sent:]
-        self.transport.write(data)
+        transport.write(data)
 
     def _send_sequence(self, parts: list[bytes]) -> None:
         """Write several buffers in one system call without joining them (scatter/gather)."""
@@ -620,9 +628,12 @@ class HTTPConnection(protocol.Protocol):
         headers = head.headers
         request_connection = HTTPRequestConnection(self, head)
         remote_ip = self._remote_ip
-        scheme = head.scheme if head.scheme and factory.trust_absolute_scheme else self._scheme
-        if factory.xheaders:
-            remote_ip, scheme = factory._apply_xheaders(headers, remote_ip, scheme)
+        scheme = self._scheme
+        if factory.xheaders or head.scheme:
+            if head.scheme and factory.trust_absolute_scheme:
+                scheme = head.scheme
+            if factory.xheaders:
+                remote_ip, scheme = factory._apply_xheaders(headers, remote_ip, scheme)
         host = head.authority
         if host is None:
             host_entry = headers._values.get("host")
@@ -644,9 +655,9 @@ class HTTPConnection(protocol.Protocol):
         )
         request_connection.request = request
         self._request_connection = request_connection
-        delegate = factory._start_request(request)
-        self._delegate = delegate
-        self._parser.max_body_size = factory.max_body_size
+        delegate = self._delegate = factory._start_request(request)
+        parser = self._parser
+        parser.max_body_size = factory.max_body_size
         try:
             result = delegate.headers_received(request)
         except Exception:
@@ -655,18 +666,19 @@ class HTTPConnection(protocol.Protocol):
             return
         if request_connection._finished or request_connection._started:
             return
-        if head.content_length is not None and head.content_length > self._parser.max_body_size:
-            # Like a malformed body: the delegate (a streaming handler's prepare()
-            # may already have run) hears that the request will never complete.
-            self._on_parse_error(
-                ParseError(413, f"request body of {head.content_length} bytes is too large")
-            )
-            return
-        if head.chunked or head.content_length:
-            if head.expect_continue:
-                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self._set_deadline("body", factory.body_timeout)
-        if isinstance(result, defer.Deferred):
+        if head.content_length is not None or head.chunked:
+            if head.content_length is not None and head.content_length > parser.max_body_size:
+                # Like a malformed body: the delegate (a streaming handler's prepare()
+                # may already have run) hears that the request will never complete.
+                self._on_parse_error(
+                    ParseError(413, f"request body of {head.content_length} bytes is too large")
+                )
+                return
+            if head.chunked or head.content_length:
+                if head.expect_continue:
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._set_deadline("body", factory.body_timeout)
+        if result is not None and isinstance(result, defer.Deferred):
             if not result.called:
                 self._pause_reading("delegate")
             result.addBoth(self._delegate_ready)

@@ -17,6 +17,7 @@ the delegate interfaces that connect `cyclone.httpserver` to request handlers.
 from __future__ import annotations
 
 import calendar
+import codecs
 import email.utils
 import http.cookies
 import re
@@ -188,22 +189,32 @@ def parse_qs_bytes(query: str | bytes, keep_blank_values: bool = True) -> dict[s
     """Parse a query string into ``{name: [raw bytes values]}``.
 
     Values stay bytes (as in Tornado) so the handler decides how to decode
-    them; names are decoded as UTF-8 with replacement.
+    them; names are decoded as UTF-8 with replacement. Decoding agrees with
+    ``urllib.parse.unquote_to_bytes`` (malformed escapes such as ``%zz`` stay
+    as sent) but runs in C: the whole query is rewritten once so that every
+    ``%XX`` reads ``\\xXX`` (backslashes doubled first), and each field that
+    holds an escape goes through the C-level escape decoder.
     """
     raw = query.encode("utf-8") if isinstance(query, str) else query
+    if b"+" in raw:
+        raw = raw.replace(b"+", b" ")  # an encoded plus is %2B, so this is safe everywhere
+    escaped = b"%" in raw
+    if escaped:
+        raw = raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x")
+    fields = [field.partition(b"=") for field in raw.split(b"&") if field]
+    if escaped:
+        fields = [
+            (
+                _unescape(name) if b"\\" in name else name,
+                b"",
+                _unescape(value) if b"\\" in value else value,
+            )
+            for name, _, value in fields
+        ]
     result: dict[str, list[bytes]] = {}
-    unquote = urllib.parse.unquote_to_bytes
-    for field in raw.split(b"&"):
-        if not field:
-            continue
-        name, _, value = field.partition(b"=")
+    for name, _, value in fields:
         if not value and not keep_blank_values:
             continue
-        # Only fields that need it pay for unquoting (most names never do).
-        if b"%" in name or b"+" in name:
-            name = unquote(name.replace(b"+", b" "))
-        if b"%" in value or b"+" in value:
-            value = unquote(value.replace(b"+", b" "))
         key = name.decode("utf-8", "replace")
         values = result.get(key)
         if values is None:
@@ -211,6 +222,21 @@ def parse_qs_bytes(query: str | bytes, keep_blank_values: bool = True) -> dict[s
         else:
             values.append(value)
     return result
+
+
+_ESCAPED_QUERY_TOKEN = re.compile(rb"\\\\|\\x")
+
+
+def _unescape(field: bytes) -> bytes:
+    """Decode one field that `parse_qs_bytes` rewrote to backslash escapes."""
+    try:
+        return codecs.escape_decode(field)[0]
+    except ValueError:
+        # A malformed escape: undo the rewrite and let the standard function keep it.
+        original = _ESCAPED_QUERY_TOKEN.sub(
+            lambda match: b"\\" if match.group() == b"\\\\" else b"%", field
+        )
+        return urllib.parse.unquote_to_bytes(original)
 
 
 def url_concat(url: str, args: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
@@ -410,8 +436,10 @@ def parse_body_arguments(
             parsed = parse_qs_bytes(body, keep_blank_values=True)
         except (UnicodeError, ValueError) as error:
             raise HTTPInputError(f"invalid urlencoded body: {error}")
-        for name, values in parsed.items():
-            if values:
+        if not arguments:
+            arguments.update(parsed)
+        else:
+            for name, values in parsed.items():
                 arguments.setdefault(name, []).extend(values)
     elif main_type == "multipart/form-data":
         match = _MULTIPART_BOUNDARY.search(content_type)
@@ -571,8 +599,12 @@ class HTTPServerRequest:
             self.files,
             self.headers,
         )
-        for name, values in self.body_arguments.items():
-            self.arguments.setdefault(name, []).extend(values)
+        arguments = self.arguments
+        if not arguments:
+            arguments.update({name: list(values) for name, values in self.body_arguments.items()})
+        else:
+            for name, values in self.body_arguments.items():
+                arguments.setdefault(name, []).extend(values)
 
     def __repr__(self) -> str:
         return (
