@@ -463,11 +463,12 @@ class HTTPConnection(protocol.Protocol):
         if self._discarding:
             return
         parser = self._parser
-        if self._deadline_kind == "idle" and parser.waiting_for_head:
-            self._set_deadline("header", self.factory.header_timeout)
         parser.receive(data)
         if not self._processing:
             self._process()
+        if self._deadline_kind == "idle" and parser._buffer and parser.waiting_for_head:
+            # Part of a request head arrived: from now on it has header_timeout to complete.
+            self._set_deadline("header", self.factory.header_timeout)
 
     def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:
         self._closed = True
@@ -609,6 +610,8 @@ class HTTPConnection(protocol.Protocol):
                             log.failure("the request delegate's finish() raised")
                             self._abandon_request(500, "internal server error")
                             break
+                    if not parser._buffer:
+                        break  # answered or not, nothing more to parse until bytes arrive
                 elif event_type is ParseError:
                     self._on_parse_error(event)  # type: ignore[arg-type]
                     break

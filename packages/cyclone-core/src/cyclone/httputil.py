@@ -580,7 +580,9 @@ class HTTPServerRequest:
 
     def write(self, chunk: bytes) -> None:
         """Send body bytes (for plain request callbacks; handlers use their own write())."""
-        self.connection.write(chunk)
+        connection = self.connection
+        # The server's connection can skip building a flow-control Deferred nobody reads.
+        getattr(connection, "_write_body", connection.write)(chunk)
 
     def finish(self) -> None:
         """End the response (for plain request callbacks)."""
