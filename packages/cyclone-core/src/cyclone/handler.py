@@ -280,7 +280,7 @@ class RequestHandler:
         """Reset headers and body to their defaults (used before error pages too)."""
         self._headers = HTTPHeaders._from_canonical(_DEFAULT_HEADERS)
         self.set_default_headers()
-        self._write_buffer = []
+        self._write_buffer: list[bytes] = []
         self._status_code = 200
         self._reason = "OK"
 
