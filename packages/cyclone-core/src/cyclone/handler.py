@@ -149,9 +149,6 @@ class Finish(Exception):
 
 
 _ARG_DEFAULT: Any = object()
-_METHOD_NAMES = {
-    name: name.lower() for name in ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
-}
 _JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 #: Bodies above this size get no automatic ETag (the ``max_etag_body_size`` setting).
 DEFAULT_MAX_ETAG_BODY_SIZE = 64 * 1024
@@ -996,16 +993,13 @@ class RequestHandler:
         try:
             if self._finished:
                 return None
-            method_name = _METHOD_NAMES.get(self.request.method) or self.request.method.lower()
+            method_name = self.request.method.lower()
             method = getattr(self, method_name, None)
             if method is None and method_name == "head":
                 method = getattr(self, "get", None)
             if method is None:
                 raise HTTPError(405)
-            if self.path_kwargs:
-                result = method(*self.path_args, **self.path_kwargs)
-            else:
-                result = method(*self.path_args)
+            result = method(*self.path_args, **self.path_kwargs)
             if result is not None:
                 if _is_awaitable(result):
                     d = _as_deferred(result)

@@ -246,42 +246,37 @@ class HTTPRequestConnection:
             raise RuntimeError("the response is already finished")
         connection = self._connection
         reason = reason or responses.get(status_code, "Unknown")
-        values = (headers if isinstance(headers, HTTPHeaders) else HTTPHeaders(headers))._values
+        if not isinstance(headers, HTTPHeaders):
+            headers = HTTPHeaders(headers)
         informational = status_code < 200
-        if not informational:
-            # Framing adds or replaces whole entries, so a shallow copy can undo it.
-            as_given = dict(values)
-            state = (self.keep_alive, self._discard_body)
-            self._started = True
-            self._choose_framing(status_code, values)
+        if informational:
+            values = headers._values
+        else:
+            # Framing headers go on a copy and the framing is applied once the
+            # head proved valid: a refused head leaves everything as it was.
+            values = dict(headers._values)
+            framing = self._choose_framing(status_code, values)
             if "date" not in values:
                 values["date"] = ("Date", [_http_date_now()])
         lines = [f"{name}: {value}\r\n" for name, items in values.values() for value in items]
         text = f"HTTP/1.1 {status_code} {reason}\r\n{''.join(lines)}\r\n"
         line_count = len(lines) + 2
+        if text.count("\n") != line_count or text.count("\r") != line_count:
+            # Whoever controls a value with CR or LF could add headers or a
+            # whole response (response splitting); refuse before sending.
+            line = next(
+                line
+                for line in [f"{reason}\r\n", *lines]
+                if line.count("\r") + line.count("\n") != 2
+            )
+            raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
         try:
-            if text.count("\n") != line_count or text.count("\r") != line_count:
-                # Whoever controls a value with CR or LF could add headers or a
-                # whole response (response splitting); refuse before sending.
-                line = next(
-                    line
-                    for line in [f"{reason}\r\n", *lines]
-                    if line.count("\r") + line.count("\n") != 2
-                )
-                raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
-            try:
-                data = text.encode("latin-1")
-            except UnicodeEncodeError as error:
-                raise ValueError(f"response header is not latin-1 text: {error.object!r}")
-        except ValueError:
-            if not informational:
-                # Leave the response as it was, so the application can still answer.
-                values.clear()
-                values.update(as_given)
-                self.keep_alive, self._discard_body = state
-                self._started = self._chunked = False
-                self._expected_length = None
-            raise
+            data = text.encode("latin-1")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"response header is not latin-1 text: {error.object!r}")
+        if not informational:
+            self._started = True
+            self._chunked, self._expected_length, self.keep_alive, self._discard_body = framing
         pending = self._pending
         if pending:
             self._pending = None
@@ -297,30 +292,41 @@ class HTTPRequestConnection:
             else:
                 connection._send_sequence([data, chunk])
 
-    def _choose_framing(self, status_code: int, values: dict[str, tuple[str, list[str]]]) -> None:
-        """Pick Content-Length, chunked or close-delimited framing and the Connection header."""
+    def _choose_framing(
+        self, status_code: int, values: dict[str, tuple[str, list[str]]]
+    ) -> tuple[bool, int | None, bool, bool]:
+        """Pick Content-Length, chunked or close-delimited framing and the Connection header.
+
+        Adjusts the header table ``values`` and returns what to apply once the
+        head is sent: (chunked, expected length, keep-alive, discard body).
+        """
         head = self._head
+        chunked = False
+        expected_length = None
+        keep_alive = self.keep_alive
+        discard_body = self._discard_body
         length = values.get("content-length")
         if status_code in _NO_BODY_STATUSES:
-            self._discard_body = True
+            discard_body = True
             values.pop("transfer-encoding", None)
         elif length is not None:
-            self._expected_length = int(",".join(length[1]))
-        elif not self._discard_body:
+            expected_length = int(",".join(length[1]))
+        elif not discard_body:
             if head.version == "HTTP/1.1":
-                self._chunked = True
+                chunked = True
                 values["transfer-encoding"] = ("Transfer-Encoding", ["chunked"])
             else:
-                self.keep_alive = False
-        if self.keep_alive and self._connection._parser.reading_body:
+                keep_alive = False
+        if keep_alive and self._connection._parser.reading_body:
             # The application answered before reading the whole body: the
             # rest of it would be taken for the next request, so close.
-            self.keep_alive = False
-        if not self.keep_alive:
+            keep_alive = False
+        if not keep_alive:
             if head.version == "HTTP/1.1" or "connection" in values:
                 values["connection"] = ("Connection", ["close"])
         elif head.version == "HTTP/1.0":
             values["connection"] = ("Connection", ["keep-alive"])
+        return chunked, expected_length, keep_alive, discard_body
 
     def _write_body(self, chunk: bytes) -> None:
         """`write` without the Deferred."""
@@ -502,14 +508,7 @@ class HTTPConnection(protocol.Protocol):
         transport, which keeps handling backpressure and errors.
         """
         sock = self._socket
-        transport = self.transport
-        if (
-            sock is not None
-            and not transport._tempDataLen
-            and transport.offset == len(transport.dataBuffer)
-            and transport.connected
-            and not transport.disconnecting
-        ):
+        if sock is not None and self._transport_idle():
             try:
                 sent = sock.send(data)
             except (BlockingIOError, InterruptedError):
@@ -519,7 +518,7 @@ class HTTPConnection(protocol.Protocol):
             if sent == len(data):
                 return
             data = data[sent:]
-        transport.write(data)
+        self.transport.write(data)
 
     def _send_sequence(self, parts: list[bytes]) -> None:
         """Write several buffers in one system call without joining them (scatter/gather)."""

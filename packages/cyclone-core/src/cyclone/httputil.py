@@ -160,9 +160,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     @classmethod
     def _from_canonical(cls, pairs: dict[str, str]) -> HTTPHeaders:
         """Build headers from ``{Canonical-Name: value}`` without normalising again (hot path)."""
-        headers = cls()
-        headers._values = {name.lower(): (name, [value]) for name, value in pairs.items()}
-        return headers
+        return cls._from_values({name.lower(): (name, [value]) for name, value in pairs.items()})
 
     @classmethod
     def parse(cls, text: str) -> HTTPHeaders:

@@ -22,7 +22,7 @@ UI modules and compression.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from twisted.internet import defer
@@ -247,10 +247,7 @@ class _HandlerDelegate:
             return None
         transform_classes = self.application.transforms
         transforms = [t(self.request) for t in transform_classes] if transform_classes else []
-        if self.path_kwargs:
-            handler._execute(transforms, *self.path_args, **self.path_kwargs)
-        else:
-            handler._execute(transforms, *self.path_args)
+        handler._execute(transforms, *self.path_args, **self.path_kwargs)
         if self.stream and not handler._prepared and not handler._finished:
             # Body bytes go to data_received() only once prepare() has completed.
             waiter: defer.Deferred[None] = defer.Deferred()
@@ -326,7 +323,7 @@ class Router(HTTPServer):
             raise KeyError(f"{name!r} not found in named urls")
         return self.named_handlers[name].reverse(*args)
 
-    def _specs_for_host(self, request: HTTPServerRequest) -> Iterator[URLSpec]:
+    def _specs_for_host(self, request: HTTPServerRequest) -> list[URLSpec]:
         """Every route of every host pattern matching the request, in the order added.
 
         As in Tornado, a path that no route of the first matching host answers
@@ -334,27 +331,21 @@ class Router(HTTPServer):
         when no pattern matches (and not behind a proxy sending X-Real-Ip).
         """
         host = request.host_name
-        matched = False
-        for pattern, specs in self.handlers:
-            if pattern.match(host):
-                matched = True
-                yield from specs
-        if not matched and self.default_host is not None and "X-Real-Ip" not in request.headers:
-            for pattern, specs in self.handlers:
-                if pattern.match(self.default_host):
-                    yield from specs
+        tables = [specs for pattern, specs in self.handlers if pattern.match(host)]
+        if not tables and self.default_host is not None and "X-Real-Ip" not in request.headers:
+            tables = [
+                specs for pattern, specs in self.handlers if pattern.match(self.default_host)
+            ]
+        if len(tables) == 1:
+            return tables[0]  # read only: find_handler just iterates it
+        return [spec for specs in tables for spec in specs]
 
     def find_handler(
         self, request: HTTPServerRequest
     ) -> tuple[type[RequestHandler], dict[str, Any], list[Any], dict[str, Any]]:
         """The handler class, its kwargs and the path arguments for ``request``."""
         path = request.path
-        handlers = self.handlers
-        if len(handlers) == 1 and handlers[0][0].pattern == ".*$":
-            specs: Iterable[URLSpec] = handlers[0][1]  # one table for every host
-        else:
-            specs = self._specs_for_host(request)
-        for spec in specs:
+        for spec in self._specs_for_host(request):
             match = spec.regex.match(path)
             if match is None:
                 continue
