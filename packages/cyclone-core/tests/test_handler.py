@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import re
 import sys
+import urllib.parse
 
 import pytest
 import pytest_twisted
@@ -453,6 +455,87 @@ def test_secure_cookie_with_rotated_secrets():
 def test_set_cookie_refuses_separators(name, value):
     with pytest.raises(ValueError):
         make_handler().set_cookie(name, value)
+
+
+@pytest.mark.parametrize(
+    "attributes, offending",
+    [
+        ({"path": "/; Domain=evil.example"}, "Domain=evil.example"),
+        ({"path": "/\r\nX-Injected: 1"}, "X-Injected"),
+        ({"path": "/caf\u00e9"}, "caf"),
+        ({"domain": "site.example; Secure"}, "site.example; Secure"),
+        ({"domain": "site example"}, "site example"),
+        ({"domain": "b\u00fccher.example"}, "cher.example"),
+        ({"samesite": "Lax; Domain=evil.example"}, "Domain=evil.example"),
+        ({"samesite": True}, "True"),
+        ({"max_age": "60; Domain=evil.example"}, "Domain=evil.example"),
+        ({"max_age": 1.5}, "1.5"),
+        ({"max_age": True}, "True"),
+        ({"expires": "tomorrow"}, "tomorrow"),
+        ({"expires": float("inf")}, "inf"),
+        ({"expires_days": float("nan")}, "nan"),
+        ({"comment": "hi; Domain=evil.example"}, "Domain=evil.example"),
+        ({"comment": True}, "comment"),
+        ({"priority": "High"}, "priority"),
+    ],
+)
+def test_set_cookie_refuses_attribute_values_that_would_add_attributes(attributes, offending):
+    handler = make_handler()
+    with pytest.raises(ValueError, match=re.escape(offending)):
+        handler.set_cookie("session", "v", **attributes)
+    assert handler._new_cookie is None
+
+
+def test_set_cookie_refuses_non_ascii_values():
+    with pytest.raises(ValueError, match="caf\u00e9"):
+        make_handler().set_cookie("name", "caf\u00e9")
+
+
+def test_set_cookie_accepts_every_kind_of_valid_attribute():
+    handler = make_handler()
+    handler.set_cookie(
+        "session",
+        "v1",
+        domain=".site.example",
+        path="/app",
+        expires=datetime.datetime(2030, 1, 2, 3, 4, 5),
+        max_age="3600",
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        comment="kept",
+    )
+    header = handler._new_cookie["session"].OutputString()
+    for part in (
+        "session=v1",
+        "Domain=.site.example",
+        "Path=/app",
+        "expires=Wed, 02 Jan 2030 03:04:05 GMT",
+        "Max-Age=3600",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Comment=kept",
+    ):
+        assert part in header
+
+
+@pytest.mark.parametrize(
+    "next_url, expected",
+    [
+        (None, "/home"),
+        ("/account", "/account"),
+        ("//evil.example", "/home"),
+        ("http://x/page", "http://x/page"),
+        ("http://x:8080/page", "/home"),
+        ("https://partner.example/", "https://partner.example/"),
+        ("https://evil.example/", "/home"),
+    ],
+)
+def test_get_safe_next_url_allows_this_host_and_the_allowed_redirect_hosts(next_url, expected):
+    uri = "/login" if next_url is None else "/login?" + urllib.parse.urlencode({"next": next_url})
+    handler = make_handler({"allowed_redirect_hosts": ["partner.example"]}, uri=uri)
+    assert handler.get_safe_next_url("/home") == expected
 
 
 class Redirecting(RequestHandler):

@@ -475,6 +475,8 @@ def test_url_concat_keeps_blank_existing_values():
         ("[::1]:8080", ("::1", 8080)),
         ("[::1]", ("::1", None)),
         ("host:notaport", ("host:notaport", None)),
+        ("host:" + "9" * 5000, ("host", None)),
+        ("host:123456", ("host", None)),
     ],
 )
 def test_split_host_and_port(netloc, expected):
@@ -516,6 +518,25 @@ def test_parse_http_date_reads_the_three_formats(text):
 @pytest.mark.parametrize("text", ["", "yesterday", "Sun, 99 Foo 1994 08:49:37 GMT", "1994"])
 def test_parse_http_date_of_garbage_is_none(text):
     assert parse_http_date(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon, 01 Jan 99999999999 00:00:00 GMT",
+        "Mon, 01 Jan 10000 00:00:00 GMT",
+        "Mon, 01 Jan 2000 25:00:00 GMT",
+        "Mon, 01 Jan 2000 99999999999:00:00 GMT",
+        "Mon, 31 Feb 2000 00:00:00 GMT",
+        "Mon, 01 Jan 2000 00:00:00 +99999999",
+    ],
+)
+def test_parse_http_date_with_a_field_out_of_range_is_none(text):
+    assert parse_http_date(text) is None
+
+
+def test_parse_http_date_applies_a_numeric_offset():
+    assert parse_http_date("Sun, 06 Nov 1994 09:49:37 +0100") == _EPOCH_SECONDS
 
 
 @given(st.integers(0, 2**33))

@@ -158,3 +158,21 @@ def test_tokens_are_ascii_and_cookie_safe():
     token = sign("alice ☕;, =")
     token.decode("ascii")
     assert not set(b' ;,"\\') & set(token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        b"2|" + b"1" * 5000 + b"|1700000000|YWxpY2U=|" + b"0" * 64,
+        b"2|1|" + b"1" * 5000 + b"|YWxpY2U=|" + b"0" * 64,
+        b"2|" + b"1" * 21 + b"|1700000000|YWxpY2U=|" + b"0" * 64,
+        "2|١|1700000000|YWxpY2U=|" + "0" * 64,
+    ],
+)
+def test_fields_with_too_many_or_non_ascii_digits_are_refused_before_the_mac(token):
+    assert decode(token, secret={1: "secret"}) is None
+
+
+def test_signed_value_version_of_a_5000_digit_version_is_none():
+    assert signed_value_version(b"2|" + b"7" * 5000 + b"|1|YQ==|00") is None
+    assert signed_value_version(b"2|" + b"7" * 20 + b"|1|YQ==|00") == int("7" * 20)

@@ -30,12 +30,13 @@ import hmac
 import http.cookies
 import importlib
 import inspect
+import math
 import os
 import re
 import time
 import traceback
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet import defer
@@ -65,6 +66,7 @@ __all__ = [
     "addslash",
     "asynchronous",
     "authenticated",
+    "is_safe_redirect_url",
     "removeslash",
     "stream_request_body",
 ]
@@ -157,8 +159,24 @@ _REMOVE_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _UNSAFE_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_COOKIE_VALUE_FORBIDDEN = re.compile(r'[\x00-\x20",;\\\x7f]')
+# RFC 6265 §4.1.1: a cookie value is ASCII without controls, space, DQUOTE, comma,
+# semicolon or backslash; attribute values (path, extensions) are ASCII without
+# controls or semicolons; a Domain is a host name (non-ASCII ones punycoded).
+_COOKIE_VALUE_FORBIDDEN = re.compile(r"[^\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]")
+_COOKIE_ATTRIBUTE_VALUE = re.compile(r"[\x20-\x3a\x3c-\x7e]*")
+_COOKIE_DOMAIN = re.compile(r"\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?")
+_COOKIE_FLAGS = frozenset({"httponly", "secure", "partitioned"})
 _ETAG_LIST = re.compile(r'\*|(?:W/)?"[^"]*"')
+#: What browsers skip or drop where a URL starts (WHATWG URL: tab and newlines
+#: anywhere, and backslash read as slash), so ``/\t/host`` is ``//host`` to them.
+_LEADING_SLASHES = "/\\\t\n\r"
+#: Characters that may stay as they are in a Location value: visible ASCII ("%"
+#: included, so existing escapes are kept). The rest is percent-encoded as UTF-8.
+_URL_SAFE_CHARACTERS = "".join(chr(code) for code in range(0x21, 0x7F))
+_NOT_IN_A_SAFE_REDIRECT = re.compile(r"[\x00-\x20\x7f-\x9f]")
+#: Digits accepted in the timestamp of an XSRF token: a 64-bit number has at most
+#: 20, and int() on a longer string costs time before it fails.
+_MAX_TIMESTAMP_DIGITS = 20
 
 
 def _is_awaitable(value: Any) -> bool:
@@ -407,36 +425,63 @@ class RequestHandler:
         samesite: str | None = None,
         **kwargs: Any,
     ) -> None:
-        """Set a cookie; the name and value must not contain separators or control characters."""
+        """Set a cookie; every part is checked so no value can add attributes or headers.
+
+        The name must be a token and the value ASCII without separators (RFC 6265
+        §4.1.1; escape or sign other text). ``path``, ``domain``, ``samesite``,
+        ``expires``/``expires_days``/``max_age`` and extra attributes given as
+        keyword arguments (``comment=...``, ``partitioned=True``) are checked too:
+        a ``;`` or control character in any of them raises ValueError naming the
+        value instead of reaching the Set-Cookie header.
+        """
         value = escape.to_unicode(value)
-        if not _COOKIE_NAME.fullmatch(name):
+        if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
             raise ValueError(f"invalid cookie name: {name!r}")
         if _COOKIE_VALUE_FORBIDDEN.search(value):
-            raise ValueError(f"invalid cookie value (separators or controls): {value!r}")
-        if self._new_cookie is None:
-            self._new_cookie = {}
+            raise ValueError(
+                f"invalid cookie value (only ASCII without separators or controls): {value!r}"
+            )
         morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
         morsel.set(name, value, value)
         if domain:
+            if not isinstance(domain, str) or not _COOKIE_DOMAIN.fullmatch(domain):
+                raise ValueError(f"invalid cookie domain (an ASCII host name): {domain!r}")
             morsel["domain"] = domain
         if expires_days is not None and not expires:
-            expires = time.time() + expires_days * 86400
+            expires = time.time() + _finite_number("expires_days", expires_days) * 86400
         if expires:
+            if isinstance(expires, (int, float)):
+                expires = _finite_number("expires", expires)
+            elif not isinstance(expires, (datetime.datetime, tuple, time.struct_time)):
+                raise ValueError(f"invalid cookie expires (a timestamp or datetime): {expires!r}")
             morsel["expires"] = format_timestamp(expires)
         if path:
-            morsel["path"] = path
+            morsel["path"] = _cookie_attribute_value("path", path)
         if max_age is not None:
-            morsel["max-age"] = str(max_age)
+            morsel["max-age"] = _max_age_value(max_age)
         if httponly or kwargs.pop("HttpOnly", False):
             morsel["httponly"] = True
         if secure:
             morsel["secure"] = True
         if samesite:
-            if samesite.lower() not in ("strict", "lax", "none"):
+            if not isinstance(samesite, str) or samesite.lower() not in ("strict", "lax", "none"):
                 raise ValueError(f"invalid SameSite value: {samesite!r}")
             morsel["samesite"] = samesite.capitalize()
         for key, extra in kwargs.items():
-            morsel[key.replace("_", "-")] = extra
+            attribute = key.replace("_", "-").lower()
+            if attribute in _COOKIE_FLAGS or isinstance(extra, bool):
+                if attribute not in _COOKIE_FLAGS:
+                    raise ValueError(f"cookie attribute {key!r} takes a value, not {extra!r}")
+                if not extra:
+                    continue
+            else:
+                extra = _cookie_attribute_value(key, extra)
+            try:
+                morsel[attribute] = extra
+            except http.cookies.CookieError:
+                raise ValueError(f"unknown cookie attribute: {key!r}") from None
+        if self._new_cookie is None:
+            self._new_cookie = {}
         self._new_cookie[name] = morsel
 
     def clear_cookie(
@@ -528,7 +573,15 @@ class RequestHandler:
         self._write_buffer.append(bytes(chunk) if not isinstance(chunk, bytes) else chunk)
 
     def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
-        """Redirect to ``url`` (301 if permanent, else 302, or ``status``) and finish."""
+        """Redirect to ``url`` (301 if permanent, else 302, or ``status``) and finish.
+
+        A relative ``url`` is resolved against the request path as seen from
+        this host (a path starting ``//`` or ``/\\`` cannot make it name
+        another host). Non-ASCII characters are percent-encoded as UTF-8, as
+        browsers do, existing ``%`` escapes are kept, and a non-ASCII host name
+        is sent in its IDNA (punycode) form. Never pass a URL taken from the
+        request without checking it: see `get_safe_next_url`.
+        """
         if self._headers_written:
             raise RuntimeError("cannot redirect after the headers were sent")
         if status is None:
@@ -537,9 +590,43 @@ class RequestHandler:
             raise ValueError(f"redirect status must be 3xx, not {status}")
         if "\r" in url or "\n" in url or "\x00" in url:
             raise ValueError(f"refusing to redirect to a URL with control characters: {url!r}")
+        location = urllib.parse.urljoin(_same_origin_path(self.request.uri), url)
+        if not _names_a_host(url):
+            # Resolving dot segments can leave a path starting "//" ("/.//evil.example"
+            # joins to "//evil.example"): a path must stay a path on this host.
+            location = _same_origin_path(location)
         self.set_status(status)
-        self.set_header("Location", urllib.parse.urljoin(self.request.uri, url))
+        self.set_header("Location", _encode_url(location))
         self.finish()
+
+    def _redirect_within_origin(self, path: str, permanent: bool = False) -> None:
+        """Redirect to ``path`` on this host, with the request's query string.
+
+        For targets built from the request path (`addslash`, `removeslash`,
+        static directories): leading slashes and backslashes are collapsed so
+        the Location cannot name another host.
+        """
+        target = _same_origin_path(path)
+        if self.request.query:
+            target += "?" + self.request.query
+        self.redirect(target, permanent=permanent)
+
+    def get_safe_next_url(self, default: str = "/", name: str = "next") -> str:
+        """The ``next`` argument if it is safe to redirect to, else ``default``.
+
+        For login and logout handlers, which redirect to a URL the request
+        names. Safe means `is_safe_redirect_url`: a path on this site, or an
+        absolute http(s) URL on this request's host or on a host of the
+        ``allowed_redirect_hosts`` setting (``["accounts.example.com"]``, with
+        ``:port`` when not the default). Anything else (``//evil.example``,
+        ``/\\evil.example``, ``https://evil.example``, ``javascript:``) gives
+        ``default``, so a link to the login page cannot send users elsewhere.
+        """
+        url = self.get_argument(name, None)
+        if url is None:
+            return default
+        hosts = [self.request.host, *self.settings.get("allowed_redirect_hosts", ())]
+        return url if is_safe_redirect_url(url, allowed_hosts=hosts) else default
 
     def _apply_cookies(self) -> None:
         if self._new_cookie:
@@ -561,7 +648,6 @@ class RequestHandler:
             # Tornado fails a flush to a closed stream; a streaming loop stops here.
             return defer.fail(ConnectionLost("the client closed the connection"))
         if not self._headers_written:
-            self._headers_written = True
             if self._new_cookie:
                 self._apply_cookies()
             status, headers = self._status_code, self._headers
@@ -571,7 +657,12 @@ class RequestHandler:
                 )
             if self.request.method == "HEAD":
                 chunk = b""
-            return connection.write_headers(status, self._reason, headers, chunk)
+            # Marked written only once the connection took the head: a head it
+            # refuses (a value that is not Latin-1, a CR or LF) raises here and
+            # the error path can still answer with a 500 page.
+            drained = connection.write_headers(status, self._reason, headers, chunk)
+            self._headers_written = True
+            return drained
         for transform in self._transforms:
             chunk = transform.transform_chunk(chunk, include_footers)
         if self.request.method == "HEAD":
@@ -678,7 +769,23 @@ class RequestHandler:
         except Exception:
             log.failure("write_error failed")
         if not self._finished:
-            self.finish()
+            try:
+                self.finish()
+            except Exception:
+                if self._headers_written:
+                    raise
+                log.failure("the {status} error page could not be sent", status=status_code)
+                self._finish_bare_error(status_code)
+
+    def _finish_bare_error(self, status_code: int) -> None:
+        """Answer ``status_code`` with no header of the handler's: one of them was refused."""
+        self._headers = HTTPHeaders()
+        self._new_cookie = None
+        self._write_buffer = []
+        self._transforms = ()
+        self._status_code = status_code
+        self._reason = responses.get(status_code, "Unknown")
+        self.finish()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Write the error page; override for custom pages. Tracebacks only in ``debug``."""
@@ -1036,12 +1143,120 @@ def _decode_xsrf_token(token: str | bytes) -> tuple[bytes, float] | None:
             masked = bytes.fromhex(masked_hex)
             if len(mask) != 4 or not masked:
                 return None
+            if not (timestamp.isdigit() and timestamp.isascii()):
+                return None
+            if len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+                return None
             raw = bytes(a ^ b for a, b in zip(masked, mask * (len(masked) // 4 + 1)))
-            return raw, float(timestamp)
+            return raw, float(int(timestamp))
         raw = bytes.fromhex(text)
         return (raw, 0.0) if raw else None
     except ValueError:
         return None
+
+
+def _finite_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"invalid cookie {name} (a finite number): {value!r}")
+    return value
+
+
+def _max_age_value(value: Any) -> str:
+    """Max-Age as Tornado accepts it (an int, or its text) but nothing else (RFC 6265 §4.1.1)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value):
+        return value
+    raise ValueError(f"invalid cookie max_age (an integer): {value!r}")
+
+
+def _cookie_attribute_value(name: str, value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if not _COOKIE_ATTRIBUTE_VALUE.fullmatch(text):
+        raise ValueError(
+            f"invalid cookie {name} (ASCII without ';' or control characters): {value!r}"
+        )
+    return text
+
+
+# -- redirects -------------------------------------------------------------------------
+
+
+def is_safe_redirect_url(url: str, allowed_hosts: Iterable[str] = ()) -> bool:
+    """True when redirecting a browser to ``url`` keeps it on this site.
+
+    For URLs a request names, such as the ``next`` argument of a login form,
+    which an attacker can point at their own site (an open redirect). Safe:
+
+    - a path on this site: it starts with a single ``/``, not ``//`` and not
+      ``/\\`` (browsers read a backslash as a slash, so both name a host);
+    - an absolute ``http``/``https`` URL whose host (``host`` or
+      ``host:port``, compared case-insensitively) is in ``allowed_hosts``,
+      with no user name (``https://site.example@evil.example``).
+
+    Anything with whitespace or control characters (browsers drop tabs and
+    newlines, so ``/\\t/evil.example`` is ``//evil.example`` to them), relative
+    references (``account``, ``?x=1``), other schemes (``javascript:``) and
+    scheme-relative URLs are refused. See `RequestHandler.get_safe_next_url`,
+    which allows the request's own host and the ``allowed_redirect_hosts``
+    setting.
+    """
+    if not isinstance(url, str) or not url:
+        return False
+    if _NOT_IN_A_SAFE_REDIRECT.search(url) or any(character.isspace() for character in url):
+        return False
+    as_browsers_read_it = url.replace("\\", "/")
+    if as_browsers_read_it.startswith("/"):
+        if as_browsers_read_it.startswith("//"):
+            return False
+        # Dot segments must not climb to a "//" start either ("/.//evil.example"):
+        # browsers keep that a path, but code that joins URLs as text does not.
+        return not urllib.parse.urljoin("/", as_browsers_read_it).startswith("//")
+    try:
+        parts = urllib.parse.urlsplit(as_browsers_read_it)
+    except ValueError:
+        return False
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return False
+    host = parts.netloc.lower()
+    return any(host == allowed.lower() for allowed in allowed_hosts)
+
+
+def _same_origin_path(path: str) -> str:
+    """``path`` with its leading run of slashes, backslashes, tabs and newlines made one ``/``.
+
+    A URL built from the request path (``//evil.example/`` with its slash
+    removed, or a relative redirect resolved against it) then stays a path on
+    this host instead of naming another one.
+    """
+    return "/" + path.lstrip(_LEADING_SLASHES)
+
+
+def _names_a_host(url: str) -> bool:
+    """True for an absolute (``scheme:``) or scheme-relative (``//host``) URL."""
+    return url.startswith("//") or bool(urllib.parse.urlsplit(url).scheme)
+
+
+def _encode_url(url: str) -> str:
+    """Percent-encode ``url`` for a Location header as browsers encode what they send.
+
+    Non-ASCII characters, spaces and controls become UTF-8 ``%XX`` escapes;
+    existing escapes are kept; a non-ASCII host becomes its IDNA (punycode)
+    form, which every client understands (a percent-encoded host is understood
+    only by browsers).
+    """
+    if url.isascii() and not _NOT_IN_A_SAFE_REDIRECT.search(url):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc and not parts.netloc.isascii():
+        userinfo, at, host_port = parts.netloc.rpartition("@")
+        host, colon, port = host_port.partition(":")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as error:
+            raise ValueError(f"cannot encode the host of {url!r} for a redirect: {error}")
+        url = urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host}{colon}{port}"))
+    return urllib.parse.quote(url, safe=_URL_SAFE_CHARACTERS)
 
 
 class ErrorHandler(RequestHandler):
@@ -1088,10 +1303,9 @@ def authenticated(method: _Method) -> _Method:
             if self.request.method in ("GET", "HEAD"):
                 url = self.get_login_url()
                 if "?" not in url:
+                    next_url = _same_origin_path(self.request.uri)
                     if urllib.parse.urlsplit(url).scheme:
-                        next_url = self.request.full_url()
-                    else:
-                        next_url = self.request.uri
+                        next_url = f"{self.request.protocol}://{self.request.host}{next_url}"
                     url = url_concat(url, {"next": next_url})
                 self.redirect(url)
                 return None
@@ -1103,36 +1317,33 @@ def authenticated(method: _Method) -> _Method:
 
 def addslash(method: _Method) -> _Method:
     """Redirect ``/foo`` to ``/foo/`` (GET/HEAD, 301; other methods get 404)."""
-
-    @functools.wraps(method)
-    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
-        if not self.request.path.endswith("/"):
-            if self.request.method in ("GET", "HEAD"):
-                uri = self.request.path + "/"
-                if self.request.query:
-                    uri += "?" + self.request.query
-                self.redirect(uri, permanent=True)
-                return None
-            raise HTTPError(404)
-        return method(self, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    return _slash_redirect(method, lambda path: None if path.endswith("/") else path + "/")
 
 
 def removeslash(method: _Method) -> _Method:
     """Redirect ``/foo/`` to ``/foo`` (GET/HEAD, 301; other methods get 404)."""
+    return _slash_redirect(
+        method, lambda path: (path.rstrip("/") or "/") if path.endswith("/") else None
+    )
+
+
+def _slash_redirect(method: _Method, fix_path: Callable[[str], str | None]) -> _Method:
+    """Wrap ``method`` to redirect GET/HEAD (301) to ``fix_path(path)`` unless that is None.
+
+    Other methods get 404, as a body cannot follow a redirect. The target
+    stays on this host whatever the request path is: ``//evil.example/``
+    goes to ``/evil.example``, never to a scheme-relative URL.
+    """
 
     @functools.wraps(method)
     def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
-        if self.request.path.endswith("/") and self.request.path != "/":
-            if self.request.method in ("GET", "HEAD"):
-                uri = self.request.path.rstrip("/") or "/"
-                if self.request.query:
-                    uri += "?" + self.request.query
-                self.redirect(uri, permanent=True)
-                return None
+        target = fix_path(self.request.path)
+        if target is None or target == self.request.path:
+            return method(self, *args, **kwargs)
+        if self.request.method not in ("GET", "HEAD"):
             raise HTTPError(404)
-        return method(self, *args, **kwargs)
+        self._redirect_within_origin(target, permanent=True)
+        return None
 
     return wrapper  # type: ignore[return-value]
 

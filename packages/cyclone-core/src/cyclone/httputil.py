@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import datetime
 import email.utils
 import http.cookies
 import re
@@ -274,14 +275,29 @@ def format_timestamp(ts: float | int | tuple | time.struct_time | Any) -> str:
 
 
 def parse_http_date(value: str) -> float | None:
-    """Parse any of the three HTTP date formats; None when the value is not a date."""
+    """Parse any of the three HTTP date formats (RFC 9110 §5.6.7); None when it is not a date.
+
+    A field out of range (the year 99999999999 or 10000, hour 25, an offset of
+    more than a day) is not a date either: the header is then ignored, as a
+    client may send anything there.
+    """
     try:
         parsed = email.utils.parsedate_tz(value)
     except (TypeError, ValueError, IndexError):
         return None
     if parsed is None:
         return None
-    return float(email.utils.mktime_tz(parsed))
+    year, month, day, hour, minute, second = parsed[:6]
+    offset = parsed[9] or 0
+    if abs(offset) > 86400:
+        return None
+    try:
+        moment = datetime.datetime(
+            year, month, day, hour, minute, min(second, 59), tzinfo=datetime.timezone.utc
+        )
+    except (ValueError, OverflowError):
+        return None
+    return moment.timestamp() - offset
 
 
 def parse_cookie(header: str) -> dict[str, str]:
@@ -625,12 +641,17 @@ def _host_name(host: str) -> str:
 
 
 def _split_host_and_port(netloc: str) -> tuple[str, int | None]:
-    """Split ``host[:port]`` (IPv6 literals in brackets) into host and port."""
+    """Split ``host[:port]`` (IPv6 literals in brackets) into host and port.
+
+    A port of more than five digits is no TCP port: it is dropped (None)
+    rather than parsed, as a Host header may carry thousands of digits.
+    """
     if ":" not in netloc:
         return netloc, None
-    match = re.match(r"^(.+):(\d+)$", netloc)
+    match = re.match(r"^(.+):([0-9]+)$", netloc)
     if match:
-        host, port = match.group(1), int(match.group(2))
+        digits = match.group(2)
+        host, port = match.group(1), int(digits) if len(digits) <= 5 else None
     else:
         host, port = netloc, None
     if host.startswith("[") and host.endswith("]"):

@@ -28,6 +28,10 @@ __all__ = ["SECRET_TYPE", "create_signed_value", "decode_signed_value", "signed_
 
 SECRET_TYPE = str | bytes | Mapping[int, str | bytes]
 _FORMAT_VERSION = b"2"
+#: Digits accepted in the key-version and timestamp fields. Any 64-bit number
+#: fits in 20; a longer field is not one we made, and is refused before int()
+#: spends time on it (or raises past Python's 4300-digit limit).
+_MAX_FIELD_DIGITS = 20
 
 
 def _select_secret(secret: SECRET_TYPE, key_version: int | None) -> tuple[int, bytes]:
@@ -73,9 +77,16 @@ def signed_value_version(value: str | bytes) -> int | None:
     """The key version a signed value was made with, or None if it is not one of ours."""
     raw = value.encode("utf-8") if isinstance(value, str) else value
     parts = raw.split(b"|")
-    if len(parts) != 5 or parts[0] != _FORMAT_VERSION or not parts[1].isdigit():
+    if len(parts) != 5 or parts[0] != _FORMAT_VERSION:
         return None
-    return int(parts[1])
+    return _field_number(parts[1])
+
+
+def _field_number(field: bytes) -> int | None:
+    """The ASCII decimal number in ``field``, or None if it is anything else or too long."""
+    if not field.isdigit() or len(field) > _MAX_FIELD_DIGITS:
+        return None
+    return int(field)
 
 
 def decode_signed_value(
@@ -103,9 +114,10 @@ def decode_signed_value(
     if len(parts) != 5 or parts[0] != _FORMAT_VERSION:
         return None
     version_text, timestamp_text, encoded, signature = parts[1:]
-    if not version_text.isdigit() or not timestamp_text.isdigit():
+    version = _field_number(version_text)
+    timestamp = _field_number(timestamp_text)
+    if version is None or timestamp is None:
         return None
-    version = int(version_text)
     if min_key_version is not None and version < min_key_version:
         return None
     if isinstance(secret, Mapping):
@@ -120,7 +132,6 @@ def decode_signed_value(
     payload = raw[: -len(signature) - 1]
     if not hmac.compare_digest(_mac(key_bytes, name, payload), signature):
         return None
-    timestamp = int(timestamp_text)
     now = clock()
     if timestamp < now - max_age_days * 86400 or timestamp > now + 86400:
         return None
