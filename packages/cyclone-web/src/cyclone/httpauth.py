@@ -50,6 +50,9 @@ _PROCESS_SECRET = os.urandom(32)
 _DIGEST_PARAM = re.compile(
     r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)'
 )
+#: A Digest nonce count is 8 hex digits (RFC 7616 §3.4: nc-value = 8LHEX); fewer
+#: are accepted from lenient clients, more or anything else is refused.
+_NONCE_COUNT = re.compile(r"[0-9A-Fa-f]{1,8}")
 _HASHES: dict[str, Callable[[bytes], Any]] = {
     "MD5": hashlib.md5,
     "SHA-256": hashlib.sha256,
@@ -161,16 +164,20 @@ def _make_nonce(secret: bytes, realm: str, now: float) -> str:
 
 
 def _nonce_age(secret: bytes, realm: str, nonce: str, now: float) -> float | None:
-    """Seconds since the nonce was issued, or None if we did not issue it."""
+    """Seconds since the nonce was issued, or None if we did not issue it.
+
+    The MAC is checked (as bytes: the client may send any text) before the
+    timestamp is read as a number.
+    """
     try:
-        timestamp, _, mac = base64.b64decode(nonce, validate=True).decode().partition(":")
-        issued = int(timestamp)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        decoded = base64.b64decode(nonce, validate=True)
+    except (binascii.Error, ValueError):
         return None
-    expected = hmac.new(secret, f"{timestamp}:{realm}".encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, mac):
+    timestamp, _, mac = decoded.partition(b":")
+    expected = hmac.new(secret, timestamp + b":" + realm.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected.encode("ascii"), mac):
         return None
-    return now - issued
+    return now - int(timestamp)
 
 
 def digest_auth(
@@ -244,12 +251,12 @@ def digest_auth(
             expected = digest(
                 f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}"
             )
-            if not hmac.compare_digest(expected, params["response"].lower()):
+            answered = params["response"].lower().encode("utf-8", "replace")
+            if not hmac.compare_digest(expected.encode("ascii"), answered):
                 raise challenge(self, f"wrong Digest response for {params['username']!r}")
-            try:
-                count = int(params["nc"], 16)
-            except ValueError:
+            if not _NONCE_COUNT.fullmatch(params["nc"]):
                 raise challenge(self, "malformed Digest nonce count")
+            count = int(params["nc"], 16)
             key = params["nonce"] + ":" + params["cnonce"]
             if seen_counts.get(key, -1) >= count:
                 raise challenge(self, "replayed Digest nonce count")

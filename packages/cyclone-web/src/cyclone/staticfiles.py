@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import threading
+import time
 from typing import Any
 
 from cyclone import escape
@@ -32,7 +33,12 @@ __all__ = ["StaticFileHandler"]
 CHUNK_SIZE = 64 * 1024
 #: A year, the usual lifetime of a versioned static URL.
 CACHE_MAX_AGE = 86400 * 365
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)$")
+#: A byte position with more significant digits than this is past the end of
+#: any file (10**18 bytes is an exabyte); it is not given to int(), which would
+#: spend time on it or raise past Python's 4300-digit limit.
+_MAX_POSITION_DIGITS = 18
+_PAST_ANY_FILE = 10**_MAX_POSITION_DIGITS
 
 
 class StaticFileHandler(RequestHandler):
@@ -115,12 +121,17 @@ class StaticFileHandler(RequestHandler):
         return None  # set from the file's size and modification time in get()
 
     def _not_modified(self, etag: str, modified: datetime.datetime) -> bool:
+        """If-None-Match, else If-Modified-Since (RFC 9110 §13.1.3, §13.2.2).
+
+        A date that is not one, or that lies in the future, is ignored (§13.1.3:
+        it cannot be a Last-Modified this server sent), so the file is sent.
+        """
         if self.request.headers.get("If-None-Match"):
             return self.check_etag_header()
         since = self.request.headers.get("If-Modified-Since")
         if since:
             timestamp = parse_http_date(since)
-            if timestamp is not None and timestamp >= modified.timestamp():
+            if timestamp is not None and modified.timestamp() <= timestamp <= time.time():
                 return True
         return False
 
@@ -148,7 +159,7 @@ class StaticFileHandler(RequestHandler):
             if self.default_filename is None:
                 raise HTTPError(403, "%s is a directory", path)
             if not self.request.path.endswith("/"):
-                self.redirect(self.request.path + "/", permanent=True)
+                self._redirect_within_origin(self.request.path + "/", permanent=True)
                 return None
             candidate = os.path.join(candidate, self.default_filename)
         if not os.path.exists(candidate):
@@ -232,14 +243,22 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     if not first and not last:
         return None
     if not first:
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0:
             return "unsatisfiable"
         return max(0, size - suffix), size
-    start = int(first)
-    end = int(last) + 1 if last else size
-    if last and int(last) < start:
+    start = _position(first)
+    end = _position(last) + 1 if last else size
+    if last and end <= start:
         return None
     if start >= size:
         return "unsatisfiable"
     return start, min(end, size)
+
+
+def _position(digits: str) -> int:
+    """A byte position from a Range header; huge ones become a position past any file."""
+    significant = digits.lstrip("0")
+    if len(significant) > _MAX_POSITION_DIGITS:
+        return _PAST_ANY_FILE
+    return int(significant or "0")

@@ -39,6 +39,7 @@ from cyclone.handler import (
     addslash,
     asynchronous,
     authenticated,
+    is_safe_redirect_url,
     removeslash,
     stream_request_body,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "addslash",
     "asynchronous",
     "authenticated",
+    "is_safe_redirect_url",
     "removeslash",
     "stream_request_body",
     "url",
@@ -88,6 +90,11 @@ class RedirectHandler(RequestHandler):
     """Redirects every request to ``url`` (``{0}``/``{name}`` take the route's groups).
 
     The query string of the request is kept unless the target has its own.
+    The groups are percent-encoded again where the router decoded them (``%``,
+    ``?``, ``#``, ``\\``, spaces, controls, non-ASCII), so a ``%3F`` in the
+    path stays part of the path. When ``url`` is a path on this host
+    (``"/photos/{0}"``), the target stays one: ``/old//evil.example`` with
+    ``"/{0}"`` goes to ``/evil.example``, never to ``//evil.example``.
     """
 
     def initialize(self, url: str, permanent: bool = True) -> None:  # type: ignore[override]
@@ -95,12 +102,24 @@ class RedirectHandler(RequestHandler):
         self._permanent = permanent
 
     def get(self, *args: Any, **kwargs: Any) -> None:
-        target = self._url.format(*args, **kwargs)
+        target = self._url.format(
+            *map(_quote_path_group, args),
+            **{name: _quote_path_group(value) for name, value in kwargs.items()},
+        )
+        if self._url.startswith("/") and not self._url.startswith("//"):
+            target = "/" + target.lstrip("/")
         if self.request.query and "?" not in target:
             target += "?" + self.request.query
         self.redirect(target, permanent=self._permanent)
 
     head = get
+
+
+def _quote_path_group(value: Any) -> Any:
+    """Percent-encode what may not stand for itself in a URL path (RFC 3986 §3.3 pchar and ``/``)."""
+    if not isinstance(value, str):
+        return value
+    return urllib.parse.quote(value, safe="/!$&'()*+,;=:@")
 
 
 class FallbackHandler(RequestHandler):
