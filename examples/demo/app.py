@@ -57,6 +57,9 @@ def make_app() -> cyclone.web.Application:
         (r"/greet", GreetHandler),
         (r"/api/time", TimeHandler),
     ]
+    from demo_login import login_handlers
+
+    handlers.extend(login_handlers())
     if _live_demo_available():
         from demo_live import live_handlers
 
@@ -67,6 +70,7 @@ def make_app() -> cyclone.web.Application:
         static_path=os.path.join(HERE, "static"),
         cookie_secret=os.environ.get("CYCLONE_DEMO_SECRET", os.urandom(32).hex()),
         xsrf_cookies=True,
+        login_url="/login",
         compress_response=True,
     )
 

@@ -1,0 +1,107 @@
+"""The demo's sign-in over a real socket: ``python app.py --port N`` and http.client.
+
+The attack is the open redirect of issue 13: a link to the login page whose ``next``
+points at another site must land the signed-in user on this one.
+"""
+
+from __future__ import annotations
+
+import http.client
+import pathlib
+import re
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+HERE = pathlib.Path(__file__).parent
+WAIT = 10.0
+
+
+class Browser:
+    """Just enough of a browser: one connection per request, a cookie jar, form posts."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, target: str, form: dict[str, str] | None = None) -> Any:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=WAIT)
+        headers = {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            response = connection.getresponse()
+            response.text = response.read().decode()
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";")[0]
+        return response
+
+    def sign_in(self, name: str, next_url: str) -> Any:
+        page = self.request("GET", "/login?" + urllib.parse.urlencode({"next": next_url}))
+        token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+        hidden_next = re.search(r'name="next" value="([^"]*)"', page.text).group(1)
+        form = {"_xsrf": token, "name": name, "next": next_url}
+        return page, hidden_next, self.request("POST", "/login", form)
+
+
+@pytest.fixture
+def browser_for_demo(run_example: Callable[..., str]) -> Browser:
+    return Browser(run_example(HERE / "app.py", port=None))
+
+
+def test_account_page_sends_visitors_to_login_with_a_local_next(browser_for_demo):
+    response = browser_for_demo.request("GET", "/account")
+    assert response.status == 302
+    assert response.headers["Location"] == "/login?next=%2Faccount"
+
+
+def test_signing_in_returns_to_next_and_shows_the_account(browser_for_demo):
+    _, hidden_next, response = browser_for_demo.sign_in("Ann", "/account")
+    assert hidden_next == "/account"
+    assert (response.status, response.headers["Location"]) == (302, "/account")
+    account = browser_for_demo.request("GET", "/account")
+    assert account.status == 200
+    assert "Signed in as Ann" in account.text
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    ["//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example"],
+)
+def test_a_next_pointing_at_another_site_lands_on_this_one(browser_for_demo, next_url):
+    page, hidden_next, response = browser_for_demo.sign_in("Ann", next_url)
+    assert "evil.example" not in page.text
+    assert hidden_next == "/"
+    assert (response.status, response.headers["Location"]) == (302, "/")
+
+
+def test_an_empty_name_is_refused_with_the_form_again(browser_for_demo):
+    page = browser_for_demo.request("GET", "/login")
+    token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    response = browser_for_demo.request("POST", "/login", {"_xsrf": token, "name": ""})
+    assert response.status == 400
+    assert "Type a name." in response.text
+    assert "user" not in browser_for_demo.cookies
+
+
+def test_signing_out_clears_the_cookie_and_stays_on_this_site(browser_for_demo):
+    browser_for_demo.sign_in("Ann", "/account")
+    account = browser_for_demo.request("GET", "/account")
+    token = re.search(r'name="_xsrf" value="([^"]+)"', account.text).group(1)
+    response = browser_for_demo.request(
+        "POST", "/logout", {"_xsrf": token, "next": "//evil.example/"}
+    )
+    assert (response.status, response.headers["Location"]) == (302, "/")
+    assert browser_for_demo.cookies["user"] == ""
+    assert browser_for_demo.request("GET", "/account").status == 302
