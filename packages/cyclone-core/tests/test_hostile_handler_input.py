@@ -291,6 +291,28 @@ async def test_an_xsrf_cookie_with_a_hostile_timestamp_is_replaced(listener, log
     assert tracebacks(logged) == []
 
 
+class LastModified(RequestHandler):
+    def get(self):
+        self.set_header("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+        self.write("fresh")
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize(
+    "since",
+    [b"Fri, 01 Jan 2100 00:00:00 GMT", b"Mon, 01 Jan 99999999999 00:00:00 GMT"],
+)
+async def test_a_handler_answers_a_future_or_absurd_if_modified_since_with_the_body(
+    listener, logged, since
+):
+    # The handler base revalidates with ETags only (as Tornado's); a client's
+    # date, future or impossible, never turns into a 304 or an error.
+    request = get(b"/", b"If-Modified-Since: " + since)
+    response = await exchange(listener, Router([(r"/", LastModified)]), request)
+    assert (response.status, response.body) == (200, b"fresh")
+    assert tracebacks(logged) == []
+
+
 # -- fault 9: cookie attributes cannot be injected ----------------------------------------------
 
 
