@@ -420,4 +420,3 @@ def test_absolute_urls_on_other_hosts_or_ports_are_not_safe_redirects(url, allow
 def test_is_safe_redirect_url_refuses_non_strings():
     assert not is_safe_redirect_url(None)  # type: ignore[arg-type]
     assert not is_safe_redirect_url(b"/")  # type: ignore[arg-type]
-
