@@ -247,7 +247,8 @@ class Application(Router):
     """The web application: routes plus Tornado's settings, as a Twisted server factory.
 
     Settings (all optional): ``debug``, ``cookie_secret``, ``login_url``,
-    ``xsrf_cookies``, ``static_path``, ``static_url_prefix``,
+    ``allowed_redirect_hosts`` (hosts besides the request's that
+    ``get_safe_next_url`` may redirect to; none by default), ``xsrf_cookies``, ``static_path``, ``static_url_prefix``,
     ``static_handler_class``, ``static_handler_args``, ``template_path``,
     ``template_loader``, ``autoescape``, ``xheaders``,
     ``compress_response``/``gzip``, ``log_function``, ``ui_modules``,
