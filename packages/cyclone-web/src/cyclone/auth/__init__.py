@@ -1,0 +1,79 @@
+"""Third-party sign-in: OAuth 2.0, OpenID Connect and OAuth 1.0a mixins for request handlers.
+
+    import cyclone.web
+    from cyclone.auth import GitHubOAuth2Mixin
+
+    class GitHubLoginHandler(cyclone.web.RequestHandler, GitHubOAuth2Mixin):
+        async def get(self):
+            redirect_uri = self.settings["base_url"] + "/auth/github"
+            if self.get_argument("code", None) or self.get_argument("error", None):
+                user = await self.get_authenticated_user(redirect_uri=redirect_uri)
+                self.set_secure_cookie("user", user["login"])
+                self.redirect("/")
+            else:
+                self.authorize_redirect(redirect_uri=redirect_uri, scope=["read:user"])
+
+    app = cyclone.web.Application(
+        [(r"/auth/github", GitHubLoginHandler)],
+        cookie_secret="...", github_oauth={"key": CLIENT_ID, "secret": CLIENT_SECRET},
+    )
+
+The classes and methods are Tornado's (``tornado.auth``), so Tornado code
+ports unchanged; every method returns a Deferred, usable with ``await``,
+``inlineCallbacks`` or ``addCallback``. Safe by default: a ``state`` bound
+to the browser by a signed cookie (needs the ``cookie_secret`` setting),
+PKCE on OAuth 2.0, redirect URIs checked, ID tokens verified against the
+provider's keys, tokens kept out of URLs and logs, and `AuthError` (403/502,
+with the provider's message) for denial, forgery and provider failures.
+
+- `OAuth2Mixin`, `OpenIdConnectMixin`, `OAuthMixin` (1.0a): any provider;
+- `GoogleOAuth2Mixin`, `GitHubOAuth2Mixin`, `FacebookGraphMixin`, `TwitterMixin`.
+
+OpenID 2.0 (``OpenIdMixin`` and cyclone 1.x's ``GoogleMixin``), the old
+``FacebookMixin`` and ``FriendFeedMixin`` are gone with the services behind
+them; importing them raises an ImportError that names the replacement.
+This module imports `cyclone.httpclient` (treq); ``cyclone.web`` does not
+import it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cyclone.auth.errors import AuthError
+from cyclone.auth.oauth import OAuthMixin
+from cyclone.auth.oauth2 import OAuth2Mixin
+from cyclone.auth.openid_connect import OpenIdConnectMixin, clear_openid_connect_cache
+from cyclone.auth.providers import (
+    FacebookGraphMixin,
+    GitHubOAuth2Mixin,
+    GoogleOAuth2Mixin,
+    TwitterMixin,
+)
+
+__all__ = [
+    "AuthError",
+    "FacebookGraphMixin",
+    "GitHubOAuth2Mixin",
+    "GoogleOAuth2Mixin",
+    "OAuth2Mixin",
+    "OAuthMixin",
+    "OpenIdConnectMixin",
+    "TwitterMixin",
+    "clear_openid_connect_cache",
+]
+
+_REMOVED = {
+    "OpenIdMixin": "OpenID 2.0 is no longer offered by any major provider; "
+    "use OpenIdConnectMixin (OpenID Connect)",
+    "GoogleMixin": "Google shut down OpenID 2.0 and OAuth 1.0 in 2015; use GoogleOAuth2Mixin "
+    "or OpenIdConnectMixin with _OIDC_ISSUER = 'https://accounts.google.com'",
+    "FacebookMixin": "Facebook's old REST API is gone; use FacebookGraphMixin",
+    "FriendFeedMixin": "FriendFeed closed in 2015",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REMOVED:
+        raise ImportError(f"cyclone.auth.{name} was removed in cyclone 2: {_REMOVED[name]}")
+    raise AttributeError(f"module 'cyclone.auth' has no attribute {name!r}")

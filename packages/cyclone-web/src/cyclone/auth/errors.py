@@ -1,0 +1,45 @@
+"""`AuthError`: why a third-party sign-in failed, answered as an HTTP error if not caught."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cyclone.handler import HTTPError
+
+__all__ = ["AuthError"]
+
+
+class AuthError(HTTPError):
+    """A sign-in was refused or failed: denial, bad state, invalid token, provider failure.
+
+    ``error`` and ``description`` carry the provider's own ``error`` and
+    ``error_description`` (RFC 6749 §4.1.2.1, §5.2) when it sent them.
+    ``status_code`` is what the handler answers if the error is not caught:
+    403 for what the browser brought back (denied consent, state mismatch,
+    a refused code or ID token), 502 when the provider could not be reached
+    or answered nonsense. The message never contains a token or secret.
+
+    Tornado and cyclone 1.x code that raises ``AuthError("message")`` or
+    catches ``AuthError`` keeps working; it is an `HTTPError` here so an
+    uncaught one becomes a 403/502 page and a log line instead of a 500
+    with a traceback.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 403,
+        error: str | None = None,
+        description: str | None = None,
+        response: Any = None,
+    ) -> None:
+        super().__init__(status_code, message)
+        self.message = message
+        self.error = error
+        self.description = description
+        #: The provider's `cyclone.httpclient.HTTPResponse`, when there was one.
+        self.response = response
+
+    def __str__(self) -> str:
+        return self.message
