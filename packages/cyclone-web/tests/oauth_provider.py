@@ -11,7 +11,7 @@
 The protocol work is done by maintained provider libraries, not by this
 file: Authlib's authorization server (authorization code grant, PKCE
 required, OpenID Connect ID tokens signed with RS256, UserInfo, bearer-token
-resource protection) and oauthlib's OAuth 1.0a endpoints (request token,
+resource protection; PKCE required of every client) and oauthlib's OAuth 1.0a endpoints (request token,
 authorization, access token, signed resource requests; HMAC-SHA1 signatures
 checked by oauthlib). This module only stores clients, codes and tokens in
 dicts, draws a consent page, and publishes the discovery document and JWK
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import html
+import io
 import logging
 import secrets
 import threading
@@ -39,7 +40,7 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, TokenMixin
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -191,11 +192,20 @@ class _CodeGrant(AuthorizationCodeGrant):
         return authorization_code.user
 
 
+class _PKCERequired(CodeChallenge):
+    """PKCE for every client, confidential ones too (RFC 9700 §2.1.1; Authlib asks it of public ones)."""
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        if not grant.request.payload.data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge'", redirect_uri=redirect_uri)
+        super().validate_code_challenge(grant, redirect_uri)
+
+
 class _OpenIDCode(OpenIDCode):
     """ID tokens as Authlib makes them; the provider's knobs go through Authlib's hooks."""
 
     def __init__(self, provider: OAuthProvider) -> None:
-        super().__init__(require_nonce=True)
+        super().__init__(require_nonce=False)
         self.provider = provider
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
@@ -395,8 +405,6 @@ class OAuthProvider:
         self.consumers: dict[str, tuple[str, list[str]]] = {}
         self.request_tokens: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
-        #: Every authorization request's query, newest last (what the client sent).
-        self.authorization_requests: list[dict[str, str]] = []
         self.signing_key = RSAKey.generate_key(
             2048, parameters={"kid": "test-key-1", "use": "sig"}
         )
@@ -409,7 +417,9 @@ class OAuthProvider:
         self._thread: threading.Thread | None = None
 
     def reset(self) -> None:
-        """Back to a well-behaved provider."""
+        """Back to a well-behaved provider that has seen no authorization request."""
+        #: Every authorization request's query, newest last (what the client sent).
+        self.authorization_requests: list[dict[str, str]] = []
         self.id_token_audience: list[str] | None = None
         self.id_token_lifetime = 3600
         self.id_token_issued_offset = 0
@@ -465,7 +475,7 @@ class OAuthProvider:
             app, query_client=self.clients.get, save_token=self._save_token
         )
         grant = type("CodeGrant", (_CodeGrant,), {"provider": self})
-        server.register_grant(grant, [CodeChallenge(required=True), _OpenIDCode(self)])
+        server.register_grant(grant, [_PKCERequired(required=True), _OpenIDCode(self)])
         provider = self
 
         class _BearerValidator(BearerTokenValidator):
@@ -556,9 +566,16 @@ class OAuthProvider:
 
         @app.route("/graph/oauth/access_token", methods=["GET"])
         def facebook_token() -> Any:
-            # Facebook redeems codes with GET; hand the same request to Authlib as a POST.
+            # Facebook redeems codes with GET; hand the query to Authlib as a form POST.
+            body = request.query_string
             environ = dict(request.environ)
-            environ["REQUEST_METHOD"] = "POST"
+            environ.update(
+                REQUEST_METHOD="POST",
+                QUERY_STRING="",
+                CONTENT_TYPE="application/x-www-form-urlencoded",
+                CONTENT_LENGTH=str(len(body)),
+            )
+            environ["wsgi.input"] = io.BytesIO(body)
             with app.request_context(environ):
                 return server.create_token_response()
 

@@ -279,7 +279,12 @@ async def test_no_token_or_secret_reaches_the_log(oauth_provider, results) -> No
         with serve(handlers, **settings) as url:
             oauth_provider.add_client(CLIENT_ID, CLIENT_SECRET, [url + path for path in PATHS])
             browser = ScriptedBrowser()
-            _, page = await browser.open(await consent(browser, url, oauth_provider))
+            callback = await consent(browser, url, oauth_provider)
+            cookie = browser.cookies["127.0.0.1"]["_oidc_state"]
+            remembered = json.loads(
+                signing.decode_signed_value(COOKIE_SECRET, "_oidc_state", cookie)
+            )
+            _, page = await browser.open(callback)
             assert page is not None and page.code == 200
             # Failures log too: a bad ID token and a denial, left uncaught.
             oauth_provider.id_token_audience = ["someone-else"]
@@ -292,6 +297,7 @@ async def test_no_token_or_secret_reaches_the_log(oauth_provider, results) -> No
     assert "403" in logged  # the failure was logged...
     user = results[0]
     secrets = [user["access_token"], user["id_token"], CLIENT_SECRET, *oauth_provider.tokens]
-    secrets += [request["code_challenge"] for request in oauth_provider.authorization_requests]
+    secrets += [remembered["code_verifier"], remembered["nonce"], cookie]
+    secrets += [sent["code_challenge"] for sent in oauth_provider.authorization_requests]
     for secret in secrets:
         assert secret not in logged  # ...but no token, secret or PKCE value

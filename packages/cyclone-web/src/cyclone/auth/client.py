@@ -18,7 +18,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from cyclone.auth.errors import AuthError
+from cyclone.auth.errors import AuthError, status_for_provider_error
 from cyclone.httpclient import HTTPClientError, HTTPResponse, fetch
 
 __all__ = [
@@ -36,20 +36,6 @@ log = Logger()
 DEFAULT_TIMEOUT = 30.0
 #: Largest provider answer read during a sign-in (token, discovery, JWKS): 1 MiB.
 DEFAULT_MAX_RESPONSE_SIZE = 1024 * 1024
-#: OAuth error codes caused by what the user or browser brought back (answered 403);
-#: any other provider error is the provider's or our configuration's fault (502).
-_USER_ERRORS = frozenset(
-    {
-        "access_denied",
-        "invalid_grant",
-        "invalid_scope",
-        "login_required",
-        "consent_required",
-        "interaction_required",
-        "account_selection_required",
-        "bad_verification_code",  # GitHub's spelling of invalid_grant
-    }
-)
 
 
 def redact_url(url: str) -> str:
@@ -106,7 +92,7 @@ def _provider_error(response: HTTPResponse, fields: dict[str, Any], what: str) -
     message = f"{what} was refused by the provider: {error}"
     if description:
         message += f" ({description})"
-    status = 403 if error in _USER_ERRORS else 502
+    status = status_for_provider_error(error)
     return AuthError(
         message,
         status_code=status,
@@ -116,7 +102,8 @@ def _provider_error(response: HTTPResponse, fields: dict[str, Any], what: str) -
     )
 
 
-def _parse_body(response: HTTPResponse) -> dict[str, Any] | None:
+def parse_body(response: HTTPResponse) -> dict[str, Any] | None:
+    """A JSON object or form-encoded body as a dict; None for anything else."""
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         return dict(urllib.parse.parse_qsl(response.text, keep_blank_values=True))
@@ -133,7 +120,7 @@ def decode_token_response(response: HTTPResponse, what: str = "the token request
     JSON or form-encoded (GitHub without ``Accept``); an ``error`` member is
     an error whatever the status, as GitHub answers errors with 200.
     """
-    fields = _parse_body(response)
+    fields = parse_body(response)
     if fields is not None and fields.get("error"):
         raise _provider_error(response, fields, what)
     if response.code >= 400 or fields is None:
@@ -154,9 +141,9 @@ def decode_token_response(response: HTTPResponse, what: str = "the token request
 
 def decode_json(response: HTTPResponse, what: str) -> dict[str, Any]:
     """A provider document (discovery, JWKS, user info) as a dict, or `AuthError` (502)."""
-    fields = _parse_body(response) if response.code < 400 else None
+    fields = parse_body(response) if response.code < 400 else None
     if response.code >= 400 or fields is None:
-        error_fields = _parse_body(response)
+        error_fields = parse_body(response)
         if error_fields is not None and error_fields.get("error"):
             raise _provider_error(response, error_fields, what)
         raise AuthError(

@@ -6,7 +6,27 @@ from typing import Any
 
 from cyclone.handler import HTTPError
 
-__all__ = ["AuthError"]
+__all__ = ["AuthError", "status_for_provider_error"]
+
+#: OAuth error codes caused by what the user or browser brought back (answered 403);
+#: any other provider error is the provider's or our configuration's fault (502).
+_USER_ERRORS = frozenset(
+    {
+        "access_denied",
+        "invalid_grant",
+        "invalid_scope",
+        "login_required",
+        "consent_required",
+        "interaction_required",
+        "account_selection_required",
+        "bad_verification_code",  # GitHub's spelling of invalid_grant
+    }
+)
+
+
+def status_for_provider_error(error: str) -> int:
+    """403 for an OAuth ``error`` the user caused (denial, bad code), 502 for any other."""
+    return 403 if error in _USER_ERRORS else 502
 
 
 class AuthError(HTTPError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,9 @@ __all__ = [
 SUPPORTED_ALGORITHMS = {"RS256": "sha256", "RS384": "sha384", "RS512": "sha512"}
 #: A compact token larger than this is refused before decoding (bytes); ID tokens are ~1 KiB.
 MAX_TOKEN_SIZE = 64 * 1024
+
+
+_NOT_BASE64URL = re.compile(rb"[^A-Za-z0-9_-]")
 
 
 class InvalidTokenError(AuthError):
@@ -70,8 +74,8 @@ def base64url_encode(data: bytes) -> str:
 def base64url_decode(text: str | bytes) -> bytes:
     """Strict base64url without padding (RFC 7515 §2): other characters are an error."""
     data = text.encode("ascii") if isinstance(text, str) else text
-    if b"=" in data or len(data) % 4 == 1:
-        raise ValueError("invalid base64url length or padding")
+    if _NOT_BASE64URL.search(data) or len(data) % 4 == 1:
+        raise ValueError("invalid base64url characters, length or padding")
     try:
         return base64.b64decode(data + b"=" * (-len(data) % 4), altchars=b"-_", validate=True)
     except binascii.Error as error:

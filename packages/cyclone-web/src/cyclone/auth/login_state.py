@@ -23,7 +23,7 @@ import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cyclone.auth.errors import AuthError
+from cyclone.auth.errors import AuthError, status_for_provider_error
 from cyclone.auth.pkce import new_code_verifier
 from cyclone.handler import RequestHandler
 
@@ -155,7 +155,12 @@ def finish(handler: RequestHandler, cookie_name: str, state_argument: str = "sta
         message = f"the provider refused the sign-in: {error}"
         if description:
             message += f" ({description})"
-        raise AuthError(message, error=error, description=description)
+        raise AuthError(
+            message,
+            status_code=status_for_provider_error(error),
+            error=error,
+            description=description,
+        )
     return login
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from cyclone.auth import login_state
 from cyclone.auth._async import resolve, returns_deferred
-from cyclone.auth.client import AuthHTTPClient, decode_api_response, redact_url
+from cyclone.auth.client import AuthHTTPClient, decode_api_response, parse_body, redact_url
 from cyclone.auth.errors import AuthError
 from cyclone.auth.oauth1_signature import (
     authorization_header,
@@ -124,9 +124,13 @@ class OAuthMixin:
 
     async def _fetch_token(self, response: HTTPResponse, what: str) -> dict[str, str]:
         if response.code >= 400:
+            fields = parse_body(response) or {}
+            detail = fields.get("error_description") or fields.get("error")
             raise AuthError(
                 f"{what} was refused by the provider: HTTP {response.code} {response.reason} from "
-                f"{redact_url(response.effective_url)}",
+                f"{redact_url(response.effective_url)}" + (f" ({detail})" if detail else ""),
+                error=fields.get("error"),
+                description=fields.get("error_description"),
                 status_code=403 if response.code in (401, 403) else 502,
                 response=response,
             )

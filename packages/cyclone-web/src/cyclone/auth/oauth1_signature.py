@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Random bytes in ``oauth_nonce``: 24 hex digits (96 bits). RFC 5849 sets no format; providers
+#: built on oauthlib accept only 20 to 30 letters and digits by default.
+NONCE_BYTES = 12
 
 
 def percent_encode(value: Any) -> str:
@@ -106,7 +109,7 @@ def oauth_parameters(consumer_key: str, token: str | None = None, **extra: str) 
         "oauth_consumer_key": consumer_key,
         "oauth_signature_method": "HMAC-SHA1",
         "oauth_timestamp": str(int(time.time())),
-        "oauth_nonce": secrets.token_hex(16),
+        "oauth_nonce": secrets.token_hex(NONCE_BYTES),
         "oauth_version": "1.0",
     }
     if token is not None:

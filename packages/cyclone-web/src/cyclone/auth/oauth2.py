@@ -64,7 +64,9 @@ class OAuth2Mixin:
     - ``_OAUTH_PKCE``: send a PKCE challenge (default True; providers ignore it
       if they do not support it, RFC 6749 §3.1);
     - ``_OAUTH_CLIENT_AUTHENTICATION``: ``client_secret_post`` (default) or
-      ``client_secret_basic`` (RFC 6749 §2.3.1).
+      ``client_secret_basic`` (RFC 6749 §2.3.1);
+    - ``_OAUTH_TOKEN_REQUEST_METHOD``: ``POST`` (RFC 6749 §4.1.3), or ``GET``
+      with the form in the query for providers that document it (Facebook).
     """
 
     _OAUTH_AUTHORIZE_URL: str = ""
@@ -74,6 +76,7 @@ class OAuth2Mixin:
     _OAUTH_STATE_COOKIE: str = "_oauth2_state"
     _OAUTH_PKCE: bool = True
     _OAUTH_CLIENT_AUTHENTICATION: str = "client_secret_post"
+    _OAUTH_TOKEN_REQUEST_METHOD: str = "POST"
 
     # -- configuration ------------------------------------------------------------
 
@@ -265,9 +268,19 @@ class OAuth2Mixin:
             login, redirect_uri, code, client_id, client_secret, extra_params
         )
         token_url = self._oauth_endpoint("access_token_url", "_OAUTH_ACCESS_TOKEN_URL")
-        response = await self.get_auth_http_client().fetch(
-            token_url, method="POST", headers=headers, body=urllib.parse.urlencode(form)
-        )
+        return await self._redeem_code(token_url, form, headers)
+
+    async def _redeem_code(
+        self, token_url: str, form: dict[str, str], headers: dict[str, str]
+    ) -> dict[str, Any]:
+        http = self.get_auth_http_client()
+        if self._OAUTH_TOKEN_REQUEST_METHOD == "GET":
+            headers = {k: v for k, v in headers.items() if k != "Content-Type"}
+            response = await http.fetch(_concat(token_url, form), headers=headers)
+        else:
+            response = await http.fetch(
+                token_url, method="POST", headers=headers, body=urllib.parse.urlencode(form)
+            )
         return decode_token_response(response)
 
     def _oauth_request_token_url(

@@ -26,14 +26,13 @@ discovery document, so it must be awaited.
 from __future__ import annotations
 
 import time
-import urllib.parse
 from typing import Any, ClassVar
 
 from twisted.logger import Logger
 
 from cyclone.auth import jwt
 from cyclone.auth._async import returns_deferred
-from cyclone.auth.client import decode_json, decode_token_response
+from cyclone.auth.client import decode_json
 from cyclone.auth.errors import AuthError
 from cyclone.auth.id_token import DEFAULT_CLOCK_SKEW, validate_id_token_claims
 from cyclone.auth.oauth2 import OAuth2Mixin, _concat
@@ -163,13 +162,7 @@ class OpenIdConnectMixin(OAuth2Mixin):
         form, headers = self._oauth_token_request(
             login, redirect_uri, code, client_id, client_secret, extra_params
         )
-        response = await self.get_auth_http_client().fetch(
-            configuration["token_endpoint"],
-            method="POST",
-            headers=headers,
-            body=urllib.parse.urlencode(form),
-        )
-        token = decode_token_response(response)
+        token = await self._redeem_code(configuration["token_endpoint"], form, headers)
         raw_id_token = token.get("id_token")
         if not isinstance(raw_id_token, str):
             raise AuthError("the token response has no id_token (was 'openid' in the scope?)")

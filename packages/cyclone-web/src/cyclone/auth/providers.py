@@ -129,6 +129,7 @@ class FacebookGraphMixin(OAuth2Mixin):
     _FACEBOOK_BASE_URL = "https://graph.facebook.com"
     _OAUTH_SETTINGS_KEY = "facebook_oauth"
     _OAUTH_STATE_COOKIE = "_oauth2_facebook"
+    _OAUTH_TOKEN_REQUEST_METHOD = "GET"  # as Facebook documents it, and as Tornado sends it
 
     @returns_deferred
     async def get_authenticated_user(  # type: ignore[override]
