@@ -132,7 +132,7 @@ def _candidate_keys(header: Mapping[str, Any], jwks: Mapping[str, Any]) -> list[
     keys = jwks.get("keys")
     if not isinstance(keys, list):
         raise InvalidTokenError("JWK Set has no 'keys' list")
-    usable = [
+    usable: list[Mapping[str, Any]] = [
         key
         for key in keys
         if isinstance(key, dict)

@@ -111,7 +111,7 @@ class OpenIdConnectMixin(OAuth2Mixin):
         return document
 
     @returns_deferred
-    async def authorize_redirect(  # type: ignore[override]
+    async def authorize_redirect(
         self,
         redirect_uri: str | None = None,
         client_id: str | None = None,
@@ -138,7 +138,7 @@ class OpenIdConnectMixin(OAuth2Mixin):
         self._handler.redirect(_concat(configuration["authorization_endpoint"], args))
 
     @returns_deferred
-    async def get_authenticated_user(  # type: ignore[override]
+    async def get_authenticated_user(
         self,
         redirect_uri: str | None = None,
         code: str | None = None,

@@ -73,7 +73,7 @@ class GitHubOAuth2Mixin(OAuth2Mixin):
     _OAUTH_STATE_COOKIE = "_oauth2_github"
 
     @returns_deferred
-    async def get_authenticated_user(  # type: ignore[override]
+    async def get_authenticated_user(
         self,
         redirect_uri: str | None = None,
         code: str | None = None,
