@@ -2,8 +2,10 @@
 
     python bench/template_bench.py
 
-The page is a base template with blocks, extended by a page whose content block
-loops over 50 items, each with a few escaped fields and an ``{% if %}``. The
+The page is the one bench/run.py's ``template`` scenario serves over HTTP
+(bench/servers/templates/tornado/): a base template with blocks, extended by a page
+whose content block loops over 50 items, each with a few escaped fields and an
+``{% if %}``; here it is rendered in-process, without HTTP or a handler. The
 script checks both engines produce the same bytes (Tornado writes ``'`` as
 ``&#x27;`` where cyclone writes ``&#39;``; that is normalised), then prints
 renders per second for each and the ratio; a one-line page shows the fixed
@@ -12,8 +14,8 @@ cost of a render. `run()` returns the numbers as a dict for bench/run.py.
 
 from __future__ import annotations
 
-import datetime
 import os
+import pathlib
 import sys
 import time
 from typing import Any
@@ -22,63 +24,21 @@ from tornado import template as tornado_template
 
 from cyclone import template as cyclone_template
 
+SERVERS_DIRECTORY = pathlib.Path(__file__).resolve().parent / "servers"
+TEMPLATE_SOURCES = SERVERS_DIRECTORY / "templates" / "tornado"
+sys.path.insert(0, str(SERVERS_DIRECTORY))
+import payloads  # noqa: E402  (bench/servers/payloads.py: the same rows as GET /template)
+
+#: The page GET /template renders in bench/run.py: bench/servers/templates/tornado/.
 TEMPLATES = {
-    "base.html": """<!DOCTYPE html>
-<html>
-  <head>
-    <title>{% block title %}Shop{% end %}</title>
-    {% block head %}<link rel="stylesheet" href="{{ static }}/site.css">{% end %}
-  </head>
-  <body>
-    <header><h1>{{ site_name }}</h1> <span>{{ user["name"] }}</span></header>
-    <main>{% block content %}{% end %}</main>
-    <footer>{% block footer %}&copy; {{ year }} {{ site_name }}{% end %}</footer>
-  </body>
-</html>
-""",
-    "page.html": """{% extends "base.html" %}
-{% block title %}{{ title }} - {{ site_name }}{% end %}
-{% block content %}
-  <h2>{{ title }}</h2>
-  <ul class="items">
-  {% for item in items %}
-    <li id="item-{{ item["id"] }}" class="{{ "odd" if item["id"] % 2 else "even" }}">
-      <a href="/items/{{ item["id"] }}">{{ item["name"] }}</a>
-      <span class="price">{{ "%.2f" % item["price"] }}</span>
-      {% if item["stock"] > 0 %}
-        <span class="stock">{{ item["stock"] }} left</span>
-      {% else %}
-        <span class="sold-out">sold out</span>
-      {% end %}
-      <p>{{ item["description"] }}</p>
-    </li>
-  {% end %}
-  </ul>
-{% end %}
-""",
+    name: (TEMPLATE_SOURCES / name).read_text(encoding="utf-8")
+    for name in ("base.html", "page.html")
 }
 
 
 def make_context(count: int = 50) -> dict[str, Any]:
     """The render arguments: a user, a title and ``count`` items needing escaping."""
-    items = [
-        {
-            "id": number,
-            "name": f"Widget #{number} <{'deluxe' if number % 3 else 'basic'}>",
-            "price": number * 1.25,
-            "stock": number % 4,
-            "description": f'Tom & Jerry\'s "favourite" widget, model {number}',
-        }
-        for number in range(count)
-    ]
-    return {
-        "items": items,
-        "title": "All <widgets>",
-        "site_name": "Shop & Co",
-        "user": {"name": "O'Brien"},
-        "static": "/static",
-        "year": datetime.date(2026, 1, 1).year,
-    }
+    return payloads.make_template_context(count)
 
 
 SMALL_TEMPLATES = {"hello.html": "<p>Hello {{ name }}, you have {{ count }} messages.</p>"}

@@ -7,9 +7,10 @@ import on current Pythons, so the runner installs it with ``--no-deps`` beside
 a current Twisted on the same interpreter as every other server. It needs no shim.
 """
 
+import os
 import sys
 
-from payloads import BIG, HELLO, JSON_DOCUMENT
+from payloads import BIG, HELLO, JSON_DOCUMENT, TEMPLATE_CONTEXT, TEMPLATE_DIRECTORY, TEMPLATE_NAME
 from twisted.internet import reactor
 
 import cyclone.web
@@ -36,6 +37,11 @@ class FormHandler(cyclone.web.RequestHandler):
         self.write(str(len(self.request.arguments)))
 
 
+class TemplateHandler(cyclone.web.RequestHandler):
+    def get(self):
+        self.render(TEMPLATE_NAME, **TEMPLATE_CONTEXT)
+
+
 def main():
     application = cyclone.web.Application(
         [
@@ -43,8 +49,10 @@ def main():
             (r"/json", JsonHandler),
             (r"/big", BigHandler),
             (r"/form", FormHandler),
+            (r"/template", TemplateHandler),
         ],
         log_function=lambda handler: None,
+        template_path=os.path.join(TEMPLATE_DIRECTORY, "tornado"),
     )
     reactor.listenTCP(int(sys.argv[1]), application, backlog=1024, interface="127.0.0.1")
     reactor.run()

@@ -6,9 +6,10 @@ The handler level as most applications use it; the same handlers as
 ``tornado_app.py`` and ``cyclone13_app.py``.
 """
 
+import os
 import sys
 
-from payloads import BIG, HELLO, JSON_DOCUMENT
+from payloads import BIG, HELLO, JSON_DOCUMENT, TEMPLATE_CONTEXT, TEMPLATE_DIRECTORY, TEMPLATE_NAME
 from twisted.internet import reactor
 
 from cyclone.web import Application, RequestHandler
@@ -35,6 +36,11 @@ class FormHandler(RequestHandler):
         self.write(str(len(self.request.arguments)))
 
 
+class TemplateHandler(RequestHandler):
+    def get(self):
+        self.render(TEMPLATE_NAME, **TEMPLATE_CONTEXT)
+
+
 def main():
     application = Application(
         [
@@ -42,8 +48,10 @@ def main():
             (r"/json", JsonHandler),
             (r"/big", BigHandler),
             (r"/form", FormHandler),
+            (r"/template", TemplateHandler),
         ],
         log_function=lambda handler: None,
+        template_path=os.path.join(TEMPLATE_DIRECTORY, "tornado"),
     )
     reactor.listenTCP(int(sys.argv[1]), application, backlog=1024, interface="127.0.0.1")
     reactor.run()

@@ -4,14 +4,14 @@
 
 It counts requests by their blank line (``b"\\r\\n\\r\\n"``) and answers each with a
 prebuilt response, picked by looking for the route name in the request head. No
-headers are parsed, no body is read, no JSON is encoded: whatever cyclone spends
-above this line is the cost of being an HTTP framework.
+headers are parsed, no body is read, no JSON is encoded, no template is rendered:
+whatever cyclone spends above this line is the cost of being an HTTP framework.
 """
 
 import json
 import sys
 
-from payloads import BIG, FORM_ANSWER, HELLO, JSON_DOCUMENT
+from payloads import BIG, FORM_ANSWER, HELLO, JSON_DOCUMENT, reference_page
 from twisted.internet import protocol, reactor
 
 
@@ -28,6 +28,7 @@ _BODIES = [
     (b"/big", BIG, "application/octet-stream"),
     (b"/json", json.dumps(JSON_DOCUMENT).encode("utf-8"), "application/json; charset=UTF-8"),
     (b"/form", FORM_ANSWER, "text/plain; charset=UTF-8"),
+    (b"/template", reference_page().encode("utf-8"), "text/html; charset=UTF-8"),
     (b"/hello", HELLO, "text/plain; charset=UTF-8"),
 ]
 _KEEP_ALIVE = [(marker, _response(body, kind)) for marker, body, kind in _BODIES]

@@ -3,11 +3,12 @@
 python bench/servers/tornado_app.py 8080
 """
 
+import os
 import sys
 
 import tornado.ioloop
 import tornado.web
-from payloads import BIG, HELLO, JSON_DOCUMENT
+from payloads import BIG, HELLO, JSON_DOCUMENT, TEMPLATE_CONTEXT, TEMPLATE_DIRECTORY, TEMPLATE_NAME
 
 
 class HelloHandler(tornado.web.RequestHandler):
@@ -31,6 +32,11 @@ class FormHandler(tornado.web.RequestHandler):
         self.write(str(len(self.request.arguments)))
 
 
+class TemplateHandler(tornado.web.RequestHandler):
+    def get(self):
+        self.render(TEMPLATE_NAME, **TEMPLATE_CONTEXT)
+
+
 def main():
     application = tornado.web.Application(
         [
@@ -38,8 +44,10 @@ def main():
             (r"/json", JsonHandler),
             (r"/big", BigHandler),
             (r"/form", FormHandler),
+            (r"/template", TemplateHandler),
         ],
         log_function=lambda handler: None,
+        template_path=os.path.join(TEMPLATE_DIRECTORY, "tornado"),
     )
     application.listen(int(sys.argv[1]), address="127.0.0.1", backlog=1024)
     tornado.ioloop.IOLoop.current().start()
