@@ -42,8 +42,14 @@ finally:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("server", choices=list(harness.SERVERS_BY_NAME))
-    parser.add_argument("scenario", choices=list(harness.SCENARIOS_BY_NAME))
+    parser.add_argument(
+        "server",
+        choices=[server.name for server in harness.SERVERS if server.protocol == "http"],
+    )
+    parser.add_argument(
+        "scenario",
+        choices=[scenario.name for scenario in harness.SCENARIOS if scenario.kind == "wrk"],
+    )
     parser.add_argument("--seconds", type=int, default=5, help="seconds of wrk load (default 5)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--sort", default="tottime", help="pstats sort key (default tottime)")
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     server = harness.SERVERS_BY_NAME[options.server]
     scenario = harness.SCENARIOS_BY_NAME[options.scenario]
     python = harness.ensure_venv(server.venv, sys.executable)
-    problem = harness.probe(python, server.probe)
+    problem = harness.probe(python, server.probe, server.requirement)
     if problem:
         print(f"{server.name} cannot run: {problem}", file=sys.stderr)
         return 1

@@ -1,25 +1,31 @@
-"""Benchmark cyclone 2 against Tornado 6, cyclone 1.3 and a raw Twisted ceiling with wrk.
+"""Benchmark cyclone 2 against aiohttp, Tornado, twisted.web, Autobahn and a raw Twisted ceiling.
 
-    python bench/run.py                 # full run: 3 rounds x 5 s per scenario and server
+    python bench/run.py                 # full run: every scenario, 3 rounds x 5 s (about 25 min)
     python bench/run.py --quick         # smoke run: 1 round x 1 s, written to *-quick.md
     python bench/run.py --servers tornado,raw_twisted --scenarios hello,big
+    python bench/run.py --scenarios idle-http,idle-ws --idle-connections 10000
 
-Every server runs pinned to CPU 0 (``taskset -c 0``) and wrk to CPU 1, on
-loopback only. For each scenario the runner starts every server afresh, checks
-that each one answers the route correctly, warms it up, then measures in rounds
-that alternate between the servers (the order rotates each round), so machine
-noise falls on all of them alike and the ratios within one run are fair.
+Every server runs pinned to CPU 0 (``taskset -c 0``) and the load generator (wrk,
+bench/ws_load.py or bench/idle_load.py) to CPU 1, on loopback only. For each
+throughput scenario the runner starts every server afresh, checks that each one
+answers correctly, warms it up, then measures in rounds that alternate between the
+servers (the order rotates each round), so machine noise falls on all of them alike
+and the ratios within one run are fair. The idle-connection scenarios measure one
+server at a time: its resident memory before and after it holds many idle
+connections, each checked to be open and idle.
 
 Third-party frameworks are installed from PyPI into their own virtualenvs under
 ``bench/.venvs/`` and cyclone 2 from ``packages/``, by this script, so a fresh
-machine reproduces the run. Results are printed as markdown and written to
-``bench/results/<date>-<set>.md`` (and ``latest.md`` for full runs). See
-bench/README.md for what each number means.
+machine reproduces the run. The report is printed as markdown, with the targets of
+issue 20 judged under the tables, and written to ``bench/results/<date>-<set>.md``
+(and ``latest.md`` for complete full runs). See bench/README.md for what each number
+means. The exit status is 1 when a cyclone server could not be measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import dataclasses
 import datetime
@@ -29,6 +35,8 @@ import json
 import os
 import pathlib
 import platform
+import resource
+import select
 import shutil
 import socket
 import statistics
@@ -47,21 +55,49 @@ RESULTS = BENCH / "results"
 PACKAGES = ROOT / "packages"
 
 SERVER_CPU = "0"
-WRK_CPU = "1"
-#: The `nice -n N` prefix for the servers and wrk; main() sets it from --nice.
+LOAD_CPU = "1"
+#: The `nice -n N` prefix for the servers and load generators; main() sets it from --nice.
 NICE: list[str] = []
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds a server gets to start listening; a cold venv import can take a few.
 STARTUP_TIMEOUT = 30.0
-#: Seconds for each extra benchmark module (template, websocket) to return.
+#: Seconds for each extra benchmark module (bench/template_bench.py) to return.
 EXTRA_TIMEOUT = 900
-#: What bench/template_bench.py and bench/ws_*.py need beside cyclone (e.g. Tornado).
+#: What bench/template_bench.py needs beside cyclone (Tornado).
 EXTRAS_REQUIREMENTS = BENCH / "requirements-extras.txt"
+#: Seconds the WebSocket load generator runs before each measured round (connections
+#: are opened anew each round; this lets the windows fill).
+WS_ROUND_WARMUP = 1.0
+#: Seconds a server gets to finish its work after the idle connections are open,
+#: before its memory is read; then its CPU time is watched for IDLE_CPU_WINDOW.
+IDLE_SETTLE_SECONDS = 1.0
+IDLE_CPU_WINDOW = 2.0
+#: Seconds the idle client may take to open all its connections.
+IDLE_OPEN_TIMEOUT = 300.0
+#: Descriptors a server or client needs beyond its idle connections.
+SPARE_DESCRIPTORS = 512
 
 sys.path.insert(0, str(SERVERS_DIR))
+sys.path.insert(0, str(BENCH))
 import payloads  # noqa: E402  (bench/servers/payloads.py, shared with the servers)
+import targets  # noqa: E402  (bench/targets.py: what issue 20 asks)
+import ws_load  # noqa: E402  (bench/ws_load.py: the handshake helpers, for the answer check)
 
 # --------------------------------------------------------------------------- servers
+
+_AIOHTTP_C_PARSER = (
+    "import aiohttp.http_parser as parser\n"
+    "found = parser.HttpRequestParser.__module__\n"
+    "assert found == 'aiohttp._http_parser', "
+    "'aiohttp is using its pure-Python HTTP parser (' + found + '), not the C one issue 20 "
+    "names: is AIOHTTP_NO_EXTENSIONS set, or is there no wheel for this Python?'\n"
+)
+_AIOHTTP_C_WEBSOCKET = (
+    _AIOHTTP_C_PARSER + "import aiohttp._websocket.reader as reader\n"
+    "found = reader.WebSocketReader.__module__\n"
+    "assert found.endswith('reader_c'), "
+    "'aiohttp is using its pure-Python WebSocket reader (' + found + ')'\n"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,9 +109,20 @@ class Server:
     script: str
     venv: str
     level: str  # "callback", "handler", "reference" or "ceiling"
-    probe: str  # a module that must import in the venv, or the server is skipped
+    probe: str  # a module that must import in the venv, or the server is not measured
+    protocol: str = "http"  # or "websocket"
+    #: A cyclone 2 server: the run fails (exit status 1) if it cannot be measured.
+    ours: bool = False
+    #: Python statements that must run without error in the venv (after the probe import).
+    requirement: str = ""
+    #: (scenario, why this server does not take part in it) pairs.
+    not_serving: tuple[tuple[str, str], ...] = ()
+
+    def reason_not_serving(self, scenario: str) -> str | None:
+        return dict(self.not_serving).get(scenario)
 
 
+_NO_RENDER = "no render() at this level"
 SERVERS = [
     Server(
         "cyclone_callback",
@@ -84,6 +131,8 @@ SERVERS = [
         "cyclone2-core",
         "callback",
         "cyclone.httpserver",
+        ours=True,
+        not_serving=(("template", "HTTPServer callback level: " + _NO_RENDER),),
     ),
     Server(
         "cyclone_router",
@@ -92,9 +141,28 @@ SERVERS = [
         "cyclone2-core",
         "handler",
         "cyclone.routing",
+        ours=True,
+        not_serving=(("template", "render() needs cyclone-web; this venv is core only"),),
     ),
-    Server("cyclone_web", "cyclone 2 web", "cyclone_web.py", "cyclone2", "handler", "cyclone.web"),
+    Server(
+        "cyclone_web",
+        "cyclone 2 web",
+        "cyclone_web.py",
+        "cyclone2",
+        "handler",
+        "cyclone.web",
+        ours=True,
+    ),
     Server("tornado", "Tornado 6", "tornado_app.py", "tornado", "reference", "tornado.web"),
+    Server(
+        "aiohttp",
+        "aiohttp",
+        "aiohttp_app.py",
+        "aiohttp",
+        "reference",
+        "aiohttp.web",
+        requirement=_AIOHTTP_C_PARSER,
+    ),
     Server(
         "cyclone13", "cyclone 1.3", "cyclone13_app.py", "cyclone13", "reference", "cyclone.web"
     ),
@@ -113,33 +181,87 @@ SERVERS = [
         "twisted",
         "reference",
         "twisted.web.server",
+        not_serving=(
+            (
+                "template",
+                "twisted.web has no Tornado-style templates (twisted.web.template is XML)",
+            ),
+        ),
+    ),
+    Server(
+        "cyclone_websocket",
+        "cyclone 2 websocket",
+        "ws_cyclone.py",
+        "cyclone2-websocket",
+        "handler",
+        "cyclone.websocket",
+        protocol="websocket",
+        ours=True,
+    ),
+    Server(
+        "tornado_websocket",
+        "Tornado 6",
+        "ws_tornado.py",
+        "tornado",
+        "reference",
+        "tornado.websocket",
+        protocol="websocket",
+    ),
+    Server(
+        "aiohttp_websocket",
+        "aiohttp",
+        "ws_aiohttp.py",
+        "aiohttp",
+        "reference",
+        "aiohttp.web",
+        protocol="websocket",
+        requirement=_AIOHTTP_C_WEBSOCKET,
+    ),
+    Server(
+        "autobahn",
+        "Autobahn|Python (Twisted)",
+        "ws_autobahn.py",
+        "autobahn",
+        "reference",
+        "autobahn.twisted.websocket",
+        protocol="websocket",
     ),
 ]
 SERVERS_BY_NAME = {server.name: server for server in SERVERS}
 
 
-def _cyclone2_packages() -> list[pathlib.Path]:
-    """cyclone-core, plus cyclone-web once it has its web module."""
-    found = [PACKAGES / "cyclone-core"]
-    if (PACKAGES / "cyclone-web" / "src" / "cyclone" / "web.py").exists():
-        found.append(PACKAGES / "cyclone-web")
-    return found
+def _cyclone_packages(*names: str) -> list[pathlib.Path]:
+    """packages/cyclone-<name> for each name whose distribution has Python sources."""
+    return [
+        PACKAGES / f"cyclone-{name}"
+        for name in names
+        if any((PACKAGES / f"cyclone-{name}" / "src" / "cyclone").rglob("*.py"))
+    ]
 
 
-def _extras_packages() -> list[pathlib.Path]:
-    """The cyclone distributions the template and WebSocket benchmarks may import."""
-    found = []
-    for name in ("core", "web", "websocket"):
-        path = PACKAGES / f"cyclone-{name}"
-        if any((path / "src" / "cyclone").rglob("*.py")):
-            found.append(path)
-    return found
+#: The cyclone distributions (packages/cyclone-<name>) installed editable in each venv.
+CYCLONE_VENVS = {
+    "cyclone2-core": ("core",),
+    "cyclone2": ("core", "web"),
+    "cyclone2-websocket": ("core", "websocket"),
+    "extras": ("core", "web", "websocket"),
+}
 
 
 def _venv_requirements(venv: str) -> list[list[str]]:
     """The pip install commands (argument lists) that build each venv, in order."""
+    if venv in CYCLONE_VENVS:
+        commands = [["-e", str(path)] for path in _cyclone_packages(*CYCLONE_VENVS[venv])]
+        if venv == "extras" and EXTRAS_REQUIREMENTS.exists():
+            commands.append(["-r", str(EXTRAS_REQUIREMENTS)])
+        return commands
     if venv == "tornado":
         return [["tornado>=6,<7"]]
+    if venv == "aiohttp":
+        # The current releases; aiohttp's wheels carry its C HTTP parser and WebSocket reader.
+        return [["aiohttp", "aiohttp-jinja2", "jinja2"]]
+    if venv == "autobahn":
+        return [["autobahn", "twisted"]]
     if venv == "twisted":
         return [["twisted"]]
     if venv == "cyclone13":
@@ -147,29 +269,19 @@ def _venv_requirements(venv: str) -> list[list[str]]:
         # compile on Python 3.11 and that pyOpenSSL does not import with a current
         # cryptography on any Python, so take cyclone 1.3 alone and a current Twisted.
         return [["--no-deps", "cyclone==1.3"], ["twisted"]]
-    if venv == "cyclone2":
-        return [["-e", str(path)] for path in _cyclone2_packages()]
-    if venv == "cyclone2-core":
-        return [["-e", str(PACKAGES / "cyclone-core")]]
-    if venv == "extras":
-        commands = [["-e", str(path)] for path in _extras_packages()]
-        if EXTRAS_REQUIREMENTS.exists():
-            commands.append(["-r", str(EXTRAS_REQUIREMENTS)])
-        return commands
     raise ValueError(f"unknown venv {venv!r}")
 
 
 def _venv_fingerprint(venv: str, python: str) -> str:
     """What the venv was built from; a change (new package, new deps) rebuilds it."""
     parts = [python, platform.python_version(), json.dumps(_venv_requirements(venv))]
-    if venv == "cyclone2":
-        parts += [(path / "pyproject.toml").read_text() for path in _cyclone2_packages()]
-    if venv == "cyclone2-core":
-        parts.append((PACKAGES / "cyclone-core" / "pyproject.toml").read_text())
-    if venv == "extras":
-        parts += [(path / "pyproject.toml").read_text() for path in _extras_packages()]
-        if EXTRAS_REQUIREMENTS.exists():
-            parts.append(EXTRAS_REQUIREMENTS.read_text())
+    if venv in CYCLONE_VENVS:
+        parts += [
+            (path / "pyproject.toml").read_text()
+            for path in _cyclone_packages(*CYCLONE_VENVS[venv])
+        ]
+    if venv == "extras" and EXTRAS_REQUIREMENTS.exists():
+        parts.append(EXTRAS_REQUIREMENTS.read_text())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -192,10 +304,10 @@ def ensure_venv(venv: str, python: str) -> pathlib.Path:
     return venv_python
 
 
-def probe(venv_python: pathlib.Path, module: str) -> str | None:
-    """Return None if ``module`` imports in that venv, else the error's last line."""
+def probe(venv_python: pathlib.Path, module: str, requirement: str = "") -> str | None:
+    """Return None if ``module`` imports in that venv and ``requirement`` runs, else the error."""
     result = subprocess.run(
-        [str(venv_python), "-c", f"import {module}"],
+        [str(venv_python), "-c", f"import {module}\n{requirement}"],
         capture_output=True,
         text=True,
         cwd=SERVERS_DIR,
@@ -206,22 +318,62 @@ def probe(venv_python: pathlib.Path, module: str) -> str | None:
     return lines[-1] if lines else f"exit status {result.returncode}"
 
 
-def package_versions(venv_python: pathlib.Path) -> str:
-    """A short 'name version' list of the interesting packages in a venv."""
+#: Facts about a venv worth a line in the report: which C accelerators its peer uses.
+_VENV_FACTS = {
+    "aiohttp": (
+        "import aiohttp.http_parser as p, aiohttp._websocket.reader as r\n"
+        "out.append('HTTP parser ' + p.HttpRequestParser.__module__ + '.HttpRequestParser'"
+        " + (' (C)' if p.HttpRequestParser.__module__ == 'aiohttp._http_parser' else"
+        " ' (pure Python!)'))\n"
+        "out.append('WebSocket reader ' + r.WebSocketReader.__module__)\n"
+        "import asyncio\n"
+        "out.append('event loop ' + type(asyncio.new_event_loop()).__module__)\n"
+    ),
+    "tornado": (
+        "try:\n"
+        "    import tornado.speedups\n"
+        "    out.append('tornado.speedups (C WebSocket masking) present')\n"
+        "except ImportError:\n"
+        "    out.append('tornado.speedups missing: pure-Python WebSocket masking')\n"
+    ),
+    "autobahn": (
+        "import autobahn.websocket.utf8validator as u\n"
+        "out.append('UTF-8 validator ' + u.Utf8Validator.__module__)\n"
+    ),
+}
+
+
+def package_versions(venv: str, venv_python: pathlib.Path) -> str:
+    """A short 'name version' list of the interesting packages in a venv, and its C parts."""
+    names = (
+        "cyclone-core",
+        "cyclone-web",
+        "cyclone-websocket",
+        "cyclone",
+        "tornado",
+        "aiohttp",
+        "aiohttp-jinja2",
+        "jinja2",
+        "autobahn",
+        "twisted",
+    )
     code = (
-        "import importlib.metadata as m\n"
+        "import importlib.metadata as m, platform\n"
         "out = []\n"
-        "for name in ('cyclone-core', 'cyclone-web', 'cyclone', 'tornado', 'twisted'):\n"
+        f"for name in {names!r}:\n"
         "    try:\n"
         "        out.append(name + ' ' + m.version(name))\n"
         "    except m.PackageNotFoundError:\n"
         "        pass\n"
-        "import platform\n"
         "out.append('Python ' + platform.python_version())\n"
+        "try:\n"
+        + "".join(f"    {line}\n" for line in _VENV_FACTS.get(venv, "pass\n").splitlines())
+        + "except Exception as error:\n"
+        "    out.append('could not inspect: %r' % error)\n"
         "print(', '.join(out))\n"
     )
     result = subprocess.run([str(venv_python), "-c", code], capture_output=True, text=True)
-    return result.stdout.strip() or "?"
+    return result.stdout.strip() or f"? ({result.stderr.strip()[-200:]})"
 
 
 def _free_port() -> int:
@@ -231,7 +383,7 @@ def _free_port() -> int:
 
 
 class RunningServer:
-    """A server process pinned to SERVER_CPU, with its CPU time and peak memory."""
+    """A server process pinned to SERVER_CPU, with its CPU time and memory."""
 
     def __init__(
         self,
@@ -283,13 +435,20 @@ class RunningServer:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
-    def peak_rss_mib(self) -> float:
-        """VmHWM: the largest resident set the process has had, in MiB."""
+    def _status_kib(self, field: str) -> int:
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"no {field} in /proc/{self.process.pid}/status")
+
+    def peak_rss_mib(self) -> float:
+        """VmHWM: the largest resident set the process has had, in MiB."""
+        return self._status_kib("VmHWM") / 1024
+
+    def rss_kib(self) -> int:
+        """VmRSS: the resident set now, in KiB."""
+        return self._status_kib("VmRSS")
 
     def log_tail(self, lines: int = 8) -> str:
         self._log.flush()
@@ -307,28 +466,136 @@ class RunningServer:
         self._log.close()
 
 
+def _socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process ``pid`` has open (from /proc/<pid>/fd)."""
+    inodes = set()
+    for entry in os.scandir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(entry.path)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    return inodes
+
+
+def _tcp_table() -> list[tuple[int, int, str, str]]:
+    """(local port, remote port, state, inode) of every TCP socket, from /proc/net/tcp{,6}."""
+    rows = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local = int(fields[1].rsplit(":", 1)[1], 16)
+                remote = int(fields[2].rsplit(":", 1)[1], 16)
+                rows.append((local, remote, fields[3], fields[9]))
+    return rows
+
+
+def established_connections(server_pid: int, port: int, client_pid: int) -> tuple[int, list[int]]:
+    """The server's ESTABLISHED connections on ``port`` from the client, and other peers' ports.
+
+    A connection counts when the server process holds its socket (so one still in the
+    kernel's accept queue, or closed by either side, does not) and the client process
+    holds the other end. Any other peer (another program on the machine that happened
+    to connect to this port) is listed apart by its port, so it can be reported.
+    Sockets are told apart by inode: the kernel writes /proc/net/tcp in pieces, so a
+    socket can appear twice (or be missed) while other sockets come and go.
+    """
+    server_inodes = _socket_inodes(server_pid)
+    client_inodes = _socket_inodes(client_pid)
+    table = _tcp_table()
+    client_ports = {
+        local for local, remote, _, inode in table if remote == port and inode in client_inodes
+    }
+    ours: set[str] = set()
+    others: dict[str, int] = {}
+    for local, remote, state, inode in table:
+        if state == "01" and local == port and inode in server_inodes:
+            if remote in client_ports:
+                ours.add(inode)
+            else:
+                others[inode] = remote
+    return len(ours), sorted(others.values())
+
+
+def describe_peer(port: int) -> str:
+    """Which process holds the local TCP port ``port`` (for reporting a stranger)."""
+    inodes = {inode for local, _, _, inode in _tcp_table() if local == port and inode != "0"}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if _socket_inodes(int(entry.name)) & inodes:
+                command = pathlib.Path(f"/proc/{entry.name}/cmdline").read_bytes()
+                words = command.replace(b"\0", b" ").decode(errors="replace").strip()
+                return f"port {port}: pid {entry.name} ({words[:120]})"
+    return f"port {port}: owner not found"
+
+
 # --------------------------------------------------------------------------- scenarios
 
 
 @dataclasses.dataclass(frozen=True)
 class Scenario:
-    """One request shape, sent by wrk to the same route on every server."""
+    """One kind of load, sent to the same route on every server of its protocol.
+
+    ``kind`` is ``wrk`` (HTTP requests from wrk), ``ws-echo`` (bench/ws_load.py keeps
+    ``window`` messages in flight per connection) or ``idle`` (bench/idle_load.py holds
+    connections open; ``idle_protocol`` says which).
+    """
 
     name: str
     title: str
-    path: str
+    kind: str = "wrk"
+    path: str = ""
     wrk_headers: tuple[str, ...] = ()
     request_script: str | None = None  # a bench/wrk/*.lua file that shapes the request
+    window: int = 0
+    idle_protocol: str = ""
+
+    @property
+    def protocol(self) -> str:
+        if self.kind == "idle":
+            return self.idle_protocol
+        return "websocket" if self.kind == "ws-echo" else "http"
 
 
 SCENARIOS = [
-    Scenario("hello", "GET /hello, keep-alive", "/hello"),
+    Scenario("hello", "GET /hello, keep-alive", path="/hello"),
     Scenario(
-        "hello-close", "GET /hello, Connection: close", "/hello", ("-H", "Connection: close")
+        "hello-close",
+        "GET /hello, Connection: close",
+        path="/hello",
+        wrk_headers=("-H", "Connection: close"),
     ),
-    Scenario("json", "GET /json (~1 KB JSON document)", "/json"),
-    Scenario("big", "GET /big (256 KiB body)", "/big"),
-    Scenario("form", "POST /form (20 urlencoded fields)", "/form", (), "form.lua"),
+    Scenario("json", "GET /json (~1 KB JSON document)", path="/json"),
+    Scenario("big", "GET /big (256 KiB body)", path="/big"),
+    Scenario("form", "POST /form (20 urlencoded fields)", path="/form", request_script="form.lua"),
+    Scenario("template", "GET /template (50-row page through render())", path="/template"),
+    Scenario(
+        "ws-echo",
+        "WebSocket echo, 64-byte text, 16 in flight per connection",
+        "ws-echo",
+        window=16,
+    ),
+    Scenario(
+        "ws-pingpong",
+        "WebSocket echo, 64-byte text, 1 in flight per connection (ping-pong)",
+        "ws-echo",
+        window=1,
+    ),
+    Scenario(
+        "idle-http",
+        "Idle keep-alive HTTP connections (one GET /hello each)",
+        "idle",
+        idle_protocol="http",
+    ),
+    Scenario(
+        "idle-ws",
+        "Idle WebSocket connections (after the handshake)",
+        "idle",
+        idle_protocol="websocket",
+    ),
 ]
 SCENARIOS_BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
@@ -338,6 +605,7 @@ FORM_BODY = urllib.parse.urlencode(payloads.FORM_FIELDS)
 def check_response(port: int, scenario: Scenario) -> None:
     """Fetch the scenario's route once and raise if the answer is not the expected one."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    path = scenario.path or "/hello"
     try:
         headers = {}
         if scenario.wrk_headers:
@@ -345,29 +613,64 @@ def check_response(port: int, scenario: Scenario) -> None:
             headers[name] = value
         if scenario.name == "form":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-            connection.request("POST", scenario.path, body=FORM_BODY, headers=headers)
+            connection.request("POST", path, body=FORM_BODY, headers=headers)
         else:
-            connection.request("GET", scenario.path, headers=headers)
+            connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
     finally:
         connection.close()
     if response.status != 200:
-        raise RuntimeError(
-            f"{scenario.path} answered {response.status} {response.reason}: {body[:200]!r}"
-        )
-    if scenario.path == "/hello":
+        raise RuntimeError(f"{path} answered {response.status} {response.reason}: {body[:200]!r}")
+    if path == "/hello":
         ok = body == payloads.HELLO
-    elif scenario.path == "/json":
+    elif path == "/json":
         ok = json.loads(body) == payloads.JSON_DOCUMENT
-    elif scenario.path == "/big":
+    elif path == "/big":
         ok = body == payloads.BIG
+    elif path == "/template":
+        ok = payloads.escapes_markup(body) and payloads.normalize_page(
+            body
+        ) == payloads.normalize_page(payloads.reference_page())
     else:
         ok = body.strip() == payloads.FORM_ANSWER
     if not ok:
-        raise RuntimeError(
-            f"{scenario.path} answered a wrong body ({len(body)} bytes): {body[:80]!r}"
-        )
+        raise RuntimeError(f"{path} answered a wrong body ({len(body)} bytes): {body[:80]!r}")
+
+
+def check_websocket(port: int) -> None:
+    """Open /ws, echo one 64-byte message and close; raise if any step goes wrong."""
+    key = base64.b64encode(os.urandom(16)).decode("ascii")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(ws_load.handshake_request(port, key))
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"/ws closed during the handshake after {received[:80]!r}")
+            received += chunk
+        head, _, received = received.partition(b"\r\n\r\n")
+        problem = ws_load.handshake_problem(head, key)
+        if problem:
+            raise RuntimeError(f"/ws handshake: {problem}")
+        connection.sendall(ws_load.masked_text_frame(ws_load.MESSAGE))
+        expected = bytes([0x81, len(ws_load.MESSAGE)]) + ws_load.MESSAGE
+        while len(received) < len(expected):
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise RuntimeError("/ws closed instead of echoing")
+            received += chunk
+        if received[: len(expected)] != expected:
+            raise RuntimeError(f"/ws echoed {received[:80]!r}")
+        connection.sendall(b"\x88\x82\x00\x00\x00\x00\x03\xe8")  # Close 1000, mask of zeros
+
+
+def check_server(port: int, scenario: Scenario) -> None:
+    """The answer check that fits the scenario's protocol."""
+    if scenario.protocol == "websocket":
+        check_websocket(port)
+    else:
+        check_response(port, scenario)
 
 
 def write_wrk_script(scenario: Scenario, directory: pathlib.Path) -> pathlib.Path:
@@ -384,12 +687,12 @@ def write_wrk_script(scenario: Scenario, directory: pathlib.Path) -> pathlib.Pat
 def run_wrk(
     url: str, scenario: Scenario, script: pathlib.Path, seconds: int, connections: int
 ) -> dict:
-    """Run wrk pinned to WRK_CPU and return report.lua's totals."""
+    """Run wrk pinned to LOAD_CPU and return report.lua's totals."""
     command = [
         *NICE,
         "taskset",
         "-c",
-        WRK_CPU,
+        LOAD_CPU,
         "wrk",
         "-t1",
         f"-c{connections}",
@@ -411,13 +714,44 @@ def run_wrk(
     )
 
 
+def run_ws_load(
+    instance: RunningServer, window: int, connections: int, warmup: float, seconds: float
+) -> dict:
+    """Run bench/ws_load.py pinned to LOAD_CPU; its messages, duration, server CPU, errors."""
+    command = [
+        *NICE,
+        "taskset",
+        "-c",
+        LOAD_CPU,
+        sys.executable,
+        str(BENCH / "ws_load.py"),
+        str(instance.port),
+        str(connections),
+        str(window),
+        str(warmup),
+        str(seconds),
+        str(instance.process.pid),
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + warmup + 120
+    )
+    if result.returncode != 0:
+        tail = " | ".join(result.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"ws_load.py failed with status {result.returncode}: {tail}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- measurements
+
+
 @dataclasses.dataclass
 class Measurement:
-    """The rounds of one server in one scenario."""
+    """The rounds of one server in one throughput scenario (requests or echoed messages)."""
 
     rounds: list[dict] = dataclasses.field(default_factory=list)
     peak_rss_mib: float = float("nan")
     failure: str | None = None
+    not_applicable: str | None = None
 
     @property
     def requests_per_second(self) -> float:
@@ -425,31 +759,65 @@ class Measurement:
 
     @property
     def spread(self) -> float:
-        """(max - min) / median of the rounds' req/s: how much the rounds disagree."""
+        """(max - min) / median of the rounds' rates: how much the rounds disagree."""
         rates = [r["requests"] / (r["duration_us"] / 1e6) for r in self.rounds]
         return (max(rates) - min(rates)) / statistics.median(rates)
 
     @property
-    def p99_ms(self) -> float:
+    def p99_ms(self) -> float | None:
+        """wrk's 99th percentile latency, median over the rounds (None for WebSocket)."""
+        if not self.rounds or "p99_us" not in self.rounds[0]:
+            return None
         return statistics.median(r["p99_us"] for r in self.rounds) / 1000
 
     @property
     def cpu_us_per_request(self) -> float:
         requests = sum(r["requests"] for r in self.rounds)
-        return (
-            sum(r["cpu_seconds"] for r in self.rounds) / requests * 1e6
-            if requests
-            else float("nan")
+        cpu = [r.get("cpu_seconds") for r in self.rounds]
+        if not requests or any(seconds is None for seconds in cpu):
+            return float("nan")
+        return sum(seconds or 0.0 for seconds in cpu) / requests * 1e6
+
+    @property
+    def server_cpu_share(self) -> float:
+        """The server's CPU time over the measured wall time: near 1 when it was the bottleneck."""
+        cpu = [r.get("cpu_seconds") for r in self.rounds]
+        if not self.rounds or any(seconds is None for seconds in cpu):
+            return float("nan")
+        return sum(seconds or 0.0 for seconds in cpu) / sum(
+            r["duration_us"] / 1e6 for r in self.rounds
+        )
+
+    @property
+    def load_cpu_share(self) -> float:
+        """The WebSocket load generator's CPU time over the measured wall time (nan for wrk)."""
+        if not self.rounds or "load_cpu_seconds" not in self.rounds[0]:
+            return float("nan")
+        return sum(r["load_cpu_seconds"] for r in self.rounds) / sum(
+            r["duration_us"] / 1e6 for r in self.rounds
         )
 
     @property
     def errors(self) -> int:
         keys = ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
-        return sum(r[key] for r in self.rounds for key in keys)
+        return sum(r.get(key, 0) for r in self.rounds for key in (*keys, "errors"))
+
+    @property
+    def answer_errors(self) -> int:
+        """Error answers and timeouts (wrk), or broken/wrong echoes (WebSocket)."""
+        return sum(
+            r.get("status_errors", 0) + r.get("timeouts", 0) + r.get("errors", 0)
+            for r in self.rounds
+        )
 
     def as_dict(self) -> dict:
-        data = {"rounds": self.rounds, "peak_rss_mib": self.peak_rss_mib, "failure": self.failure}
-        if self.rounds:
+        data = {
+            "rounds": self.rounds,
+            "peak_rss_mib": self.peak_rss_mib,
+            "failure": self.failure,
+            "not_applicable": self.not_applicable,
+        }
+        if self.rounds and not self.failure:
             data.update(
                 requests_per_second=self.requests_per_second,
                 p99_ms=self.p99_ms,
@@ -459,7 +827,82 @@ class Measurement:
         return data
 
 
+@dataclasses.dataclass
+class IdleMeasurement:
+    """A server's memory before and while it holds ``connections`` idle connections."""
+
+    connections: int = 0
+    rss_before_kib: int = 0
+    rss_after_kib: int = 0
+    established: int = 0
+    idle: int = 0
+    seconds_to_open: float = float("nan")
+    idle_cpu_ms_per_s: float = float("nan")
+    peak_rss_mib: float = float("nan")
+    #: Connections to the server from other programs on the machine, by port and owner.
+    other_peers: list[str] = dataclasses.field(default_factory=list)
+    failure: str | None = None
+    not_applicable: str | None = None
+
+    @property
+    def kib_per_connection(self) -> float:
+        if not self.connections or self.failure:
+            return float("nan")
+        return (self.rss_after_kib - self.rss_before_kib) / self.connections
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["kib_per_connection"] = self.kib_per_connection
+        return data
+
+
+# --------------------------------------------------------------------------- running
+
+
+_SETUP_ERRORS = (
+    RuntimeError,
+    OSError,
+    ValueError,
+    http.client.HTTPException,
+    subprocess.TimeoutExpired,
+    json.JSONDecodeError,
+)
+
+
 def run_scenario(
+    scenario: Scenario,
+    servers: list[Server],
+    skipped: dict[str, str],
+    pythons: dict[str, pathlib.Path],
+    options: argparse.Namespace,
+    work: pathlib.Path,
+) -> dict[str, Measurement | IdleMeasurement]:
+    """Measure every server of the scenario's protocol.
+
+    A server that does not take part in this scenario, or could not be set up at all
+    (``skipped``), still gets an entry saying why, so no peer silently drops out.
+    """
+    print(f"\n== {scenario.title}", flush=True)
+    servers = [server for server in servers if server.protocol == scenario.protocol]
+    kind = IdleMeasurement if scenario.kind == "idle" else Measurement
+    results: dict[str, Measurement | IdleMeasurement] = {}
+    for server in servers:
+        reason = server.reason_not_serving(scenario.name)
+        if reason:
+            results[server.name] = kind(not_applicable=reason)
+            print(f"   {server.name}: not applicable: {reason}", flush=True)
+        elif server.name in skipped:
+            results[server.name] = kind(failure=f"not measured: {skipped[server.name]}")
+    serving = [server for server in servers if server.name not in results]
+    if scenario.kind == "idle":
+        for server in serving:
+            results[server.name] = run_idle(scenario, server, pythons[server.venv], options, work)
+    else:
+        results.update(run_rounds(scenario, serving, pythons, options, work))
+    return {server.name: results[server.name] for server in servers}
+
+
+def run_rounds(
     scenario: Scenario,
     servers: list[Server],
     pythons: dict[str, pathlib.Path],
@@ -467,33 +910,32 @@ def run_scenario(
     work: pathlib.Path,
 ) -> dict[str, Measurement]:
     """Start every server, check it, warm it up, then measure in interleaved rounds."""
-    print(f"\n== {scenario.title}", flush=True)
-    script = write_wrk_script(scenario, work)
     results = {server.name: Measurement() for server in servers}
     running: dict[str, RunningServer] = {}
+    script = write_wrk_script(scenario, work) if scenario.kind == "wrk" else None
+
+    def load(instance: RunningServer, seconds: int) -> dict:
+        if scenario.kind == "wrk":
+            assert script is not None
+            url = f"http://127.0.0.1:{instance.port}{scenario.path}"
+            before = instance.cpu_seconds()
+            totals = run_wrk(url, scenario, script, seconds, options.connections)
+            totals["cpu_seconds"] = instance.cpu_seconds() - before
+            return totals
+        return run_ws_load(
+            instance, scenario.window, options.ws_connections, options.ws_warmup, seconds
+        )
+
     try:
         for server in servers:
-            instance = RunningServer(server, pythons[server.venv], work)
-            running[server.name] = instance
+            running[server.name] = RunningServer(server, pythons[server.venv], work)
         for name, instance in running.items():
             try:
                 instance.wait_until_listening()
-                check_response(instance.port, scenario)
+                check_server(instance.port, scenario)
                 if options.warmup:
-                    run_wrk(
-                        f"http://127.0.0.1:{instance.port}{scenario.path}",
-                        scenario,
-                        script,
-                        options.warmup,
-                        options.connections,
-                    )
-            except (
-                RuntimeError,
-                OSError,
-                ValueError,
-                http.client.HTTPException,
-                subprocess.TimeoutExpired,
-            ) as error:
+                    load(instance, options.warmup)
+            except _SETUP_ERRORS as error:
                 results[name].failure = f"{type(error).__name__}: {error}"
                 print(f"   {name}: FAILED before measuring: {results[name].failure}", flush=True)
         live = [name for name in running if results[name].failure is None]
@@ -503,16 +945,13 @@ def run_scenario(
                 if results[name].failure:
                     continue
                 instance = running[name]
-                url = f"http://127.0.0.1:{instance.port}{scenario.path}"
                 try:
-                    before = instance.cpu_seconds()
-                    totals = run_wrk(url, scenario, script, options.duration, options.connections)
-                    totals["cpu_seconds"] = instance.cpu_seconds() - before
+                    totals = load(instance, options.duration)
                     if instance.process.poll() is not None:
                         raise RuntimeError(
                             f"server exited with status {instance.process.returncode}"
                         )
-                except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
+                except _SETUP_ERRORS as error:
                     results[
                         name
                     ].failure = (
@@ -522,10 +961,11 @@ def run_scenario(
                     continue
                 results[name].rounds.append(totals)
                 rate = totals["requests"] / (totals["duration_us"] / 1e6)
+                latency = f"  p99 {totals['p99_us'] / 1000:7.2f} ms" if "p99_us" in totals else ""
+                cpu = totals.get("cpu_seconds")
                 print(
-                    f"   round {round_index + 1}/{options.rounds}  {name:<17} {rate:>10.0f} req/s"
-                    f"  p99 {totals['p99_us'] / 1000:7.2f} ms"
-                    f"  cpu {totals['cpu_seconds']:.2f} s",
+                    f"   round {round_index + 1}/{options.rounds}  {name:<17} {rate:>10.0f}/s"
+                    f"{latency}  cpu {cpu if cpu is None else f'{cpu:.2f}'} s",
                     flush=True,
                 )
         for name, instance in running.items():
@@ -537,83 +977,146 @@ def run_scenario(
     return results
 
 
-# --------------------------------------------------------------------------- targets
+def _client_event(client: subprocess.Popen, event: str, timeout: float) -> dict:
+    """The next JSON line bench/idle_load.py prints, which must be ``event``."""
+    assert client.stdout is not None
+    ready, _, _ = select.select([client.stdout], [], [], timeout)
+    line = client.stdout.readline() if ready else ""
+    if not line:
+        client.kill()
+        _, errors = client.communicate(timeout=10)
+        state = "timed out" if not ready else f"exited with status {client.returncode}"
+        raise RuntimeError(f"idle_load.py {state} waiting for {event!r}: {errors.strip()[-300:]}")
+    message = json.loads(line)
+    if message.get("event") != event:
+        raise RuntimeError(f"idle_load.py said {message!r}, expected {event!r}")
+    return message
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A goal of issue 2/3: ``server`` does ``factor`` times ``reference``'s req/s."""
-
-    server: str
-    scenario: str
-    reference: str
-    factor: float
+def _tell(client: subprocess.Popen, command: str) -> None:
+    assert client.stdin is not None
+    client.stdin.write(command + "\n")
+    client.stdin.flush()
 
 
-TARGETS = [
-    Target("cyclone_callback", "hello", "raw_twisted", 0.5),
-    Target("cyclone_callback", "big", "tornado", 2.0),
-]
-for _handler_server in ("cyclone_web", "cyclone_router"):
-    TARGETS += [
-        Target(_handler_server, "hello", "cyclone13", 1.3),
-        Target(_handler_server, "hello", "tornado", 2.5),
-        Target(_handler_server, "json", "tornado", 2.0),
-        Target(_handler_server, "form", "tornado", 2.0),
-        Target(_handler_server, "big", "tornado", 2.0),
-    ]
+def run_idle(
+    scenario: Scenario,
+    server: Server,
+    python: pathlib.Path,
+    options: argparse.Namespace,
+    work: pathlib.Path,
+) -> IdleMeasurement:
+    """Start one server and read its memory before and while it holds idle connections."""
+    count = options.idle_connections
+    result = IdleMeasurement(connections=count)
+    if options.descriptor_problem:
+        result.failure = options.descriptor_problem
+        print(f"   {server.name}: FAILED: {result.failure}", flush=True)
+        return result
+    instance = RunningServer(server, python, work)
+    client: subprocess.Popen | None = None
+    try:
+        instance.wait_until_listening()
+        check_server(instance.port, scenario)
+        client = subprocess.Popen(
+            [
+                *NICE,
+                "taskset",
+                "-c",
+                LOAD_CPU,
+                sys.executable,
+                str(BENCH / "idle_load.py"),
+                str(instance.port),
+                scenario.protocol,
+                str(count),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        warmed = _client_event(client, "warmed", STARTUP_TIMEOUT + 60)
+        if warmed["errors"]:
+            raise RuntimeError(f"warm-up connections failed: {warmed['errors'][0]}")
+        time.sleep(IDLE_SETTLE_SECONDS)
+        result.rss_before_kib = instance.rss_kib()
+        _tell(client, "open")
+        opened = _client_event(client, "opened", IDLE_OPEN_TIMEOUT)
+        result.seconds_to_open = opened["seconds"]
+        if opened["failed"]:
+            raise RuntimeError(
+                f"{opened['failed']} of {count} connections failed, first: {opened['errors'][0]}"
+            )
+        time.sleep(IDLE_SETTLE_SECONDS)
+        cpu_before, started = instance.cpu_seconds(), time.monotonic()
+        time.sleep(IDLE_CPU_WINDOW)
+        result.idle_cpu_ms_per_s = (
+            (instance.cpu_seconds() - cpu_before) / (time.monotonic() - started) * 1000
+        )
+        result.rss_after_kib = instance.rss_kib()
+        for _ in range(3):  # a connection missed by one reading of /proc/net/tcp: read again
+            result.established, strangers = established_connections(
+                instance.process.pid, instance.port, client.pid
+            )
+            if result.established == count:
+                break
+            time.sleep(0.2)
+        result.other_peers = [describe_peer(port) for port in strangers[:5]]
+        if strangers:
+            print(
+                f"   {server.name}: {len(strangers)} connection(s) from other programs "
+                f"(not counted): {'; '.join(result.other_peers)}",
+                flush=True,
+            )
+        _tell(client, "check")
+        checked = _client_event(client, "checked", 60)
+        result.idle = checked["idle"]
+        result.peak_rss_mib = instance.peak_rss_mib()
+        if result.established != count or result.idle != count:
+            raise RuntimeError(
+                f"at the measurement the server held {result.established} ESTABLISHED "
+                f"connections from the client, which saw {result.idle} of {count} connections open and idle "
+                f"({checked['closed']} closed, {checked['unexpected_bytes']} unexpected bytes)"
+            )
+        print(
+            f"   {server.name:<17} {result.kib_per_connection:6.2f} KiB/connection  "
+            f"RSS {result.rss_before_kib / 1024:.1f} -> {result.rss_after_kib / 1024:.1f} MiB  "
+            f"{result.established} established, {result.idle} idle, opened in "
+            f"{result.seconds_to_open:.1f} s, idle CPU {result.idle_cpu_ms_per_s:.1f} ms/s",
+            flush=True,
+        )
+    except _SETUP_ERRORS as error:
+        result.failure = f"{type(error).__name__}: {error} | server log: {instance.log_tail(3)}"
+        print(f"   {server.name}: FAILED: {result.failure}", flush=True)
+    finally:
+        if client is not None and client.poll() is None:
+            with contextlib.suppress(OSError):
+                _tell(client, "close")
+            try:
+                client.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
+        instance.stop()
+    return result
 
 
-def _measured(results: dict, scenario: str, server: str) -> Measurement | None:
-    measurement = results.get(scenario, {}).get(server)
-    if measurement is None or not measurement.rounds or measurement.failure:
+def raise_descriptor_limit(needed: int) -> str | None:
+    """Let this process, and the servers it starts, hold ``needed`` file descriptors.
+
+    Returns None when done, else why not (then the idle scenarios fail with that reason).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= needed:
         return None
-    return measurement
-
-
-def _rate(results: dict, scenario: str, server: str) -> float | None:
-    measurement = _measured(results, scenario, server)
-    return None if measurement is None else measurement.requests_per_second
-
-
-def cpu_ratio(results: dict, target: Target) -> float | None:
-    """How many times less CPU per request the server used than the reference."""
-    mine = _measured(results, target.scenario, target.server)
-    theirs = _measured(results, target.scenario, target.reference)
-    if mine is None or theirs is None or not mine.cpu_us_per_request:
-        return None
-    return theirs.cpu_us_per_request / mine.cpu_us_per_request
-
-
-def evaluate_targets(
-    results: dict, servers: list[Server]
-) -> list[tuple[Target, float | None, str]]:
-    """Each target with the measured ratio and PASS, MISS or N/A (and why)."""
-    names = {server.name for server in servers}
-    evaluated = []
-    for target in TARGETS:
-        if (
-            target.server == "cyclone_router"
-            and "cyclone_web" in names
-            and _rate(results, target.scenario, "cyclone_web")
-        ):
-            continue  # the Router only stands in for the handler level until cyclone.web is measured
-        if target.server not in names and target.server == "cyclone_router":
-            continue
-        mine = _rate(results, target.scenario, target.server)
-        theirs = _rate(results, target.scenario, target.reference)
-        if mine is None or theirs is None:
-            missing = target.server if mine is None else target.reference
-            evaluated.append((target, None, f"N/A ({missing} not measured)"))
-            continue
-        ratio = mine / theirs
-        verdict = "PASS" if ratio >= target.factor else "MISS"
-        for name in (target.server, target.reference):
-            measured = _measured(results, target.scenario, name)
-            if measured and sum(r["status_errors"] + r["timeouts"] for r in measured.rounds):
-                verdict += f" ({name} had error answers or timeouts: see its table)"
-        evaluated.append((target, ratio, verdict))
-    return evaluated
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, max(hard, needed)))
+    except (ValueError, OSError) as error:
+        return (
+            f"RLIMIT_NOFILE is {soft}/{hard} and cannot be raised to {needed} ({error}): "
+            "run as root or raise the hard limit (ulimit -Hn), or lower --idle-connections"
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- report
@@ -623,30 +1126,130 @@ def _format_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}×"
 
 
-def scenario_table(results: dict[str, Measurement], servers: list[Server]) -> list[str]:
-    def rate(name: str) -> float | None:
-        measurement = results.get(name)
-        if measurement is None or not measurement.rounds or measurement.failure:
-            return None
-        return measurement.requests_per_second
+def _rate(measurement: object) -> float | None:
+    if not isinstance(measurement, Measurement):
+        return None
+    if measurement.failure or measurement.not_applicable or not measurement.rounds:
+        return None
+    return measurement.requests_per_second
 
-    references = [rate("tornado"), rate("cyclone13"), rate("raw_twisted")]
-    lines = [
-        "| server | req/s | × Tornado | × cyclone 1.3 | × raw Twisted | p99 ms | CPU µs/req | peak RSS MiB | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+
+def _unmeasured_row(label: str, measurement: Measurement | IdleMeasurement, columns: int) -> str:
+    if measurement.not_applicable:
+        reason = f"not applicable: {measurement.not_applicable}"
+    else:
+        reason = f"failed: {measurement.failure or 'no rounds'}"
+    return f"| {label} | {reason.replace('|', '/')[:200]} |" + " |" * (columns - 2)
+
+
+#: The reference columns of the throughput tables, per protocol.
+_RATE_REFERENCES = {
+    "http": [
+        ("tornado", "Tornado"),
+        ("aiohttp", "aiohttp"),
+        ("twisted_web", "twisted.web"),
+        ("raw_twisted", "raw Twisted"),
+    ],
+    "websocket": [
+        ("tornado_websocket", "Tornado"),
+        ("aiohttp_websocket", "aiohttp"),
+        ("autobahn", "Autobahn"),
+    ],
+}
+
+
+def rate_table(scenario: Scenario, results: dict) -> list[str]:
+    references = _RATE_REFERENCES[scenario.protocol]
+    unit = "req" if scenario.protocol == "http" else "msg"
+    header = [
+        "server",
+        f"{unit}/s",
+        *[f"× {label}" for _, label in references],
+        "p99 ms",
+        f"CPU µs/{unit}",
+        "server CPU",
+        "load CPU",
+        "peak RSS MiB",
+        "errors",
     ]
-    for server in servers:
-        measurement = results[server.name]
-        if measurement.failure or not measurement.rounds:
-            reason = (measurement.failure or "no rounds").replace("|", "/")[:160]
-            lines.append(f"| {server.label} | failed: {reason} | | | | | | | |")
+    if scenario.protocol == "websocket":
+        header.remove("p99 ms")
+    else:
+        header.remove("load CPU")
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    reference_rates = [_rate(results.get(name)) for name, _ in references]
+    for name, measurement in results.items():
+        label = SERVERS_BY_NAME[name].label
+        mine = _rate(measurement)
+        if mine is None:
+            lines.append(_unmeasured_row(label, measurement, len(header)))
             continue
-        mine = measurement.requests_per_second
-        ratios = [_format_ratio(mine / ref if ref else None) for ref in references]
+        ratios = [_format_ratio(mine / ref if ref else None) for ref in reference_rates]
         spread = f" ±{measurement.spread / 2:.0%}" if len(measurement.rounds) > 1 else ""
+        cells = [label, f"{mine:,.0f}{spread}", *ratios]
+        if scenario.protocol == "http":
+            cells.append(f"{measurement.p99_ms:.2f}")
+        cells += [f"{measurement.cpu_us_per_request:.1f}", f"{measurement.server_cpu_share:.0%}"]
+        if scenario.protocol == "websocket":
+            cells.append(f"{measurement.load_cpu_share:.0%}")
+        cells += [f"{measurement.peak_rss_mib:.1f}", str(measurement.errors)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def idle_table(scenario: Scenario, results: dict) -> list[str]:
+    reference = "tornado" if scenario.protocol == "http" else "tornado_websocket"
+    header = [
+        "server",
+        "KiB per connection",
+        "× Tornado",
+        "RSS before → after MiB",
+        "open at measurement (server / client)",
+        "seconds to open",
+        "idle CPU ms/s",
+        "peak RSS MiB",
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    theirs = results.get(reference)
+    their_kib = None
+    if isinstance(theirs, IdleMeasurement) and not theirs.failure and not theirs.not_applicable:
+        their_kib = theirs.kib_per_connection
+    for name, measurement in results.items():
+        label = SERVERS_BY_NAME[name].label
+        if measurement.failure or measurement.not_applicable:
+            lines.append(_unmeasured_row(label, measurement, len(header)))
+            continue
+        kib = measurement.kib_per_connection
         lines.append(
-            f"| {server.label} | {mine:,.0f}{spread} | {' | '.join(ratios)} | {measurement.p99_ms:.2f} | "
-            f"{measurement.cpu_us_per_request:.1f} | {measurement.peak_rss_mib:.1f} | {measurement.errors} |"
+            f"| {label} | {kib:.2f} | {_format_ratio(kib / their_kib if their_kib else None)} | "
+            f"{measurement.rss_before_kib / 1024:.1f} → {measurement.rss_after_kib / 1024:.1f} | "
+            f"{measurement.established:,} / {measurement.idle:,} | "
+            f"{measurement.seconds_to_open:.1f} | {measurement.idle_cpu_ms_per_s:.1f} | "
+            f"{measurement.peak_rss_mib:.1f} |"
+        )
+    for name, measurement in results.items():
+        if isinstance(measurement, IdleMeasurement) and measurement.other_peers:
+            lines += [
+                "",
+                f"{SERVERS_BY_NAME[name].label} also had connections from other programs on "
+                f"the machine (not counted; their memory is in its RSS): "
+                + "; ".join(measurement.other_peers),
+            ]
+    return lines
+
+
+def targets_table(results: dict, chosen: list[targets.Target]) -> list[str]:
+    lines = [
+        "| target | measured (req/s, msgs/s or amount) | result | by CPU µs | result by CPU |",
+        "|---|---:|---|---:|---|",
+    ]
+    verdicts = targets.evaluate(results, chosen)
+    if not verdicts:
+        return ["(none of these targets is about a scenario of this run)"]
+    for verdict in verdicts:
+        lines.append(
+            f"| {verdict.target.text} | {verdict.measured} | {verdict.verdict} | "
+            f"{verdict.by_cpu} | {verdict.cpu_verdict or '—'} |"
         )
     return lines
 
@@ -687,61 +1290,87 @@ def _cell(value: object) -> str:
 def run_extras(
     options: argparse.Namespace, work: pathlib.Path
 ) -> list[tuple[str, object, str | None]]:
-    """Call run() of bench/template_bench.py and bench/ws_*.py, each in its own process."""
-    files = [BENCH / "template_bench.py", *sorted(BENCH.glob("ws_*.py"))]
+    """Call run() of bench/template_bench.py in its own process and venv."""
     found: list[tuple[str, object, str | None]] = []
-    if not any(path.exists() for path in files):
-        return found
+    path = BENCH / "template_bench.py"
     try:
         python = str(ensure_venv("extras", options.python))
     except subprocess.CalledProcessError as error:
-        python = options.python
-        print(f"[setup] could not build bench/.venvs/extras ({error}); using {python}", flush=True)
-    for path in files:
-        if not path.exists():
-            continue
-        print(f"\n== extra: {path.name}", flush=True)
-        output = work / f"{path.stem}.json"
-        code = (
-            "import importlib.util, json, sys\n"
-            f"spec = importlib.util.spec_from_file_location({path.stem!r}, {str(path)!r})\n"
-            "module = importlib.util.module_from_spec(spec)\n"
-            "spec.loader.exec_module(module)\n"
-            "result = module.run()\n"
-            f"open({str(output)!r}, 'w').write(json.dumps(result, default=str))\n"
+        found.append((path.name, None, f"could not build bench/.venvs/extras: {error}"))
+        return found
+    print(f"\n== extra: {path.name}", flush=True)
+    output = work / f"{path.stem}.json"
+    code = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location({path.stem!r}, {str(path)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "result = module.run()\n"
+        f"open({str(output)!r}, 'w').write(json.dumps(result, default=str))\n"
+    )
+    environment = dict(os.environ, BENCH_QUICK="1" if options.quick else "0")
+    try:
+        completed = subprocess.run(
+            [python, "-c", code],
+            cwd=BENCH,
+            env=environment,
+            timeout=EXTRA_TIMEOUT,
+            text=True,
+            capture_output=True,
         )
-        environment = dict(os.environ, BENCH_QUICK="1" if options.quick else "0")
-        try:
-            completed = subprocess.run(
-                [python, "-c", code],
-                cwd=BENCH,
-                env=environment,
-                timeout=EXTRA_TIMEOUT,
-                text=True,
-                capture_output=True,
-            )
-        except subprocess.TimeoutExpired:
-            found.append((path.name, None, f"timed out after {EXTRA_TIMEOUT} s"))
-            continue
-        sys.stdout.write(completed.stdout)
-        if completed.returncode != 0 or not output.exists():
-            tail = " | ".join(completed.stderr.strip().splitlines()[-4:])
-            found.append((path.name, None, f"failed with status {completed.returncode}: {tail}"))
-            print(f"   failed: {tail}", flush=True)
-            continue
-        found.append((path.name, json.loads(output.read_text()), None))
+    except subprocess.TimeoutExpired:
+        found.append((path.name, None, f"timed out after {EXTRA_TIMEOUT} s"))
+        return found
+    sys.stdout.write(completed.stdout)
+    if completed.returncode != 0 or not output.exists():
+        tail = " | ".join(completed.stderr.strip().splitlines()[-4:])
+        found.append((path.name, None, f"failed with status {completed.returncode}: {tail}"))
+        print(f"   failed: {tail}", flush=True)
+        return found
+    found.append((path.name, json.loads(output.read_text()), None))
     return found
+
+
+def cyclone_problems(
+    results: dict,
+    servers: list[Server],
+    skipped: dict[str, str],
+    extras: list[tuple[str, object, str | None]],
+) -> list[str]:
+    """Why a cyclone 2 server (or the template engine bench) has no number, one line each."""
+    problems = [
+        f"{name}: {reason}" for name, reason in skipped.items() if SERVERS_BY_NAME[name].ours
+    ]
+    for scenario, measured in results.items():
+        for server in servers:
+            measurement = measured.get(server.name)
+            if not server.ours or server.name in skipped:
+                continue
+            if measurement is None or measurement.not_applicable:
+                continue
+            if measurement.failure:
+                problems.append(f"{server.name} in {scenario}: {measurement.failure}")
+            elif isinstance(measurement, Measurement) and not measurement.rounds:
+                problems.append(f"{server.name} in {scenario}: no rounds measured")
+            elif isinstance(measurement, Measurement) and measurement.answer_errors:
+                problems.append(
+                    f"{server.name} in {scenario}: {measurement.answer_errors} error answers, "
+                    "timeouts or broken echoes: its numbers are not valid"
+                )
+    problems += [f"{name}: {error}" for name, _, error in extras if error]
+    return problems
 
 
 def build_report(
     options: argparse.Namespace,
-    results: dict[str, dict[str, Measurement]],
-    servers: list[Server],
+    results: dict[str, dict],
     skipped: dict[str, str],
     versions: dict[str, str],
     extras: list[tuple[str, object, str | None]],
+    problems: list[str],
     started: datetime.datetime,
     set_name: str,
+    elapsed: float,
 ) -> str:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
@@ -752,17 +1381,40 @@ def build_report(
             if line.startswith("model name"):
                 cpu_model = line.split(":", 1)[1].strip()
                 break
-    lines = [
-        f"# HTTP benchmark, {started:%Y-%m-%d %H:%M} UTC ({set_name})",
-        "",
+    lines = [f"# cyclone benchmark, {started:%Y-%m-%d %H:%M} UTC ({set_name})", ""]
+    if problems:
+        lines += ["**INCOMPLETE: cyclone could not be measured:**", ""]
+        lines += [f"- {problem}" for problem in problems]
+        lines.append("")
+    kinds = {SCENARIOS_BY_NAME[name].kind for name in results}
+    lines += [
         f"- Machine: {os.cpu_count()} CPUs ({cpu_model}), Linux {platform.release()}; "
-        f"server pinned to CPU {SERVER_CPU}, wrk to CPU {WRK_CPU}, both at nice {options.nice}; "
-        "loopback.",
-        f"- wrk: 1 thread, {options.connections} connections, {options.rounds} round(s) × {options.duration} s "
-        f"per server and scenario after a {options.warmup} s warm-up; rounds alternate between servers.",
+        f"servers pinned to CPU {SERVER_CPU}, load generators to CPU {LOAD_CPU}, both at nice "
+        f"{options.nice}; loopback. The run took {elapsed / 60:.1f} min.",
+        f"- Throughput: {options.rounds} round(s) × {options.duration} s per server and scenario "
+        f"after a {options.warmup} s warm-up; rounds alternate between servers.",
+    ]
+    if "wrk" in kinds:
+        lines.append(f"- HTTP load: wrk, 1 thread, {options.connections} connections.")
+    if "ws-echo" in kinds:
+        lines.append(
+            f"- WebSocket load: bench/ws_load.py (one asyncio process), {options.ws_connections} "
+            f"connections, opened anew each round and echoing for {options.ws_warmup:g} s "
+            "before the measured seconds."
+        )
+    if "idle" in kinds:
+        lines.append(
+            f"- Idle connections: {options.idle_connections:,} per server, opened by "
+            "bench/idle_load.py (one asyncio process) after 200 warm-up connections; KiB per "
+            "connection = (VmRSS while they are open − VmRSS before) / connections; idle CPU "
+            f"is the server's CPU time over {IDLE_CPU_WINDOW:g} s with all of them open "
+            f"(one clock tick is {1000 / CLOCK_TICKS:g} ms)."
+        )
+    lines += [
         f"- Repository commit: {commit.stdout.strip() or '?'}.",
-        "- req/s and p99 are medians over the rounds; CPU µs/req is the server's user+system time over "
-        "all measured requests; peak RSS is the server's VmHWM at the end of the scenario.",
+        "- Rates and p99 are medians over the rounds; CPU µs per request (or message) is the "
+        "server's user+system time over all measured rounds; peak RSS is the server's VmHWM "
+        "at the end of the scenario.",
     ]
     if options.note:
         lines.append(f"- Note: {options.note}")
@@ -772,26 +1424,32 @@ def build_report(
         lines += ["", "Not measured:", ""]
         lines += [f"- {name}: {reason}" for name, reason in skipped.items()]
     for scenario_name, scenario_results in results.items():
-        lines += ["", f"## {SCENARIOS_BY_NAME[scenario_name].title}", ""]
-        lines += scenario_table(scenario_results, servers)
+        scenario = SCENARIOS_BY_NAME[scenario_name]
+        title = scenario.title
+        if scenario.kind == "idle":
+            title = f"{options.idle_connections:,} {title[0].lower()}{title[1:]}"
+        lines += ["", f"## {title}", ""]
+        table = idle_table if scenario.kind == "idle" else rate_table
+        lines += table(scenario, scenario_results)
     lines += [
         "",
-        "## Targets (issue 2/3)",
+        "## Targets (issue 20)",
         "",
-        "Judged on req/s. *By CPU* is the reference's CPU µs/req divided by the server's:",
-        "the same comparison as if each had had a whole core, a cross-check on a busy machine.",
+        "Throughput targets are judged twice: on the measured rates, and *by CPU*, the",
+        "reference's CPU µs per request (or message) divided by cyclone's, the same comparison",
+        "as if each server had had a whole core: a cross-check on a busy machine. Memory and",
+        "latency targets compare amounts (lower is better).",
         "",
-        "| target | req/s ratio | by CPU | result |",
-        "|---|---:|---:|---|",
     ]
-    for target, ratio, verdict in evaluate_targets(results, servers):
-        server = SERVERS_BY_NAME[target.server].label
-        reference = SERVERS_BY_NAME[target.reference].label
-        text = f"{server} {target.scenario} ≥ {target.factor:g}× {reference}"
-        by_cpu = _format_ratio(cpu_ratio(results, target))
-        lines.append(f"| {text} | {_format_ratio(ratio)} | {by_cpu} | {verdict} |")
+    lines += targets_table(results, targets.ISSUE_20)
+    lines += [
+        "",
+        "## Earlier targets (issue 2/3, met on 2026-12-06; a regression check)",
+        "",
+    ]
+    lines += targets_table(results, targets.ISSUE_2_3)
     for filename, result, error in extras:
-        lines += ["", f"## {filename}", ""]
+        lines += ["", f"## {filename} (template engines in-process, no HTTP)", ""]
         lines += [f"Not measured: {error}"] if error else _render_extra(result)
     return "\n".join(lines) + "\n"
 
@@ -802,27 +1460,38 @@ def build_report(
 def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 1 round of 1 s, 1 s warm-up"
+        "--quick",
+        action="store_true",
+        help="smoke run: 1 round of 1 s, 1 s warm-up, 2,000 idle connections",
     )
     parser.add_argument(
-        "--duration", type=int, default=5, help="seconds per measured wrk run (default 5)"
+        "--duration", type=int, default=5, help="seconds per measured run (default 5)"
     )
     parser.add_argument(
         "--rounds", type=int, default=3, help="measured rounds per server and scenario (default 3)"
     )
     parser.add_argument(
-        "--warmup", type=int, default=2, help="seconds of unmeasured wrk load first (default 2)"
+        "--warmup", type=int, default=2, help="seconds of unmeasured load first (default 2)"
     )
     parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
+    parser.add_argument(
+        "--ws-connections",
+        type=int,
+        default=50,
+        help="WebSocket echo connections (default 50)",
+    )
+    parser.add_argument(
+        "--idle-connections",
+        type=int,
+        help="connections each server holds in the idle scenarios (default 10000; 2000 --quick)",
+    )
     parser.add_argument(
         "--servers", help="comma-separated subset of: " + ", ".join(SERVERS_BY_NAME)
     )
     parser.add_argument(
         "--scenarios", help="comma-separated subset of: " + ", ".join(SCENARIOS_BY_NAME)
     )
-    parser.add_argument(
-        "--no-extras", action="store_true", help="skip template_bench.py and ws_*.py"
-    )
+    parser.add_argument("--no-extras", action="store_true", help="skip template_bench.py")
     parser.add_argument(
         "--python", default=sys.executable, help="interpreter the venvs are built from"
     )
@@ -830,8 +1499,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "--nice",
         type=int,
         default=-10 if os.geteuid() == 0 else 0,
-        help="scheduling priority of servers and wrk (default -10 as root, so other work on "
-        "the machine disturbs the run less; 0 turns it off)",
+        help="scheduling priority of servers and load generators (default -10 as root, so "
+        "other work on the machine disturbs the run less; 0 turns it off)",
     )
     parser.add_argument(
         "--note", help="a line to add to the report (e.g. what else loaded the machine)"
@@ -840,10 +1509,16 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         "--output", type=pathlib.Path, default=RESULTS, help="directory for the report"
     )
     options = parser.parse_args(argv)
+    options.ws_warmup = WS_ROUND_WARMUP
     if options.quick:
         options.duration, options.rounds, options.warmup = 1, 1, 1
+        options.ws_warmup = WS_ROUND_WARMUP / 2
+    if options.idle_connections is None:
+        options.idle_connections = 2000 if options.quick else 10000
     if options.duration < 1 or options.rounds < 1 or options.warmup < 0:
         parser.error("--duration and --rounds must be at least 1, --warmup at least 0")
+    if options.idle_connections < 1 or options.ws_connections < 1:
+        parser.error("--idle-connections and --ws-connections must be at least 1")
     for field, known in (("servers", SERVERS_BY_NAME), ("scenarios", SCENARIOS_BY_NAME)):
         value = getattr(options, field)
         if value:
@@ -873,10 +1548,32 @@ def check_tools() -> None:
         raise SystemExit(2)
     if (os.cpu_count() or 1) < 2:
         print(
-            "this benchmark pins the server and wrk to two different CPUs; only one is present",
+            "this benchmark pins the servers and the load generators to two different CPUs; "
+            "only one is present",
             file=sys.stderr,
         )
         raise SystemExit(2)
+
+
+def estimated_minutes(options: argparse.Namespace, servers: list[Server]) -> float:
+    """A rough duration of the run, from its parameters (servers start and check in ~1 s)."""
+    seconds = 0.0
+    for name in options.scenarios:
+        scenario = SCENARIOS_BY_NAME[name]
+        taking_part = [
+            server
+            for server in servers
+            if server.protocol == scenario.protocol and not server.reason_not_serving(name)
+        ]
+        if scenario.kind == "idle":
+            # Opening runs at roughly 1,000-3,000 connections/s, plus settling and checks.
+            seconds += len(taking_part) * (options.idle_connections / 1500 + 6)
+            continue
+        per_round = options.duration + (options.ws_warmup + 1 if scenario.kind == "ws-echo" else 0)
+        seconds += len(taking_part) * (2 + options.warmup + options.rounds * per_round)
+    if not options.no_extras:
+        seconds += 20 if options.quick else 30
+    return seconds / 60
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -884,7 +1581,15 @@ def main(argv: list[str] | None = None) -> int:
     check_tools()
     if options.nice:
         NICE[:] = ["nice", "-n", str(options.nice)]
+    options.descriptor_problem = None
+    if any(SCENARIOS_BY_NAME[name].kind == "idle" for name in options.scenarios):
+        options.descriptor_problem = raise_descriptor_limit(
+            options.idle_connections + SPARE_DESCRIPTORS
+        )
+        if options.descriptor_problem:
+            print(f"[limits] {options.descriptor_problem}", file=sys.stderr, flush=True)
     started = datetime.datetime.now(datetime.timezone.utc)
+    clock = time.monotonic()
     servers = [SERVERS_BY_NAME[name] for name in options.servers]
     skipped: dict[str, str] = {}
     pythons: dict[str, pathlib.Path] = {}
@@ -892,7 +1597,7 @@ def main(argv: list[str] | None = None) -> int:
     for venv in dict.fromkeys(server.venv for server in servers):
         try:
             pythons[venv] = ensure_venv(venv, options.python)
-            versions[venv] = package_versions(pythons[venv])
+            versions[venv] = package_versions(venv, pythons[venv])
         except subprocess.CalledProcessError as error:
             for server in servers:
                 if server.venv == venv:
@@ -900,34 +1605,46 @@ def main(argv: list[str] | None = None) -> int:
     for server in servers:
         if server.name in skipped:
             continue
-        problem = probe(pythons[server.venv], server.probe)
+        problem = probe(pythons[server.venv], server.probe, server.requirement)
         if problem:
-            skipped[server.name] = (
-                f"`{server.probe}` does not import in bench/.venvs/{server.venv} ({problem})"
-            )
+            skipped[server.name] = f"does not run in bench/.venvs/{server.venv}: {problem}"
     for name, reason in skipped.items():
-        print(f"[skip] {name}: {reason}", flush=True)
-    servers = [server for server in servers if server.name not in skipped]
-    if not servers:
-        print("no server can run", file=sys.stderr)
-        return 1
+        marker = "FAILED" if SERVERS_BY_NAME[name].ours else "skip"
+        print(f"[{marker}] {name}: {reason}", flush=True)
+    runnable = [server for server in servers if server.name not in skipped]
+    print(
+        f"[plan] {len(options.scenarios)} scenario(s), {len(runnable)} server(s): "
+        f"about {estimated_minutes(options, runnable):.0f} min",
+        flush=True,
+    )
 
-    results: dict[str, dict[str, Measurement]] = {}
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="cyclone-bench-") as temporary:
         work = pathlib.Path(temporary)
         for scenario_name in options.scenarios:
             results[scenario_name] = run_scenario(
-                SCENARIOS_BY_NAME[scenario_name], servers, pythons, options, work
+                SCENARIOS_BY_NAME[scenario_name], servers, skipped, pythons, options, work
             )
         extras = [] if options.no_extras else run_extras(options, work)
 
+    problems = cyclone_problems(results, servers, skipped, extras)
     if options.quick:
         set_name = "quick"
     elif options.scenarios == list(SCENARIOS_BY_NAME) and options.servers == list(SERVERS_BY_NAME):
-        set_name = "http"
+        set_name = "full"
     else:
         set_name = "-".join(options.scenarios)
-    report = build_report(options, results, servers, skipped, versions, extras, started, set_name)
+    report = build_report(
+        options,
+        results,
+        skipped,
+        versions,
+        extras,
+        problems,
+        started,
+        set_name,
+        time.monotonic() - clock,
+    )
     print("\n" + report)
     options.output.mkdir(parents=True, exist_ok=True)
     path = options.output / f"{started:%Y-%m-%d}-{set_name}.md"
@@ -937,10 +1654,14 @@ def main(argv: list[str] | None = None) -> int:
         for scenario, measured in results.items()
     }
     path.with_suffix(".json").write_text(
-        json.dumps({"options": vars(options), "results": raw}, indent=1, default=str)
+        json.dumps(
+            {"options": vars(options), "skipped": skipped, "versions": versions, "results": raw},
+            indent=1,
+            default=str,
+        )
     )
     written = [path]
-    if not options.quick:
+    if set_name == "full" and not problems:
         latest = options.output / "latest.md"
         latest.write_text(report)
         written.append(latest)
@@ -950,6 +1671,11 @@ def main(argv: list[str] | None = None) -> int:
             str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in written
         )
     )
+    if problems:
+        print("\nFAILED: cyclone could not be measured:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
     return 0
 
 
