@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import http.client
 import http.cookiejar
+import json
 import re
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 import zlib
@@ -718,3 +721,47 @@ async def test_coroutine_handler_outliving_its_client_finishes_quietly(serve, lo
     release.callback(None)
     await done.addTimeout(WAIT, reactor)
     assert failures(log_events) == []
+
+
+# -- what importing cyclone.web costs ------------------------------------------------
+
+_IMPORT_PROBE = """
+import importlib.abc, json, sys
+
+WATCHED = ("treq", "OpenSSL", "twisted.trial")
+importers = {}
+
+
+class Watch(importlib.abc.MetaPathFinder):
+    # Records which module first asked for a watched one, then lets the import go on.
+    def find_spec(self, name, path=None, target=None):
+        if name in WATCHED and name not in importers:
+            caller = sys._getframe(1)
+            while caller is not None and caller.f_globals.get("__name__", "").startswith(
+                ("importlib", "_frozen_importlib")
+            ):
+                caller = caller.f_back
+            importers[name] = caller.f_globals.get("__name__") if caller else None
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+import cyclone.web
+
+print(json.dumps({"loaded": [m for m in WATCHED if m in sys.modules], "importers": importers}))
+"""
+
+
+def test_importing_cyclone_web_loads_no_http_client_tls_or_test_framework():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert "treq" not in report["loaded"]
+    assert "twisted.trial" not in report["loaded"]
+    # Twisted's TCP transport imports pyOpenSSL whenever it is installed (for startTLS);
+    # cyclone.web itself must never be the importer. tools/check_wheels.py checks that
+    # OpenSSL stays unloaded where cyclone-web is installed alone beside cyclone-core.
+    if "OpenSSL" in report["loaded"]:
+        assert report["importers"]["OpenSSL"].startswith("twisted."), report

@@ -556,7 +556,7 @@ class RequestHandler:
 
     # -- output --------------------------------------------------------------------
 
-    def write(self, chunk: str | bytes | dict | list) -> None:
+    def write(self, chunk: str | bytes | dict[str, Any] | list[Any]) -> None:
         """Add to the response body; a dict (or list) is sent as JSON."""
         if self._finished:
             raise RuntimeError("cannot write() after finish()")

@@ -16,6 +16,10 @@ signed cookie with the application's ``cookie_secret``.
 `CycloneTestCase` keeps the old cyclone name: a ``twisted.trial`` TestCase
 with ``self.client`` built from an ``app_builder``; it runs under ``trial``
 and under pytest.
+
+`Response`, `ResponseReader`, `MemoryTransport` and `exchange` live in
+`cyclone.inmemory` (which does not load ``twisted.trial``) and are re-exported
+here under their old names.
 """
 
 from __future__ import annotations
@@ -29,14 +33,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
-from twisted.python.failure import Failure
 from twisted.trial import unittest
 
 from cyclone import signing
 from cyclone.httputil import HTTPHeaders, parse_http_date
+from cyclone.inmemory import MemoryTransport, Response, ResponseReader, exchange
 
 __all__ = [
     "Client",
@@ -46,126 +47,6 @@ __all__ = [
     "ResponseReader",
     "exchange",
 ]
-
-
-class Response:
-    """What the application answered: ``code``, ``reason``, ``headers``, ``body``."""
-
-    def __init__(self, code: int, reason: str, headers: HTTPHeaders, body: bytes) -> None:
-        self.code = code
-        self.reason = reason
-        self.headers = headers
-        self.body = body
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def __repr__(self) -> str:
-        return f"Response({self.code} {self.reason}, {len(self.body)} bytes)"
-
-
-class ResponseReader:
-    """Parses one HTTP/1.1 response from the bytes the server wrote."""
-
-    def __init__(self, head_only: bool) -> None:
-        self.head_only = head_only
-        self.buffer = b""
-        self.status: tuple[int, str] | None = None
-        self.headers = HTTPHeaders()
-        self.body: list[bytes] = []
-        self.length: int | None = None
-        self.chunked = False
-        self.complete = False
-
-    def feed(self, data: bytes) -> None:
-        self.buffer += data
-        self._advance()
-
-    def _advance(self) -> None:
-        while not self.complete:
-            if self.status is None:
-                end = self.buffer.find(b"\r\n\r\n")
-                if end == -1:
-                    return
-                head, self.buffer = self.buffer[:end].decode("latin-1"), self.buffer[end + 4 :]
-                status_line, _, header_text = head.partition("\r\n")
-                _, code, reason = (status_line.split(" ", 2) + [""])[:3]
-                if 100 <= int(code) < 200:
-                    continue
-                self.status = (int(code), reason)
-                self.headers = HTTPHeaders.parse(header_text)
-                if self.head_only or int(code) in (204, 304):
-                    self.complete = True
-                    return
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    self.chunked = True
-                elif "Content-Length" in self.headers:
-                    self.length = int(self.headers["Content-Length"])
-            elif self.chunked:
-                line_end = self.buffer.find(b"\r\n")
-                if line_end == -1:
-                    return
-                size = int(self.buffer[:line_end].split(b";")[0], 16)
-                if len(self.buffer) < line_end + 2 + size + 2:
-                    return
-                start = line_end + 2
-                if size == 0:
-                    trailer_end = self.buffer.find(b"\r\n", start - 2 + 2)
-                    if trailer_end == -1:
-                        return
-                    self.complete = True
-                    return
-                self.body.append(self.buffer[start : start + size])
-                self.buffer = self.buffer[start + size + 2 :]
-            elif self.length is not None:
-                if len(self.buffer) >= self.length:
-                    self.body.append(self.buffer[: self.length])
-                    self.buffer = b""
-                    self.complete = True
-                return
-            else:
-                self.body.append(self.buffer)
-                self.buffer = b""
-                return
-
-    def connection_closed(self) -> None:
-        if self.status is not None and self.length is None and not self.chunked:
-            self.complete = True
-
-    def response(self) -> Response:
-        assert self.status is not None
-        return Response(self.status[0], self.status[1], self.headers, b"".join(self.body))
-
-
-class MemoryTransport(StringTransport):
-    """A StringTransport that tells the client whenever the server writes or closes."""
-
-    def __init__(self, on_write: Callable[[bytes], None], on_close: Callable[[], None]) -> None:
-        super().__init__(
-            hostAddress=IPv4Address("TCP", "127.0.0.1", 80),
-            peerAddress=IPv4Address("TCP", "127.0.0.1", 50000),
-        )
-        self._on_write = on_write
-        self._on_close = on_close
-
-    def write(self, data: bytes) -> None:
-        super().write(data)
-        self._on_write(data)
-
-    def writeSequence(self, seq: Any) -> None:
-        self.write(b"".join(seq))
-
-    def loseConnection(self) -> None:
-        if not self.disconnecting:
-            super().loseConnection()
-            self._on_close()
-
-    def abortConnection(self) -> None:
-        self.loseConnection()
 
 
 class ClientCookies(dict[str, str]):
@@ -271,54 +152,6 @@ class Client:
             return response
 
         return d.addCallback(remember_cookies)
-
-
-def exchange(
-    factory: Any, raw_request: bytes, head_only: bool = False
-) -> defer.Deferred[Response]:
-    """Send raw request bytes to any HTTP server factory in memory; a Deferred of its Response.
-
-    Used by the test client and by ``cyclone.web.FallbackHandler`` to run a
-    twisted.web resource inside a cyclone application.
-    """
-    from twisted.internet import reactor as _reactor
-
-    reactor: Any = _reactor
-    result: defer.Deferred[Response] = defer.Deferred()
-    scheduled: list[Any] = []
-    finishing: list[bool] = []
-    reader = ResponseReader(head_only=head_only)
-    protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 50000))
-
-    def finish() -> None:
-        if result.called or finishing:
-            return
-        finishing.append(True)
-        if reader.status is None:
-            result.errback(ConnectionDone("the server closed without a response"))
-            return
-        response = reader.response()
-        if not transport.disconnecting:
-            transport.loseConnection()
-        result.callback(response)
-
-    def on_write(data: bytes) -> None:
-        reader.feed(data)
-        if reader.complete and not scheduled:
-            # Answer on the next reactor turn: the server is still inside
-            # its own write call and must be allowed to finish cleanly.
-            scheduled.append(reactor.callLater(0, finish))
-
-    def on_close() -> None:
-        reader.connection_closed()
-        protocol.connectionLost(Failure(ConnectionDone()))
-        if not scheduled:
-            scheduled.append(reactor.callLater(0, finish))
-
-    transport = MemoryTransport(on_write, on_close)
-    protocol.makeConnection(transport)
-    protocol.dataReceived(raw_request)
-    return result
 
 
 def _encode_multipart(

@@ -1,5 +1,9 @@
 """An asynchronous HTTP client on treq: ``fetch`` and a JSON-RPC proxy.
 
+Needs the ``client`` extra: ``pip install "cyclone-web[client]"`` (treq, and
+through it pyOpenSSL for HTTPS). Without it, importing this module raises an
+ImportError that says so.
+
     from twisted.internet import defer, task
     from cyclone.httpclient import JsonRPC, fetch
 
@@ -35,8 +39,6 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import treq
-from treq.client import HTTPClient
 from twisted.internet import defer
 from twisted.python.failure import Failure
 from twisted.web import client as web_client
@@ -47,6 +49,14 @@ from zope.interface import implementer
 
 from cyclone import escape
 from cyclone.httputil import HTTPHeaders
+
+try:
+    import treq
+    from treq.client import HTTPClient
+except ImportError as error:  # pragma: no cover - exercised by tools/check_wheels.py
+    raise ImportError(
+        f"cyclone.httpclient needs treq ({error}): pip install 'cyclone-web[client]'"
+    ) from error
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",

@@ -149,7 +149,7 @@ class FallbackHandler(RequestHandler):
     async def _serve_resource(self) -> None:
         from twisted.web.server import Site
 
-        from cyclone.testing import exchange
+        from cyclone.inmemory import exchange
 
         request = self.request
         headers = "".join(

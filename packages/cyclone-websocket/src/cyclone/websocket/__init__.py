@@ -16,7 +16,12 @@ Modules: `frames` (sans-IO codec and handshake helpers), `deflate` (permessage-d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # What type checkers see; at run time __getattr__ below imports on first use.
+    from cyclone.websocket.client import connect
+    from cyclone.websocket.handler import WebSocketClosedError, WebSocketHandler
 
 __all__ = ["WebSocketClosedError", "WebSocketHandler", "connect"]
 
