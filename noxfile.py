@@ -3,6 +3,8 @@
     nox -s tests                 # every package on every CPython 3.10-3.13 found here
     nox -s "tests-3.11(package='core')"  # one package on one Python
     nox -s examples lint typecheck build
+    nox -s docs                  # the documentation site into docs/_build/html, and its snippets
+    nox -s typing                # a typed user application per distribution, mypy --strict + pyright
     nox -s bench                 # needs Debian's wrk (the session says how to get it)
     nox -s demo                  # serves the demo site on http://127.0.0.1:8888/
 
@@ -27,7 +29,7 @@ SUPPORTED_PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 PYPROJECT = nox.project.load_toml(str(ROOT / "pyproject.toml"))
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "examples", "lint", "typecheck", "build"]
+nox.options.sessions = ["tests", "examples", "lint", "typecheck", "typing", "build", "docs"]
 
 
 def _expose_pyenv_interpreters() -> None:
@@ -136,6 +138,67 @@ def typecheck(session: nox.Session) -> None:
         str(ROOT / "pyproject.toml"),
         *arguments,
         env={"MYPYPATH": os.pathsep.join(source_dirs)},
+    )
+
+
+_USER_MYPY_CONFIG = """[mypy]
+strict = True
+"""
+_USER_PYRIGHT_CONFIG = """{"typeCheckingMode": "strict", "reportUnnecessaryTypeIgnoreComment": "error"}
+"""
+
+
+@nox.session(name="typing", python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+@nox.parametrize("package", PACKAGES)
+def typing_session(session: nox.Session, package: str) -> None:
+    """mypy --strict and pyright (strict) on a typed user application, as a user's checker sees it.
+
+    Only cyclone-core and the distribution are installed, as built wheels (not
+    editable), so the check sees exactly the PEP 561 markers a user gets. The
+    application is ``packages/cyclone-<package>/tests/typed_app.py``.
+    """
+    targets = [_package_path("core")]
+    if package != "core":
+        targets.append(_package_path(package))
+    session.install(*targets)
+    session.install(*nox.project.dependency_groups(PYPROJECT, "typecheck"), "pyright>=1.1.400")
+    application = PACKAGES_DIR / f"cyclone-{package}" / "tests" / "typed_app.py"
+    scratch = pathlib.Path(session.create_tmp())
+    (scratch / "mypy.ini").write_text(_USER_MYPY_CONFIG)
+    (scratch / "pyrightconfig.json").write_text(_USER_PYRIGHT_CONFIG)
+    # Run from the scratch folder so neither checker reads the monorepo's own settings
+    # (pyproject.toml's ignore_missing_imports would hide a missing py.typed).
+    with session.chdir(scratch):
+        session.run(
+            "mypy",
+            "--config-file",
+            "mypy.ini",
+            "--no-incremental",
+            "--cache-dir",
+            os.devnull,
+            str(application),
+        )
+        session.run("pyright", "--project", "pyrightconfig.json", str(application))
+
+
+@nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings as errors, then run every example in it.
+
+    HTML goes to docs/_build/html. ``sphinx-build -b doctest`` runs the
+    ``{doctest}`` blocks; pytest runs docs/tests (the tutorial application, the
+    included example programs, and a check that every code block is one of those).
+    """
+    session.install(*[_package_path(name) for name in PACKAGES])
+    session.install(_package_path("web") + "[client]")
+    _install_test_group(session)
+    session.install("-r", str(ROOT / "docs" / "requirements.txt"))
+    build_dir = ROOT / "docs" / "_build"
+    common = ["-W", "--keep-going", "-n", "-q", "-d", str(build_dir / "doctrees")]
+    session.run("sphinx-build", *common, "-b", "html", "docs", str(build_dir / "html"))
+    session.run("sphinx-build", *common, "-b", "doctest", "docs", str(build_dir / "doctest"))
+    session.run(
+        "pytest", "-p", "no:cacheprovider", "--import-mode=importlib", "docs", *session.posargs
     )
 
 

@@ -93,7 +93,7 @@ def _field_value(name: str, value: Any, forbidden: str) -> str:
 
 
 def format_event(
-    message: str | bytes | dict | list | None,
+    message: str | bytes | dict[str, Any] | list[Any] | None,
     event: str | None = None,
     eid: Any = None,
     retry: int | None = None,
@@ -210,7 +210,7 @@ class SSEHandler(RequestHandler):
 
     def sendEvent(
         self,
-        message: str | bytes | dict | list | None,
+        message: str | bytes | dict[str, Any] | list[Any] | None,
         event: str | None = None,
         eid: Any = None,
         retry: int | None = None,
