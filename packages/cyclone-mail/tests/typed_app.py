@@ -16,5 +16,5 @@ async def send_report(host: str) -> int:
     )
     message.attach("report.txt", content=b"numbers", mime="text/plain")
     sent = await cyclone.mail.sendmail({"host": host, "port": 587, "tls": "required"}, message)
-    wrong: str = sent.accepted_count  # type: ignore[assignment]
+    message.attach(42)  # type: ignore[arg-type]
     return sent.accepted_count

@@ -16,7 +16,7 @@ def notes() -> list[Any]:
     db = cyclone.sqlite.InlineSQLite(":memory:", row_factory="dict")
     db.runOperation("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
     db.runOperation("INSERT INTO notes (body) VALUES (?)", ("hello",))
-    wrong: int = db.runQuery("SELECT * FROM notes")  # type: ignore[assignment]
+    db.runQuery(b"SELECT * FROM notes")  # type: ignore[arg-type]
     return db.runQuery("SELECT * FROM notes WHERE id > ?", (0,))
 
 

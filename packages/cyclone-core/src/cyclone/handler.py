@@ -669,7 +669,9 @@ class RequestHandler:
             return defer.succeed(None)
         return connection.write(chunk)
 
-    def finish(self, chunk: str | bytes | dict[str, Any] | list[Any] | None = None) -> defer.Deferred[None]:
+    def finish(
+        self, chunk: str | bytes | dict[str, Any] | list[Any] | None = None
+    ) -> defer.Deferred[None]:
         """Finish the response, writing ``chunk`` first; computes ETag and Content-Length."""
         if self._finished:
             raise RuntimeError("finish() called twice")
