@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pathlib
-import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -48,19 +47,63 @@ default_role = "py:obj"
 # references to other projects' objects cannot resolve and are not reported.
 nitpicky = True
 _EXTERNAL = (
-    "twisted", "zope", "txredisapi", "treq", "email", "sqlite3", "http", "collections",
-    "typing", "typing_extensions", "json", "ssl", "OpenSSL", "asyncio", "os", "io",
-    "pathlib", "datetime", "logging", "types", "argparse", "babel", "socket", "enum",
-    "importlib", "re", "urllib", "xmlrpc", "concurrent", "abc", "_io", "builtins", "ast",
-    "string", "gettext", "threading", "tokenize", "defer", "xml", "zlib", "hashlib", "hmac", "base64", "time", "uuid", "mimetypes",
+    "twisted",
+    "zope",
+    "txredisapi",
+    "treq",
+    "email",
+    "sqlite3",
+    "http",
+    "collections",
+    "typing",
+    "typing_extensions",
+    "json",
+    "ssl",
+    "OpenSSL",
+    "asyncio",
+    "os",
+    "io",
+    "pathlib",
+    "datetime",
+    "logging",
+    "types",
+    "argparse",
+    "babel",
+    "socket",
+    "enum",
+    "importlib",
+    "re",
+    "urllib",
+    "xmlrpc",
+    "concurrent",
+    "abc",
+    "_io",
+    "builtins",
+    "ast",
+    "string",
+    "gettext",
+    "threading",
+    "tokenize",
+    "defer",
+    "xml",
+    "zlib",
+    "hashlib",
+    "hmac",
+    "base64",
+    "time",
+    "uuid",
+    "mimetypes",
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({'|'.join(_EXTERNAL)})(\..*)?"),
     # Builtins and typing spellings as they appear in signatures.
-    (r"py:.*", r"(Any|Callable|Awaitable|Iterable|Iterator|Mapping|Sequence|Literal|Self|"
-     r"Deferred|Failure|IAddress|Protocol|TypeVar|ParamSpec|NamedTuple|Traversable|"
-     r"Generator|AsyncIterator|Coroutine|MutableMapping|Pattern|Match|TracebackType|"
-     r"NoReturn|Never|Optional|Union|IO|BinaryIO|TextIO|PathLike|Fault|_[A-Za-z_]+|[A-Z])"),
+    (
+        r"py:.*",
+        r"(Any|Callable|Awaitable|Iterable|Iterator|Mapping|Sequence|Literal|Self|"
+        r"Deferred|Failure|IAddress|Protocol|TypeVar|ParamSpec|NamedTuple|Traversable|"
+        r"Generator|AsyncIterator|Coroutine|MutableMapping|Pattern|Match|TracebackType|"
+        r"NoReturn|Never|Optional|Union|IO|BinaryIO|TextIO|PathLike|Fault|_[A-Za-z_]+|[A-Z])",
+    ),
     # zope.interface objects and some subscripted annotations reach Sphinx as text.
     (r"py:class", r"(<InterfaceClass .*|.*\[.*)"),
     (r"py:.*", r"(.*\.)?_.*"),

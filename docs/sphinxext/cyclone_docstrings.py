@@ -36,7 +36,9 @@ def _language(block: list[str]) -> str:
     if text.lstrip().startswith("$ "):
         return "console"
     try:
-        compile(text, "<docstring>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        compile(
+            text, "<docstring>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
     except SyntaxError:
         return "text"
     return "python"

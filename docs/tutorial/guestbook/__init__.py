@@ -1,0 +1,1 @@
+"""The guestbook that the cyclone tutorial builds, step by step."""
