@@ -194,7 +194,7 @@ def docs(session: nox.Session) -> None:
     _install_test_group(session)
     session.install("-r", str(ROOT / "docs" / "requirements.txt"))
     build_dir = ROOT / "docs" / "_build"
-    common = ["-W", "--keep-going", "-n", "-q", "-d", str(build_dir / "doctrees")]
+    common = ["-W", "--keep-going", "-n", "-q", "-E", "-d", str(build_dir / "doctrees")]
     session.run("sphinx-build", *common, "-b", "html", "docs", str(build_dir / "html"))
     session.run("sphinx-build", *common, "-b", "doctest", "docs", str(build_dir / "doctest"))
     session.run(
