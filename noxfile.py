@@ -92,6 +92,7 @@ def tests(session: nox.Session, package: str) -> None:
 def examples(session: nox.Session) -> None:
     """Start every example as a user would and drive it over real sockets."""
     session.install(*[_package_path(name) for name in PACKAGES])
+    session.install(_package_path("web") + "[client]")  # cyclone.auth signs in through treq
     _install_test_group(session)
     requirements = ROOT / "examples" / "requirements.txt"
     if requirements.exists():
@@ -109,6 +110,8 @@ def demo(session: nox.Session) -> None:
         session.run(sys.executable, "-m", "venv", str(venv))
     python = str(venv / "bin" / "python")
     session.run(python, "-m", "pip", "install", "-q", *[_package_path(n) for n in PACKAGES])
+    # The demo's sign-in page uses cyclone.auth, which needs the HTTP client extra.
+    session.run(python, "-m", "pip", "install", "-q", _package_path("web") + "[client]")
     session.run(python, str(ROOT / "examples" / "demo" / "app.py"), *session.posargs)
 
 

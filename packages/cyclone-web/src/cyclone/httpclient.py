@@ -1,8 +1,9 @@
 """An asynchronous HTTP client on treq: ``fetch`` and a JSON-RPC proxy.
 
 Needs the ``client`` extra: ``pip install "cyclone-web[client]"`` (treq, and
-through it pyOpenSSL for HTTPS). Without it, importing this module raises an
-ImportError that says so.
+through it pyOpenSSL for HTTPS); so does `cyclone.auth`, which talks to identity
+providers through it. Without it, importing either raises an ImportError that
+says so.
 
     from twisted.internet import defer, task
     from cyclone.httpclient import JsonRPC, fetch
@@ -55,7 +56,8 @@ try:
     from treq.client import HTTPClient
 except ImportError as error:  # pragma: no cover - exercised by tools/check_wheels.py
     raise ImportError(
-        f"cyclone.httpclient needs treq ({error}): pip install 'cyclone-web[client]'"
+        f"cyclone.httpclient (and cyclone.auth, which uses it) needs treq ({error}): "
+        "pip install 'cyclone-web[client]'"
     ) from error
 
 __all__ = [
