@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 
 import pytest
 
@@ -172,3 +173,50 @@ def test_uncompressed_message_on_a_deflate_connection_is_accepted() -> None:
     _, server, _ = negotiated(client_offer({}))
     wire = encode_frame(Opcode.TEXT, b"plain", mask=True)
     assert FrameDecoder(Role.SERVER, extension=server).feed(wire) == [TextMessage("plain")]
+
+
+def _ended_with_bfinal(data: bytes) -> bytes:
+    """A message compressed as RFC 7692 §7.2.3.3 allows: its last block has BFINAL set."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH)
+
+
+def test_a_message_ending_the_deflate_stream_is_followed_by_a_new_stream() -> None:
+    codec = PerMessageDeflate(Role.SERVER)
+    for word in (b"hello", b"world", b"again"):
+        assert codec.decode_frame(_ended_with_bfinal(word), True, 0) == word
+
+
+def test_data_after_the_final_deflate_block_is_corrupt() -> None:
+    codec = PerMessageDeflate(Role.SERVER)
+    with pytest.raises(ValueError, match="after the final DEFLATE block"):
+        codec.decode_frame(_ended_with_bfinal(b"hello") + b"more", True, 0)
+
+
+def test_a_later_fragment_after_the_final_deflate_block_is_corrupt() -> None:
+    codec = PerMessageDeflate(Role.SERVER)
+    assert codec.decode_frame(_ended_with_bfinal(b"hello"), False, 0) == b"hello"
+    with pytest.raises(ValueError, match="after the final DEFLATE block"):
+        codec.decode_frame(b"\x00" * 1000, False, 0)
+
+
+def test_empty_fragments_after_the_final_deflate_block_end_the_message() -> None:
+    codec = PerMessageDeflate(Role.SERVER)
+    assert codec.decode_frame(_ended_with_bfinal(b"hello"), False, 0) == b"hello"
+    assert codec.decode_frame(b"", False, 0) == b""
+    assert codec.decode_frame(b"", True, 0) == b""
+    assert codec.decode_frame(_ended_with_bfinal(b"next"), True, 0) == b"next"
+
+
+def test_compressed_fragments_are_inflated_into_one_buffer() -> None:
+    _, server, client = negotiated(client_offer({}))
+    payload = os.urandom(5000)
+    compressor = zlib.compressobj(0, zlib.DEFLATED, -15)
+    compressed = (compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    pieces = [compressed[index : index + 3] for index in range(0, len(compressed), 3)]
+    wire = encode_frame(Opcode.BINARY, pieces[0], fin=False, rsv1=True, mask=True) + b"".join(
+        encode_frame(Opcode.CONTINUATION, piece, fin=index == len(pieces) - 1, mask=True)
+        for index, piece in enumerate(pieces[1:], 1)
+    )
+    decoder = FrameDecoder(Role.SERVER, extension=server)
+    assert decoder.feed(wire) == [BinaryMessage(payload)]

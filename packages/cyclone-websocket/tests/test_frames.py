@@ -231,6 +231,62 @@ def test_message_exactly_at_max_message_size_is_accepted() -> None:
     ]
 
 
+def test_message_spanning_exactly_max_message_fragments_is_accepted() -> None:
+    wire = client_frame(Opcode.TEXT, b"a", fin=False) + b"".join(
+        client_frame(Opcode.CONTINUATION, b"b", fin=index == 8) for index in range(9)
+    )
+    assert server_decode(wire, max_message_fragments=10) == [TextMessage("a" + "b" * 9)]
+
+
+def test_one_fragment_more_than_max_message_fragments_is_too_big_from_its_header() -> None:
+    wire = (
+        client_frame(Opcode.BINARY, b"", fin=False)
+        + client_frame(Opcode.CONTINUATION, b"", fin=False) * 9
+    )
+    decoder = FrameDecoder(Role.SERVER, max_message_fragments=10)
+    assert decoder.feed(wire) == []
+    # Only the first two header bytes of the eleventh frame are needed to refuse it.
+    events = decoder.feed(client_frame(Opcode.CONTINUATION, b"x" * 100)[:2])
+    assert error_code(events) == 1009
+    assert "10 fragments" in events[-1].reason
+
+
+def test_fragment_count_starts_again_with_each_message() -> None:
+    message = client_frame(Opcode.BINARY, b"a", fin=False) + client_frame(
+        Opcode.CONTINUATION, b"b"
+    )
+    assert server_decode(message * 5, max_message_fragments=2) == [BinaryMessage(b"ab")] * 5
+
+
+def test_fragments_are_unlimited_with_max_message_fragments_none() -> None:
+    wire = (
+        client_frame(Opcode.BINARY, b"", fin=False)
+        + client_frame(Opcode.CONTINUATION, b"", fin=False) * 200_000
+        + client_frame(Opcode.CONTINUATION, b"end")
+    )
+    assert server_decode(wire, max_message_fragments=None) == [BinaryMessage(b"end")]
+
+
+def test_reassembly_holds_one_buffer_whatever_the_fragment_size() -> None:
+    decoder = FrameDecoder(Role.SERVER)
+    decoder.feed(
+        client_frame(Opcode.TEXT, b"ab", fin=False)
+        + client_frame(Opcode.CONTINUATION, b"ab", fin=False) * 999
+    )
+    message = decoder._message
+    assert message is not None
+    assert message.payload == b"ab" * 1000
+    assert message.fragments == 1000
+    assert decoder.feed(client_frame(Opcode.CONTINUATION, b"!")) == [
+        TextMessage("ab" * 1000 + "!")
+    ]
+
+
+def test_invalid_utf8_in_the_last_fragment_of_a_text_message_is_invalid_payload() -> None:
+    wire = client_frame(Opcode.TEXT, b"ok", fin=False) + client_frame(Opcode.CONTINUATION, b"\xff")
+    assert error_code(server_decode(wire)) == 1007
+
+
 def test_events_before_an_error_are_still_returned() -> None:
     wire = client_frame(Opcode.TEXT, b"first") + client_frame(9, b"x" * 200)
     events = server_decode(wire)

@@ -113,17 +113,30 @@ class PerMessageDeflate:
 
         ``max_length`` (0: unbounded) is the most output this frame may produce; going over
         raises MessageTooBig without inflating the rest. Corrupt data raises ValueError.
+
+        A sender may end a message with a DEFLATE block whose BFINAL bit is set (§7.2.3.3):
+        that ends the DEFLATE stream, so the next message starts a new one. Anything but
+        our own appended tail after such a block is corrupt: zlib would otherwise keep
+        every later byte in ``unused_data``, growing for as long as the peer sends.
         """
-        if final:
-            payload += _TAIL
         decompressor = self._decompressor
-        try:
-            inflated = decompressor.decompress(payload, max_length)
-        except zlib.error as exc:
-            raise ValueError(str(exc)) from None
-        if decompressor.unconsumed_tail:
-            raise MessageTooBig(f"inflated message exceeds {max_length - 1} bytes")
-        if final and self.decompress_no_context_takeover:
+        if decompressor.eof:
+            # An earlier frame of this message ended the DEFLATE stream.
+            if payload:
+                raise ValueError(f"{len(payload)} bytes after the final DEFLATE block")
+            inflated = b""
+        else:
+            try:
+                inflated = decompressor.decompress(
+                    payload + _TAIL if final else payload, max_length
+                )
+            except zlib.error as exc:
+                raise ValueError(str(exc)) from None
+            if decompressor.unconsumed_tail:
+                raise MessageTooBig(f"inflated message exceeds {max_length - 1} bytes")
+            if decompressor.eof and len(decompressor.unused_data) > (len(_TAIL) if final else 0):
+                raise ValueError("data after the final DEFLATE block")
+        if final and (decompressor.eof or self.decompress_no_context_takeover):
             self._decompressor = zlib.decompressobj(-15)
         return inflated
 
