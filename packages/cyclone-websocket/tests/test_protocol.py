@@ -9,7 +9,7 @@ from twisted.internet import defer, task
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from cyclone.websocket._protocol import WebSocketProtocol
+from cyclone.websocket._protocol import WRITE_OVERHEAD, WebSocketProtocol
 from cyclone.websocket.frames import (
     BinaryMessage,
     Close,
@@ -158,6 +158,76 @@ def test_a_peer_that_does_not_read_is_dropped_past_max_buffer_size() -> None:
     assert transport.aborted
     lose(protocol)
     assert recorder.closed == (1008, "send buffer overflow")
+
+
+def test_pings_while_the_peer_is_not_reading_get_one_pong_for_the_latest() -> None:
+    # RFC 6455 §5.5.3: only the most recent Ping needs an answer.
+    protocol, _, transport, _ = server()
+    protocol.pauseProducing()
+    protocol.dataReceived(b"".join(client.ping(b"%d" % index) for index in range(1000)))
+    assert transport.value() == b""
+    protocol.resumeProducing()
+    assert sent(transport) == [Pong(b"999")]
+
+
+def test_each_ping_is_answered_while_the_peer_reads() -> None:
+    protocol, _, transport, _ = server()
+    protocol.dataReceived(client.ping(b"1") + client.ping(b"2") + client.message("x"))
+    assert sent(transport) == [Pong(b"1"), Pong(b"2")]
+
+
+def test_frames_answering_one_read_go_out_as_one_write_in_order() -> None:
+    protocol, recorder, transport, _ = server()
+    writes: list[bytes] = []
+    transport.write = writes.append  # type: ignore[method-assign]
+    recorder.reply = None
+    original = recorder._ws_message
+
+    def echo(message: str | bytes) -> Any:
+        original(message)
+        return protocol.send_message(message)
+
+    recorder._ws_message = echo  # type: ignore[method-assign]
+    protocol.dataReceived(client.ping(b"a") + client.message("one") + client.ping(b"b"))
+    [write] = writes
+    assert FrameDecoder(Role.CLIENT).feed(write) == [Pong(b"a"), TextMessage("one"), Pong(b"b")]
+
+
+def test_pings_cannot_push_the_queue_past_max_buffer_size() -> None:
+    protocol, _, transport, _ = server(max_buffer_size=1000)
+    protocol.pauseProducing()
+    for _ in range(100):
+        protocol.dataReceived(client.ping(b"p" * 125))
+    assert not transport.aborted
+
+
+def test_close_and_ping_frames_count_against_max_buffer_size() -> None:
+    protocol, recorder, transport, _ = server(max_buffer_size=200)
+    protocol.pauseProducing()
+    protocol.ping(b"x" * 60)  # 62 bytes + WRITE_OVERHEAD
+    assert not transport.aborted
+    protocol.close(1000, "r" * 60)
+    assert transport.aborted
+    lose(protocol)
+    assert recorder.closed == (1008, "send buffer overflow")
+
+
+def test_tiny_frames_count_with_their_per_write_overhead() -> None:
+    protocol, _, transport, _ = server(max_buffer_size=WRITE_OVERHEAD * 10)
+    protocol.pauseProducing()
+    for _ in range(9):
+        protocol.send_message(b"x")
+    assert not transport.aborted
+    protocol.send_message(b"x")
+    assert transport.aborted
+
+
+def test_reading_waits_for_open_to_finish() -> None:
+    opened: defer.Deferred[None] = defer.Deferred()
+    protocol, recorder, transport, _ = server(deliver_after=opened)
+    assert transport.producerState == "paused"
+    opened.callback(None)
+    assert transport.producerState == "producing"
 
 
 def test_reading_pauses_while_an_async_message_callback_runs() -> None:

@@ -3,6 +3,19 @@
 Both `cyclone.websocket.handler` (server role, after the HTTP connection detaches) and
 `cyclone.websocket.client` (client role) drive a `WebSocketProtocol` and receive its
 callbacks through a `WebSocketDelegate`.
+
+Every frame we send (messages, pings, pongs, Close) goes through one write path that
+bounds what a peer that doesn't read can make us hold:
+
+- Frames sent while the events of one read are dispatched (the Pongs, the echoes) are
+  joined into one transport write, so a peer sending many tiny frames can't make us
+  queue many tiny bytes objects (each costs about 48 bytes of bookkeeping in Twisted).
+- Once the transport says its buffer is full (IPushProducer), each further write is
+  counted, with that per-write bookkeeping, against ``max_buffer_size``, and the
+  connection is aborted past it.
+- Pongs are the one kind of frame a peer makes us send at will, so they never queue:
+  while the peer isn't reading, only the latest Ping is remembered and answered once it
+  reads again (RFC 6455 §5.5.3 allows answering only the most recent Ping).
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from cyclone.websocket.frames import (
+    DEFAULT_MAX_MESSAGE_FRAGMENTS,
     BinaryMessage,
     Close,
     CloseCode,
@@ -38,6 +52,16 @@ DEFAULT_CLOSE_TIMEOUT = 5.0
 #: Bytes we accept to queue for a peer that doesn't read, on top of the transport's own
 #: buffer (Twisted pauses us at about 64 KiB); past this the connection is aborted.
 DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024
+
+#: Frames smaller than this, sent while one read's events are dispatched, are joined into
+#: one write; bigger ones are written as they are rather than copied.
+JOIN_BELOW = 16 * 1024
+
+#: What a queued write costs beyond its bytes: the bytes object's header and its slot in
+#: Twisted's write list (``sys.getsizeof(b"")`` is 33 on 64-bit CPython, rounded up to
+#: pymalloc's 8-byte blocks, plus an 8-byte pointer). Charged per write so that many tiny
+#: frames count for the memory they take, not just their length.
+WRITE_OVERHEAD = 48
 
 
 class WebSocketClosedError(Exception):
@@ -70,6 +94,7 @@ class WebSocketProtocol(TwistedProtocol):
         *,
         extension: Extension | None = None,
         max_message_size: int | None,
+        max_message_fragments: int | None = DEFAULT_MAX_MESSAGE_FRAGMENTS,
         ping_interval: float | None = None,
         ping_timeout: float | None = None,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
@@ -84,7 +109,12 @@ class WebSocketProtocol(TwistedProtocol):
         self.role = role
         self.delegate = delegate
         self.clock: Any = clock
-        self.decoder = FrameDecoder(role, max_message_size=max_message_size, extension=extension)
+        self.decoder = FrameDecoder(
+            role,
+            max_message_size=max_message_size,
+            max_message_fragments=max_message_fragments,
+            extension=extension,
+        )
         self.encoder = FrameEncoder(role, extension)
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -96,6 +126,9 @@ class WebSocketProtocol(TwistedProtocol):
         self.closed = False  # TCP connection is gone
         self._paused = False
         self._buffered_while_paused = 0
+        self._overflowed = False
+        self._batch: list[bytes] | None = None  # frames to join while dispatching a read
+        self._owed_pong: bytes | None = None  # the latest Ping's payload, while paused
         self._drain_waiters: list[defer.Deferred[None]] = []
         self._pending: list[Any] = []
         self._delivering: defer.Deferred[Any] | None = None
@@ -127,6 +160,9 @@ class WebSocketProtocol(TwistedProtocol):
             # The HTTP connection that handed us the socket may still be registered.
             transport.unregisterProducer()
             transport.registerProducer(self, True)
+        if self._delivering is not None:
+            # Messages wait for open(); so does reading, or they would pile up unbounded.
+            transport.pauseProducing()
         if self.ping_interval:
             self._ping_call = self.clock.callLater(self.ping_interval, self._send_keepalive)
 
@@ -161,6 +197,9 @@ class WebSocketProtocol(TwistedProtocol):
     def resumeProducing(self) -> None:
         self._paused = False
         self._buffered_while_paused = 0
+        owed, self._owed_pong = self._owed_pong, None
+        if owed is not None and not self.closing:
+            self._write(self.encoder.pong(owed))
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
             waiter.callback(None)
@@ -171,6 +210,17 @@ class WebSocketProtocol(TwistedProtocol):
     # -- events from the peer ---------------------------------------------------------
 
     def _dispatch(self, events: list[Any]) -> None:
+        if self._batch is not None:
+            self._deliver(events)
+            return
+        self._batch = []
+        try:
+            self._deliver(events)
+        finally:
+            self._flush_batch()
+            self._batch = None
+
+    def _deliver(self, events: list[Any]) -> None:
         for index, event in enumerate(events):
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
@@ -186,8 +236,7 @@ class WebSocketProtocol(TwistedProtocol):
                 if isinstance(result, defer.Deferred):
                     result.addErrback(self._message_callback_failed)
             elif kind is Ping:
-                if not self.closing:
-                    self.transport.write(self.encoder.pong(event.payload))
+                self._answer_ping(event.payload)
                 self.delegate._ws_ping(event.payload)
             elif kind is Pong:
                 if self._pong_deadline is not None and self._pong_deadline.active():
@@ -203,6 +252,68 @@ class WebSocketProtocol(TwistedProtocol):
                     code=event.code,
                 )
                 self._fail(event.code, event.reason)
+
+    def _answer_ping(self, payload: bytes) -> None:
+        """Queue the Pong for a Ping (§5.5.2); while the peer isn't reading, only the latest."""
+        if self.closing:
+            return
+        if self._paused:
+            self._owed_pong = payload
+        else:
+            self._write(self.encoder.pong(payload))
+
+    def _write(self, frame: bytes) -> bool:
+        """Send a frame; False when that aborted the connection (see `_send`).
+
+        While a read's events are dispatched, small frames wait in ``_batch`` and go out
+        joined, in order, when the dispatch ends (or before a big frame, or a FIN).
+        """
+        batch = self._batch
+        if batch is not None:
+            if len(frame) < JOIN_BELOW:
+                batch.append(frame)
+                return True
+            if not self._flush_batch():
+                return False
+        return self._send(frame)
+
+    def _flush_batch(self) -> bool:
+        batch = self._batch
+        if not batch:
+            return True
+        self._batch = []
+        return self._send(batch[0] if len(batch) == 1 else b"".join(batch))
+
+    def _send(self, data: bytes) -> bool:
+        """Write to the transport, counting against ``max_buffer_size`` while it is full.
+
+        Returns False when the count passed the limit and the connection was aborted.
+        """
+        if self.closed or self._overflowed:
+            return False
+        if self._paused:
+            self._buffered_while_paused += len(data) + WRITE_OVERHEAD
+            if self._buffered_while_paused > self.max_buffer_size:
+                self._overflow()
+                return False
+        self.transport.write(data)
+        return True
+
+    def _overflow(self) -> None:
+        log.warn(
+            "WebSocket peer is not reading: {size} bytes queued, over {limit}; aborting",
+            size=self._buffered_while_paused,
+            limit=self.max_buffer_size,
+        )
+        if self.close_code is None:
+            self.close_code = CloseCode.POLICY_VIOLATION
+            self.close_reason = "send buffer overflow"
+        self.closing = True
+        self._overflowed = True
+        self._owed_pong = None
+        if self._batch:
+            self._batch.clear()
+        self.transport.abortConnection()
 
     def _wait_for(self, result: defer.Deferred[Any], rest: list[Any]) -> None:
         self._pending = rest + self._pending
@@ -231,9 +342,9 @@ class WebSocketProtocol(TwistedProtocol):
             self.close_code = event.code
             self.close_reason = event.reason
         if not self.closing:
-            self.closing = True
             code = None if event.code == CloseCode.NO_STATUS else event.code
-            self.transport.write(self.encoder.close(code))
+            if not self._send_close(self.encoder.close(code)):
+                return
         self._finish_closing()
 
     def _finish_closing(self) -> None:
@@ -248,6 +359,8 @@ class WebSocketProtocol(TwistedProtocol):
         and a RST can make the peer's kernel drop what we sent last (the final messages
         and our Close frame). The close timeout aborts a peer that never closes.
         """
+        if not self._flush_batch():
+            return
         transport = self.transport
         if interfaces.ITCPTransport.providedBy(transport):
             transport.loseWriteConnection()
@@ -268,11 +381,16 @@ class WebSocketProtocol(TwistedProtocol):
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-        if not self.closing:
-            self.closing = True
-            self.transport.write(self.encoder.close(code, reason[:120]))
+        if not self.closing and not self._send_close(self.encoder.close(code, reason[:120])):
+            return
         self._close_tcp()
         self._arm_close_timeout()
+
+    def _send_close(self, frame: bytes) -> bool:
+        """Send our Close frame: the last frame of the connection (§5.5.1)."""
+        self.closing = True
+        self._owed_pong = None
+        return self._write(frame)
 
     # -- keepalive ----------------------------------------------------------------------
 
@@ -280,7 +398,8 @@ class WebSocketProtocol(TwistedProtocol):
         self._ping_call = None
         if self.closing:
             return
-        self.transport.write(self.encoder.ping(os.urandom(4)))
+        if not self._write(self.encoder.ping(os.urandom(4))):
+            return
         timeout = self.ping_timeout or self.ping_interval
         if timeout and (self._pong_deadline is None or not self._pong_deadline.active()):
             self._pong_deadline = self.clock.callLater(timeout, self._ping_timed_out)
@@ -294,9 +413,10 @@ class WebSocketProtocol(TwistedProtocol):
         log.info("WebSocket peer did not answer a ping in time; dropping the connection")
         self.close_code = CloseCode.GOING_AWAY
         self.close_reason = "ping timeout"
-        if not self.closing:
-            self.closing = True
-            self.transport.write(self.encoder.close(CloseCode.GOING_AWAY, "ping timeout"))
+        if not self.closing and not self._send_close(
+            self.encoder.close(CloseCode.GOING_AWAY, "ping timeout")
+        ):
+            return
         self.transport.abortConnection()
 
     # -- sending ----------------------------------------------------------------------
@@ -305,23 +425,7 @@ class WebSocketProtocol(TwistedProtocol):
         """Send a message; the Deferred fires once the transport buffer is below its mark."""
         if self.closing:
             raise WebSocketClosedError("the WebSocket is closing or closed")
-        frame = self.encoder.message(message)
-        was_paused = self._paused
-        self.transport.write(frame)
-        if not self._paused:
-            return defer.succeed(None)
-        if was_paused:
-            self._buffered_while_paused += len(frame)
-        if self._buffered_while_paused > self.max_buffer_size:
-            log.warn(
-                "WebSocket peer is not reading: {size} bytes queued, over {limit}; aborting",
-                size=self._buffered_while_paused,
-                limit=self.max_buffer_size,
-            )
-            self.close_code = CloseCode.POLICY_VIOLATION
-            self.close_reason = "send buffer overflow"
-            self.closing = True
-            self.transport.abortConnection()
+        if not self._write(self.encoder.message(message)) or not self._paused:
             return defer.succeed(None)
         waiter: defer.Deferred[None] = defer.Deferred()
         self._drain_waiters.append(waiter)
@@ -330,14 +434,13 @@ class WebSocketProtocol(TwistedProtocol):
     def ping(self, payload: bytes = b"") -> None:
         if self.closing:
             raise WebSocketClosedError("the WebSocket is closing or closed")
-        self.transport.write(self.encoder.ping(payload))
+        self._write(self.encoder.ping(payload))
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Start the closing handshake (§7.1.2); abort if the peer doesn't finish it in time."""
         if self.closing:
             return
-        self.closing = True
         if code is None and reason is not None:
             code = CloseCode.NORMAL
-        self.transport.write(self.encoder.close(code, reason or ""))
-        self._arm_close_timeout()
+        if self._send_close(self.encoder.close(code, reason or "")):
+            self._arm_close_timeout()

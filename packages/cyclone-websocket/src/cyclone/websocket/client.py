@@ -30,9 +30,14 @@ from twisted.internet import defer, protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from cyclone.websocket._protocol import WebSocketClosedError, WebSocketProtocol
+from cyclone.websocket._protocol import (
+    DEFAULT_MAX_BUFFER_SIZE,
+    WebSocketClosedError,
+    WebSocketProtocol,
+)
 from cyclone.websocket.deflate import NegotiationError, client_offer, negotiate_client
 from cyclone.websocket.frames import (
+    DEFAULT_MAX_MESSAGE_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Role,
     accept_key,
@@ -310,6 +315,8 @@ def connect(
     on_message_callback: Callable[[str | bytes | None], Any] | None = None,
     ping_interval: float | None = None,
     ping_timeout: float | None = None,
+    max_message_fragments: int | None = DEFAULT_MAX_MESSAGE_FRAGMENTS,
+    max_buffer_size: int = DEFAULT_MAX_BUFFER_SIZE,
     connect_timeout: float = 20.0,
     ssl_options: Any = None,
     reactor: Any = None,
@@ -317,6 +324,8 @@ def connect(
     """Open a WebSocket to ``url`` (ws:// or wss://) and fire with the connection.
 
     ``compression_options`` not None offers permessage-deflate (see cyclone.websocket.deflate).
+    ``max_message_size``, ``max_message_fragments`` and ``max_buffer_size`` bound what the
+    server can make us hold, as the handler's ``websocket_*`` settings of the same names do.
     Fails with WebSocketHandshakeError (``.code`` = the HTTP status) if the server refuses.
     """
     if reactor is None:
@@ -359,6 +368,8 @@ def connect(
     connection = WebSocketClientConnection(on_message_callback)
     protocol_options = {
         "max_message_size": max_message_size,
+        "max_message_fragments": max_message_fragments,
+        "max_buffer_size": max_buffer_size,
         "ping_interval": ping_interval,
         "ping_timeout": ping_timeout,
         "clock": reactor,

@@ -28,6 +28,9 @@ Settings (on the Router/Application):
   not answer within it (code 1001 "ping timeout", then the TCP connection is aborted).
 - ``websocket_max_message_size`` (default 10 MiB, like Tornado): a bigger message — counted
   after decompression — fails the connection with 1009.
+- ``websocket_max_message_fragments`` (default 131072): a message spanning more frames fails
+  the connection with 1009. Reassembly holds about the payload size whatever the
+  fragmentation, so this only bounds how long one message can be kept open.
 - ``websocket_close_timeout`` (default 5 s): how long we wait for the peer's Close, or
   for it to close TCP, before aborting.
 - ``websocket_max_buffer_size`` (default 16 MiB): see "Slow clients" below.
@@ -38,12 +41,16 @@ Slow clients and memory: writes go straight to the transport. The transport tell
 (IPushProducer) when its buffer passes its high-water mark (64 KiB for TCP); from then on
 ``write_message`` returns a Deferred that fires only when the buffer has drained, so a
 sender that waits on it never queues more than about 64 KiB plus one message per
-connection. A sender that ignores it keeps queueing; once more than
-``websocket_max_buffer_size`` bytes were queued while the peer was not reading, the
-connection is aborted and ``on_close`` sees ``close_code`` 1008 ("send buffer overflow").
-Memory per connection is therefore bounded by about 64 KiB + ``websocket_max_buffer_size``
-+ one message for sending, and ``websocket_max_message_size`` for receiving. If
-``on_message`` returns a Deferred (or is ``async def``), reading pauses until it fires.
+connection. A sender that ignores it keeps queueing; once the frames queued while the peer
+was not reading — messages, pings and Close frames alike, each counted as its length plus
+48 bytes of bookkeeping — pass ``websocket_max_buffer_size``, the connection is aborted and
+``on_close`` sees ``close_code`` 1008 ("send buffer overflow"). Pongs never pile up: while
+the peer isn't reading only its latest Ping is answered, once it reads again (RFC 6455
+§5.5.3), so a ping flood costs no memory. Memory per connection is therefore bounded by
+about 64 KiB + ``websocket_max_buffer_size`` + one message for sending, and
+``websocket_max_message_size`` (plus one 64 KiB read) for receiving. If ``on_message``
+returns a Deferred (or is ``async def``), reading pauses until it fires; reading also
+waits for ``open()`` to finish.
 """
 
 from __future__ import annotations
@@ -69,6 +76,7 @@ from cyclone.websocket._protocol import (
 )
 from cyclone.websocket.deflate import negotiate_server
 from cyclone.websocket.frames import (
+    DEFAULT_MAX_MESSAGE_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Role,
     accept_key,
@@ -163,6 +171,9 @@ class WebSocketHandler(RequestHandler):
             self,
             extension=extension,
             max_message_size=settings.get("websocket_max_message_size", DEFAULT_MAX_MESSAGE_SIZE),
+            max_message_fragments=settings.get(
+                "websocket_max_message_fragments", DEFAULT_MAX_MESSAGE_FRAGMENTS
+            ),
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             close_timeout=settings.get("websocket_close_timeout", DEFAULT_CLOSE_TIMEOUT),
