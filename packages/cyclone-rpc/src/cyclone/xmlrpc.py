@@ -55,6 +55,15 @@ Protocol notes (http://xmlrpc.com/spec.md):
   ``introspection = False`` / ``multicall = False``.
 - The parser refuses any document with a DOCTYPE, so no entity can be declared:
   no external entities (XXE) and no entity expansion bombs ("billion laughs").
+- Hostile values are refused with a FAILURE fault before any method runs: arrays
+  and structs nested deeper than ``max_nesting_depth`` (64 by default, as in
+  XML-RPC for C/C++; the setting ``rpc_max_nesting_depth``), and integers outside
+  their type's range (``<i4>``/``<int>`` 32 bits, ``<i8>`` 64 bits, ``<i1>``/``<i2>``
+  8/16 bits, ``<biginteger>`` 4300 digits), checked on the text before converting
+  it, so a megabyte of digits costs nothing.
+- ``system.multicall`` runs at most ``max_batch_size`` calls (1000 by default, the
+  setting ``rpc_max_batch_size``; more is a FAILURE fault and runs nothing), and
+  yields to the reactor every ``BATCH_SLICE`` calls.
 - Request bodies above ``max_body_size`` bytes (class attribute, default 1 MiB,
   or the application setting ``rpc_max_body_size``) are answered with HTTP 413
   before they are parsed: every HTTP client reports the status
@@ -71,13 +80,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 from xml.parsers import expat
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from cyclone._rpcclient import DEFAULT_MAX_RESPONSE_SIZE, RPCClient
 from cyclone.handler import HTTPError, RequestHandler
 
 __all__ = [
+    "BATCH_SLICE",
+    "DEFAULT_MAX_BATCH_SIZE",
+    "DEFAULT_MAX_NESTING_DEPTH",
     "FAILURE",
     "NOT_FOUND",
     "Fault",
@@ -98,6 +110,29 @@ FAILURE = 8002
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 """Default request body limit: XML-RPC calls are small; 1 MiB leaves room for base64 blobs."""
+
+DEFAULT_MAX_BATCH_SIZE = 1000
+"""Default cap on the calls of one ``system.multicall`` (as JSON-RPC's batch cap)."""
+
+BATCH_SLICE = 100
+"""``system.multicall`` yields to the reactor after this many calls."""
+
+DEFAULT_MAX_NESTING_DEPTH = 64
+"""Arrays and structs nested deeper than this are refused (XML-RPC for C/C++'s default).
+
+1 MiB of ``<value><array><data>`` nests 50,000 deep: harmless to parse, but every
+recursive walk of the value (``repr``, marshalling the answer, ``copy.deepcopy``)
+fails with RecursionError far below that.
+"""
+
+#: Digits a ``<biginteger>`` (an Apache extension) may have: CPython's default limit on
+#: int/str conversion (sys.int_info.default_max_str_digits), whose cost grows with the
+#: square of the length, enforced here even where an application lifted it.
+_MAX_BIGINTEGER_DIGITS = 4300
+
+#: The range of each integer type (the spec's ``<i4>``/``<int>`` is 32-bit; ``<i8>``,
+#: ``<i1>`` and ``<i2>`` are the Apache extensions xmlrpc.client also reads).
+_INTEGER_BITS = {"i1": 8, "i2": 16, "i4": 32, "int": 32, "i8": 64}
 
 _log = Logger()
 
@@ -122,16 +157,24 @@ def signature(*signatures: list[str]) -> Callable[[_F], _F]:
 
 
 def parse_call(
-    body: bytes, *, use_datetime: bool = False, use_builtin_types: bool = False
+    body: bytes,
+    *,
+    use_datetime: bool = False,
+    use_builtin_types: bool = False,
+    max_nesting_depth: int = DEFAULT_MAX_NESTING_DEPTH,
 ) -> tuple[str, tuple[Any, ...]]:
     """Parse an XML-RPC ``methodCall`` document into ``(method_name, params)``.
 
     Raises :class:`Fault` (FAILURE) for anything that is not a well-formed
-    XML-RPC call, including any document with a DOCTYPE (see `_unmarshal`).
+    XML-RPC call, including any document with a DOCTYPE, values nested deeper
+    than ``max_nesting_depth`` and integers out of their type's range (see `_unmarshal`).
     """
     try:
         params, method_name = _unmarshal(
-            body, use_datetime=use_datetime, use_builtin_types=use_builtin_types
+            body,
+            use_datetime=use_datetime,
+            use_builtin_types=use_builtin_types,
+            max_nesting_depth=max_nesting_depth,
         )
     except Fault:
         raise Fault(FAILURE, "can't deserialize input: a methodCall can't carry a fault")
@@ -143,7 +186,11 @@ def parse_call(
 
 
 def parse_response(
-    body: bytes, *, use_datetime: bool = False, use_builtin_types: bool = False
+    body: bytes,
+    *,
+    use_datetime: bool = False,
+    use_builtin_types: bool = False,
+    max_nesting_depth: int = DEFAULT_MAX_NESTING_DEPTH,
 ) -> Any:
     """Parse a ``methodResponse`` document into its value; a fault response raises :class:`Fault`.
 
@@ -151,7 +198,10 @@ def parse_response(
     """
     try:
         params, method_name = _unmarshal(
-            body, use_datetime=use_datetime, use_builtin_types=use_builtin_types
+            body,
+            use_datetime=use_datetime,
+            use_builtin_types=use_builtin_types,
+            max_nesting_depth=max_nesting_depth,
         )
     except _MalformedXML as error:
         raise xmlrpc.client.ResponseError(f"malformed XML-RPC response: {error}")
@@ -161,17 +211,18 @@ def parse_response(
 
 
 def _unmarshal(
-    body: bytes, *, use_datetime: bool, use_builtin_types: bool
+    body: bytes, *, use_datetime: bool, use_builtin_types: bool, max_nesting_depth: int
 ) -> tuple[tuple[Any, ...], str | None]:
     """Parse an XML-RPC document into ``(params, method_name or None)``.
 
     Uses expat with the standard library's unmarshaller, but refuses a DOCTYPE
     (and with it every entity declaration), so neither external entities (XXE)
-    nor entity expansion ("billion laughs") can be abused. A fault document
-    raises :class:`Fault`; anything malformed raises `_MalformedXML`.
+    nor entity expansion ("billion laughs") can be abused, and bounds nesting
+    and integers (`_BoundedUnmarshaller`). A fault document raises :class:`Fault`;
+    anything malformed raises `_MalformedXML`.
     """
-    unmarshaller = xmlrpc.client.Unmarshaller(
-        use_datetime=use_datetime, use_builtin_types=use_builtin_types
+    unmarshaller = _BoundedUnmarshaller(
+        max_nesting_depth, use_datetime=use_datetime, use_builtin_types=use_builtin_types
     )
     parser = expat.ParserCreate(None, None)
     parser.buffer_text = True
@@ -199,6 +250,49 @@ def _unmarshal(
 
 class _MalformedXML(ValueError):
     """The document is not well-formed XML-RPC."""
+
+
+class _BoundedUnmarshaller(xmlrpc.client.Unmarshaller):
+    """The standard library's unmarshaller, refusing what only an attacker sends.
+
+    Nesting deeper than ``max_nesting_depth`` arrays/structs, and integers out of
+    their XML-RPC type's range, raise ValueError (a FAILURE fault for the caller).
+    Integer text is length-checked before ``int()``: converting a decimal string
+    costs time that grows faster than its length (quadratically before Python 3.12).
+    """
+
+    def __init__(self, max_nesting_depth: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_nesting_depth = max_nesting_depth
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        super().start(tag, attrs)
+        if len(self._marks) > self.max_nesting_depth:
+            raise ValueError(f"values nested deeper than {self.max_nesting_depth} levels")
+
+    def end(self, tag: str) -> None:
+        name = tag.rpartition(":")[2]
+        if name in _INTEGER_BITS or name == "biginteger":
+            data = "".join(self._data).strip()
+            self.append(_parse_integer(name, data))
+            self._value = False
+            return
+        super().end(tag)
+
+
+def _parse_integer(tag: str, text: str) -> int:
+    """An XML-RPC integer: optional sign and decimal digits, within ``tag``'s range."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    bits = _INTEGER_BITS.get(tag)
+    most_digits = _MAX_BIGINTEGER_DIGITS if bits is None else len(str(1 << bits))
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError(f"<{tag}> is not an integer: {text[:40]!r}")
+    if len(digits.lstrip("0")) > most_digits:
+        raise ValueError(f"<{tag}> of {len(digits)} digits is out of range")
+    value = int(text)
+    if bits is not None and not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+        raise ValueError(f"<{tag}> {value} is out of the {bits}-bit range")
+    return value
 
 
 class _ForbiddenXML(ValueError):
@@ -254,8 +348,14 @@ class XmlrpcDispatcher:
         introspection: bool = True,
         multicall: bool = True,
         encoding: str | None = None,
+        max_batch_size: int | None = DEFAULT_MAX_BATCH_SIZE,
+        max_nesting_depth: int = DEFAULT_MAX_NESTING_DEPTH,
+        clock: Any = None,
     ) -> None:
         self.target = target
+        self.max_batch_size = max_batch_size
+        self.max_nesting_depth = max_nesting_depth
+        self.clock = clock
         self.allow_none = allow_none
         self.use_datetime = use_datetime
         self.separator = separator
@@ -270,7 +370,9 @@ class XmlrpcDispatcher:
 
     async def _dispatch(self, body: bytes) -> bytes:
         try:
-            method_name, params = parse_call(body, use_datetime=self.use_datetime)
+            method_name, params = parse_call(
+                body, use_datetime=self.use_datetime, max_nesting_depth=self.max_nesting_depth
+            )
         except Fault as fault:
             return self.build_response(fault)
         result = await self.call(method_name, params)
@@ -418,8 +520,15 @@ class _SystemMethods:
         if not isinstance(calls, list):
             raise Fault(FAILURE, "system.multicall expects an array of call structs")
         dispatcher = self._dispatcher
+        limit = dispatcher.max_batch_size
+        if limit is not None and len(calls) > limit:
+            raise Fault(
+                FAILURE, f"system.multicall of {len(calls)} calls exceeds the limit of {limit}"
+            )
         answers: list[Any] = []
-        for call in calls:
+        for index, call in enumerate(calls):
+            if index and not index % BATCH_SLICE:
+                await _next_turn(dispatcher.clock)
             if not isinstance(call, dict):
                 outcome: Any = Fault(FAILURE, f"multicall entry is not a struct: {call!r}")
             else:
@@ -442,6 +551,15 @@ class _SystemMethods:
             else:
                 answers.append([outcome])
         return answers
+
+
+def _next_turn(clock: Any) -> defer.Deferred[None]:
+    """A Deferred that fires on a later reactor turn, after pending I/O was handled."""
+    if clock is None:
+        from twisted.internet import reactor
+
+        clock = reactor
+    return task.deferLater(clock, 0)
 
 
 class XmlRpcProxy(RPCClient):
@@ -497,9 +615,11 @@ class XmlrpcRequestHandler(RequestHandler):
     Class attributes: ``allowNone`` (send ``None`` as ``<nil/>``), ``useDateTime``
     (hand methods ``datetime`` objects), ``separator`` (between sub-handler
     prefixes and names), ``introspection`` and ``multicall`` (the ``system.*``
-    methods), ``subHandlers`` (prefix → object with ``xmlrpc_*`` methods) and
-    ``max_body_size`` (bytes; the application setting ``rpc_max_body_size``
-    overrides it).
+    methods), ``subHandlers`` (prefix → object with ``xmlrpc_*`` methods),
+    ``max_body_size`` (bytes), ``max_batch_size`` (calls in a ``system.multicall``)
+    and ``max_nesting_depth`` (arrays/structs); the application settings
+    ``rpc_max_body_size``, ``rpc_max_batch_size`` and ``rpc_max_nesting_depth``
+    override the last three.
     """
 
     SUPPORTED_METHODS = ("POST",)
@@ -513,6 +633,8 @@ class XmlrpcRequestHandler(RequestHandler):
     introspection = True
     multicall = True
     max_body_size = DEFAULT_MAX_BODY_SIZE
+    max_batch_size: int | None = DEFAULT_MAX_BATCH_SIZE
+    max_nesting_depth = DEFAULT_MAX_NESTING_DEPTH
     subHandlers: ClassVar[Mapping[str, Any]] = {}
 
     def putSubHandler(self, prefix: str, handler: Any) -> None:
@@ -546,6 +668,8 @@ class XmlrpcRequestHandler(RequestHandler):
             separator=self.separator,
             introspection=self.introspection,
             multicall=self.multicall,
+            max_batch_size=self.settings.get("rpc_max_batch_size", self.max_batch_size),
+            max_nesting_depth=self.settings.get("rpc_max_nesting_depth", self.max_nesting_depth),
         )
         response = await dispatcher.dispatch(body)
         self.set_header("Content-Type", "text/xml; charset=utf-8")
