@@ -24,6 +24,7 @@ import pytest_twisted
 from twisted.internet import defer, protocol, reactor
 
 from cyclone.routing import Router
+from cyclone.sse import SSEHandler
 from cyclone.websocket import WebSocketHandler
 from cyclone.websocket.client import connect
 from cyclone.websocket.deflate import PerMessageDeflate
@@ -589,3 +590,55 @@ async def test_data_after_the_final_deflate_block_closes_with_1007(serve) -> Non
     )
     event = await client.wait_for(close_or(b"survived"))
     assert isinstance(event, Close) and event.code == 1007
+
+
+# -- Server-Sent Events: a client that never reads ----------------------------------------
+
+
+class Feed(SSEHandler):
+    def bind(self) -> None:
+        self.settings["opened"].callback(self)
+
+    def unbind(self) -> None:
+        self.settings["closed"].callback(self)
+
+
+class SilentSSEClient(protocol.Protocol):
+    def connectionMade(self) -> None:
+        self.transport.write(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.transport.pauseProducing()
+
+
+@pytest_twisted.ensureDeferred
+async def test_sse_client_that_never_reads_is_dropped_counting_per_event_overhead() -> None:
+    # A broadcaster that doesn't wait on sendEvent sends 1-byte events to a client that
+    # never reads. Before the fix only the event bytes counted against sse_max_buffer:
+    # 19 MB were queued when the 1 MiB limit tripped.
+    opened: defer.Deferred[Feed] = defer.Deferred()
+    closed: defer.Deferred[Feed] = defer.Deferred()
+    limit = 1024 * 1024
+    application = Router([(r"/events", Feed)], opened=opened, closed=closed, sse_max_buffer=limit)
+    port = reactor.listenTCP(0, application, interface="127.0.0.1")
+    port.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_SOCKET_BUFFER)
+    try:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_SOCKET_BUFFER)
+            sock.connect(("127.0.0.1", port.getHost().port))
+            sock.setblocking(False)
+            reactor.adoptStreamConnection(
+                sock.fileno(), socket.AF_INET, protocol.Factory.forProtocol(SilentSSEClient)
+            )
+        handler = await opened.addTimeout(HANG_GUARD_SECONDS, reactor)
+        transport = handler.request.connection.transport
+        held = 0
+        for _ in range(1_000_000):
+            handler.sendEvent("x")
+            if handler._dropped:
+                break
+            held = queued_memory(transport)
+        assert handler._dropped
+        # The limit, plus Twisted's first 64 KiB of 14-byte chunks with their bookkeeping.
+        assert held <= limit + 16 * TWISTED_HIGH_WATER_MARK, held
+        await closed.addTimeout(HANG_GUARD_SECONDS, reactor)
+    finally:
+        await port.stopListening()

@@ -47,10 +47,13 @@ Settings (on the Router/Application):
   waits on it never queues more than about 64 KiB (the transport's high-water
   mark) plus one event. A broadcaster that does not wait keeps queueing: once
   more than ``sse_max_buffer`` bytes were queued while the client was not
-  reading, or the client has not drained its buffer for ``sse_drain_timeout``
+  reading — each event counted with its chunk framing and the ~100 bytes the
+  transport's write list spends on it, so small events can't queue twenty times
+  the limit — or the client has not drained its buffer for ``sse_drain_timeout``
   seconds, the connection is aborted (logged as a warning) and `unbind()` runs.
   Memory per client is therefore bounded by about 64 KiB + ``sse_max_buffer`` +
-  one event.
+  one event (up to ~1 MiB instead of 64 KiB when the first 64 KiB are tiny
+  events: Twisted's high-water mark counts only their bytes).
 """
 
 from __future__ import annotations
@@ -78,6 +81,10 @@ DEFAULT_KEEPALIVE_INTERVAL = 15.0
 DEFAULT_MAX_BUFFER = 1024 * 1024
 #: Default seconds a client may keep its buffer full before it is dropped.
 DEFAULT_DRAIN_TIMEOUT = 60.0
+#: What a queued event costs beyond its bytes: the chunk-size line and CRLF of chunked
+#: framing, and its three entries in the transport's write list (a slot each, and a
+#: bytes object's header for the size line and the event), rounded up.
+EVENT_OVERHEAD = 150
 
 # The event-stream grammar ends a line at CRLF, a lone LF or a lone CR (WHATWG HTML §9.2.5);
 # str.splitlines would also split at U+2028, VT, FF... which EventSource keeps as data.
@@ -244,7 +251,7 @@ class SSEHandler(RequestHandler):
         d = self.flush()
         if d.called:
             return d.addBoth(self._drained)
-        self._backlog += len(data)
+        self._backlog += len(data) + EVENT_OVERHEAD
         d.addBoth(self._drained)
         max_buffer = self.settings.get("sse_max_buffer", DEFAULT_MAX_BUFFER)
         if max_buffer is not None and self._backlog > max_buffer:
