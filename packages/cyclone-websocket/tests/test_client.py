@@ -8,11 +8,20 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import defer, protocol, reactor, ssl, task
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 from cyclone.routing import Router
 from cyclone.websocket import WebSocketHandler
-from cyclone.websocket.client import WebSocketHandshakeError, connect
+from cyclone.websocket._protocol import WebSocketProtocol
+from cyclone.websocket.client import (
+    QUEUED_MESSAGE_OVERHEAD,
+    WebSocketClientConnection,
+    WebSocketHandshakeError,
+    connect,
+)
+from cyclone.websocket.frames import FrameEncoder, Role
 
 
 class Echo(WebSocketHandler):
@@ -160,3 +169,46 @@ async def test_read_message_after_close_returns_none(listen: Callable[..., int])
     await connection.wait_closed()
     assert await connection.read_message() is None
     assert connection.close_code == 1000
+
+
+# -- the unread-message queue, over a StringTransport ------------------------------------
+
+
+def _client_connection(max_unread: int) -> tuple[WebSocketClientConnection, StringTransport]:
+    connection = WebSocketClientConnection(None, max_unread)
+    connection.protocol = WebSocketProtocol(
+        Role.CLIENT, connection, max_message_size=None, clock=task.Clock()
+    )
+    transport = StringTransport()
+    connection.protocol.makeConnection(transport)
+    return connection, transport
+
+
+_server = FrameEncoder(Role.SERVER)
+
+
+def test_reading_pauses_once_unread_messages_pass_max_unread_and_resumes_on_read() -> None:
+    connection, transport = _client_connection(max_unread=100 + QUEUED_MESSAGE_OVERHEAD)
+    assert connection.protocol is not None
+    connection.protocol.dataReceived(b"".join(_server.message(b"%d" % i * 100) for i in range(3)))
+    assert transport.producerState == "paused"
+    assert len(connection._messages) == 2  # the second passed the bound; the third waits
+    assert connection.read_message().result == b"0" * 100
+    assert transport.producerState == "paused"  # the third arrived and passed it again
+    assert connection.read_message().result == b"1" * 100
+    assert transport.producerState == "producing"
+    assert connection.read_message().result == b"2" * 100
+
+
+def test_close_keeps_reading_and_discards_what_passes_max_unread() -> None:
+    connection, transport = _client_connection(max_unread=100 + QUEUED_MESSAGE_OVERHEAD)
+    protocol = connection.protocol
+    assert protocol is not None
+    protocol.dataReceived(_server.message(b"a" * 100) + _server.message(b"b" * 100))
+    assert transport.producerState == "paused"
+    connection.close()
+    assert transport.producerState == "producing"
+    protocol.dataReceived(_server.message(b"c" * 100) + _server.close(1000))
+    assert protocol.close_code == 1000  # the closing handshake completed
+    protocol.connectionLost(Failure(ConnectionDone()))
+    assert [connection.read_message().result for _ in range(3)] == [b"a" * 100, b"b" * 100, None]

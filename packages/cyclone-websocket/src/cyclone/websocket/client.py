@@ -13,7 +13,10 @@
     task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
 
 Messages arrive either through ``read_message()`` (a queue) or, when
-``on_message_callback`` is given, through that callback. ``wss://`` URLs use TLS
+``on_message_callback`` is given, through that callback (reading pauses while a
+Deferred it returns is pending). Once the unread messages in the queue exceed
+``max_message_size`` bytes, reading pauses until the application reads, so a
+server can't make the client hold more than that plus one message. ``wss://`` URLs use TLS
 (certificate checked against the host unless ``ssl_options`` is given).
 """
 
@@ -68,16 +71,34 @@ class WebSocketHandshakeError(Exception):
         self.headers = dict(headers or {})
 
 
-class WebSocketClientConnection:
-    """An open client connection: send with ``write_message``, receive with ``read_message``."""
+#: What a queued message costs beyond its length: its object header and deque slot.
+QUEUED_MESSAGE_OVERHEAD = 64
 
-    def __init__(self, on_message_callback: Callable[[str | bytes | None], Any] | None) -> None:
+
+class WebSocketClientConnection:
+    """An open client connection: send with ``write_message``, receive with ``read_message``.
+
+    ``max_unread`` bounds the unread messages held for ``read_message`` (counted as
+    their length plus QUEUED_MESSAGE_OVERHEAD): past it, reading from the server pauses
+    until the application reads. After ``close()`` reading goes on, so the closing
+    handshake completes, and messages past the bound are discarded.
+    """
+
+    def __init__(
+        self,
+        on_message_callback: Callable[[str | bytes | None], Any] | None,
+        max_unread: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> None:
         self.protocol: WebSocketProtocol | None = None
         self.selected_subprotocol: str | None = None
         self.extensions: str | None = None
         self.response_headers: dict[str, str] = {}
         self._on_message_callback = on_message_callback
         self._messages: deque[str | bytes] = deque()
+        self.max_unread = max_unread
+        self._unread = 0
+        self._room: defer.Deferred[None] | None = None  # fires when the application reads
+        self._discarded = 0
         self._readers: deque[defer.Deferred[str | bytes | None]] = deque()
         self._closed = False
         self._close_waiters: list[defer.Deferred[None]] = []
@@ -109,13 +130,18 @@ class WebSocketClientConnection:
         """Start the closing handshake; ``wait_closed()`` fires when TCP is gone."""
         if self.protocol is not None:
             self.protocol.close(code, reason)
+        self._make_room()
 
     # -- receiving -------------------------------------------------------------------
 
     def read_message(self) -> defer.Deferred[str | bytes | None]:
         """The next message, or None once the connection has closed."""
         if self._messages:
-            return defer.succeed(self._messages.popleft())
+            message = self._messages.popleft()
+            self._unread -= len(message) + QUEUED_MESSAGE_OVERHEAD
+            if self._unread <= self.max_unread:
+                self._make_room()
+            return defer.succeed(message)
         if self._closed:
             return defer.succeed(None)
         reader: defer.Deferred[str | bytes | None] = defer.Deferred()
@@ -151,9 +177,27 @@ class WebSocketClientConnection:
             return self._on_message_callback(message)
         if self._readers:
             self._readers.popleft().callback(message)
-        else:
-            self._messages.append(message)
-        return None
+            return None
+        cost = len(message) + QUEUED_MESSAGE_OVERHEAD
+        closing = self.protocol is not None and self.protocol.closing
+        if closing and self._unread + cost > self.max_unread:
+            # We sent our Close and nobody reads: keep reading for the peer's Close.
+            self._discarded += 1
+            if self._discarded == 1:
+                log.info("discarding unread WebSocket messages that arrived after close()")
+            return None
+        self._messages.append(message)
+        self._unread += cost
+        if self._unread <= self.max_unread or closing:
+            return None
+        if self._room is None:
+            self._room = defer.Deferred()
+        return self._room
+
+    def _make_room(self) -> None:
+        room, self._room = self._room, None
+        if room is not None:
+            room.callback(None)
 
     def _ws_ping(self, payload: bytes) -> None:
         self.on_ping(payload)
@@ -163,6 +207,7 @@ class WebSocketClientConnection:
 
     def _ws_closed(self, code: int | None, reason: str | None) -> None:
         self._closed = True
+        self._make_room()
         if self._on_message_callback is not None:
             try:
                 self._on_message_callback(None)
@@ -365,7 +410,10 @@ def connect(
     )
 
     result: defer.Deferred[WebSocketClientConnection] = defer.Deferred()
-    connection = WebSocketClientConnection(on_message_callback)
+    connection = WebSocketClientConnection(
+        on_message_callback,
+        DEFAULT_MAX_MESSAGE_SIZE if max_message_size is None else max_message_size,
+    )
     protocol_options = {
         "max_message_size": max_message_size,
         "max_message_fragments": max_message_fragments,
