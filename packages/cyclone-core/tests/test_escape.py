@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+import pytest_twisted
 import tornado.escape
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cyclone import escape
+from cyclone import escape, httputil
+from cyclone.handler import RequestHandler
+from cyclone.routing import Router
+from cyclone.testing import Client
 
 # -- HTML -----------------------------------------------------------------------------------
 
@@ -318,3 +322,95 @@ def test_linkify_output_never_contains_raw_markup_outside_its_links(text):
         )
     assert "<" not in without_links and ">" not in without_links
     assert '"' not in without_links
+
+
+# -- cyclone 1.x and Tornado names and behaviours ------------------------------------------
+
+
+def test_json_encode_writes_bytes_values_and_keys_as_text_as_cyclone_1x_did():
+    message = {"from": b"ana", b"body": [b"caf\xc3\xa9", (b"x", 1)], "text": "</b>"}
+    assert escape.json_encode(message) == (
+        '{"from":"ana","body":["caf\u00e9",["x",1]],"text":"<\\/b>"}'
+    )
+
+
+def test_json_encode_refuses_bytes_that_are_not_utf8_naming_them():
+    with pytest.raises(ValueError, match=r"b'\\xffab' is not valid UTF-8"):
+        escape.json_encode({"body": b"\xffab"})
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        escape.json_encode({b"\xfe": 1})
+
+
+def test_json_encode_still_refuses_objects_json_cannot_represent():
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        escape.json_encode({"tags": {1, 2}})
+
+
+class _Chat(RequestHandler):
+    def get(self) -> None:
+        # What a cyclone 1.x chat sent: the message fields as bytes.
+        self.write({"id": b"42", "from": b"ana", "body": "ol\u00e1".encode()})
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_handler_writing_a_dict_with_bytes_values_sends_json():
+    response = await Client(Router([("/m", _Chat)])).get("/m")
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert json.loads(response.body) == {"id": "42", "from": "ana", "body": "ol\u00e1"}
+
+
+_QUERIES = ["a=1&b=2&a=3", "a=&b=2", "a", "", "a=1&&b", "x=%zz&y=%41+b", "=1", "k=%E2%9C%93"]
+
+
+@pytest.mark.parametrize("query", _QUERIES)
+@pytest.mark.parametrize("keep_blank_values", [False, True])
+@pytest.mark.parametrize("strict_parsing", [False, True])
+def test_parse_qs_bytes_matches_tornado(query, keep_blank_values, strict_parsing):
+    try:
+        expected = tornado.escape.parse_qs_bytes(query, keep_blank_values, strict_parsing)
+    except ValueError:
+        with pytest.raises(ValueError, match="bad query field"):
+            escape.parse_qs_bytes(query, keep_blank_values, strict_parsing)
+        return
+    assert escape.parse_qs_bytes(query, keep_blank_values, strict_parsing) == expected
+
+
+def test_parse_qs_bytes_is_httputils_parser_with_the_old_default():
+    assert escape.parse_qs_bytes("a=&b=%C3%A9") == {"b": [b"\xc3\xa9"]}
+    assert escape.parse_qs_bytes("a=&b=1", keep_blank_values=True) == (
+        httputil.parse_qs_bytes("a=&b=1")
+    )
+
+
+_PARENTHESES_SAMPLES = [
+    "http://a.com/a((b))",
+    "http://a.com/a(b",
+    "http://a.com/(",
+    "x (http://a.com/(b)) y",
+    "http://a.com/a(b)c(d)e",
+    "http://a.com/?q=(1)&r=2",
+    "((http://a.com))",
+    "www.a.com/(x)",
+]
+
+
+@pytest.mark.parametrize("text", _PARENTHESES_SAMPLES)
+def test_linkify_treats_parentheses_as_tornado_does(text):
+    expected = tornado.escape.linkify(text).replace("&#x27;", "&#39;")
+    assert escape.linkify(text) == expected
+
+
+_PAREN_PIECES = st.sampled_from([*"ab.:/?&=()[]<>\"' !,;#-_", "http://", "www.", "\u00e9"])
+
+
+@given(st.lists(_PAREN_PIECES, max_size=30).map("".join), st.booleans())
+@settings(max_examples=500)
+def test_linkify_agrees_with_tornado_on_any_text(text, shorten):
+    expected = tornado.escape.linkify(text, shorten=shorten).replace("&#x27;", "&#39;")
+    assert escape.linkify(text, shorten=shorten) == expected
+
+
+def test_linkify_stays_linear_on_long_hyphenated_words_and_open_parentheses():
+    escape.linkify("a-" * 30000 + ":")
+    escape.linkify("http://a" + "(b" * 20000)

@@ -63,3 +63,10 @@ def test_import_object_accepts_colon_notation():
 def test_import_object_names_what_is_missing(name):
     with pytest.raises(ImportError, match="nope|no_such_module_xyz"):
         import_object(name)
+
+
+def test_cyclone_1x_type_aliases_still_import():
+    from cyclone.util import basestring_type, bytes_type, unicode_type
+
+    assert isinstance(b"x", bytes_type)
+    assert isinstance("x", unicode_type) and isinstance("x", basestring_type)

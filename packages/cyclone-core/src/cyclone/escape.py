@@ -24,6 +24,7 @@ __all__ = [
     "json_encode",
     "linkify",
     "native_str",
+    "parse_qs_bytes",
     "recursive_unicode",
     "squeeze",
     "to_basestring",
@@ -41,7 +42,11 @@ _XHTML_ESCAPES = str.maketrans(
 
 
 def xhtml_escape(value: str | bytes | Any) -> str:
-    """Escape ``& < > " '`` so the value is safe in HTML text and quoted attributes."""
+    """Escape ``& < > " '`` so the value is safe in HTML text and quoted attributes.
+
+    ``'`` becomes ``&#39;`` as in cyclone 1.x (Tornado 6 writes the equivalent
+    ``&#x27;``): browsers read both the same, and 1.x pages keep their bytes.
+    """
     return to_unicode(value).translate(_XHTML_ESCAPES)
 
 
@@ -50,28 +55,100 @@ def xhtml_unescape(value: str | bytes) -> str:
     return html.unescape(to_unicode(value))
 
 
+def _bytes_as_text(value: Any) -> str:
+    """The JSON encoder's fallback: bytes become text, as in cyclone 1.x.
+
+    A 1.x application (a chat sending ``{"body": b"..."}``) wrote bytes values;
+    they are decoded as UTF-8, and bytes that are not UTF-8 are refused rather
+    than silently altered.
+    """
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"cannot encode as JSON: bytes value {value[:40]!r} is not valid UTF-8 ({error})"
+            ) from None
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable: {value!r}")
+
+
 # Built once: json.dumps with keyword arguments builds a new encoder on every call.
 # Without the circular-reference bookkeeping (a dict update per container) a
 # cycle ends in RecursionError, reported below as the ValueError json.dumps gives.
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_JSON_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), check_circular=False, default=_bytes_as_text
+)
 
 
 def json_encode(value: Any) -> str:
     """Encode ``value`` as JSON that is safe to embed in an HTML ``<script>`` block.
 
     ``</`` is written as ``<\\/`` so a string containing ``</script>`` cannot end
-    the script element early.
+    the script element early. Bytes values and keys are decoded as UTF-8 (as
+    cyclone 1.x did; Tornado refuses them), and bytes that are not UTF-8 raise
+    ValueError.
     """
     try:
         text = _JSON_ENCODER.encode(value)
     except RecursionError:
         raise ValueError("cannot encode as JSON: circular reference or nesting too deep")
+    except TypeError:
+        # The encoder's fallback never sees dict keys: bytes keys need one walk first.
+        if not _has_bytes_key(value):
+            raise
+        return json_encode(_text_keys(value))
     return text.replace("</", "<\\/")
+
+
+def _has_bytes_key(value: Any, depth: int = 0) -> bool:
+    if depth > 100:
+        return False
+    if isinstance(value, dict):
+        return any(
+            isinstance(key, bytes) or _has_bytes_key(item, depth + 1)
+            for key, item in value.items()
+        )
+    if isinstance(value, (list, tuple)):
+        return any(_has_bytes_key(item, depth + 1) for item in value)
+    return False
+
+
+def _text_keys(value: Any) -> Any:
+    """A copy of ``value`` whose bytes dict keys are decoded (values are left to the encoder)."""
+    if isinstance(value, dict):
+        return {
+            _bytes_as_text(key) if isinstance(key, bytes) else key: _text_keys(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_text_keys(item) for item in value]
+    return value
 
 
 def json_decode(value: str | bytes) -> Any:
     """Parse a JSON document given as text or UTF-8 bytes."""
     return json.loads(value)
+
+
+def parse_qs_bytes(
+    query: str | bytes, keep_blank_values: bool = False, strict_parsing: bool = False
+) -> dict[str, list[bytes]]:
+    """Parse a query string into ``{name: [bytes values]}`` (Tornado's and 1.x's name).
+
+    The same parser as `cyclone.httputil.parse_qs_bytes`, with the defaults of
+    ``urllib.parse.parse_qs`` that this name always had: blank values are dropped
+    unless ``keep_blank_values``, and ``strict_parsing`` raises ValueError on a
+    field without ``=``. Values are bytes, as in Tornado and in cyclone 1.x on
+    Python 2 (1.3 on Python 3 returned text: decode with ``.decode()``).
+    """
+    from cyclone.httputil import parse_qs_bytes as parse
+
+    raw = query.encode("utf-8") if isinstance(query, str) else query
+    if strict_parsing and raw:
+        for field in raw.split(b"&"):
+            if b"=" not in field:
+                raise ValueError(f"bad query field: {field!r}")
+    return parse(raw, keep_blank_values)
 
 
 def squeeze(value: str) -> str:
@@ -166,18 +243,17 @@ def recursive_unicode(obj: Any) -> Any:
     return obj
 
 
-# A link starts with "scheme:/" (one to three slashes) or "www.", runs to
-# whitespace (or an escaped quote or angle bracket), may contain balanced
-# parentheses (Wikipedia's "Foo_(bar)") and never ends on punctuation such as
-# "." or ")". The scheme's length is bounded so that text like "a.a.a.a..." costs
-# linear, not quadratic, time.
-_URL_CHAR = r"(?:[^\s&()<>\"']|&amp;)"
-_URL_LAST_CHAR = r"(?:[^\s&()<>\"'.,;:!?\]]|&amp;)"
-_URL_PARENTHESES = rf"\({_URL_CHAR}*\)"
+# Tornado's grammar, applied to the escaped text: a link starts with
+# "scheme:/" (one to three slashes) or "www.", then is a run of pieces, each
+# either characters ending on one that is not punctuation, or one balanced
+# parenthesised group (Wikipedia's "Foo_(bar)"). A "(" that is not closed
+# ends the link. The scheme's length is bounded so that text like
+# "a-a-a-a..." costs linear, not quadratic, time.
+_URL_CHAR = r"(?:[^\s&()]|&amp;|&quot;)"
+_URL_LAST_CHAR = r"[^!\"#$%&'()*+,.:;<=>?@\[\]^`{|}~\s]"
 _URL_RE = re.compile(
-    r"\b((?:([A-Za-z][\w+.-]{0,31}):(/{1,3})|www\.)"
-    rf"(?:{_URL_CHAR}|{_URL_PARENTHESES})*?(?:{_URL_LAST_CHAR}|{_URL_PARENTHESES}))"
-    r"(?=[.,;:!?)\]]*(?:\s|&lt;|&gt;|&quot;|&#39;|$)|\))"
+    r"\b((?:([\w-]{1,32}):(/{1,3})|www[.])"
+    rf"(?:{_URL_CHAR}*{_URL_LAST_CHAR}|\({_URL_CHAR}*\))+)"
 )
 
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ObjectDict", "import_object"]
+__all__ = ["ObjectDict", "basestring_type", "bytes_type", "import_object", "unicode_type"]
+
+#: cyclone 1.x's (and Tornado 4's) Python 2/3 aliases, kept so old imports work.
+bytes_type = bytes
+unicode_type = str
+basestring_type = str
 
 
 class ObjectDict(dict[str, Any]):
