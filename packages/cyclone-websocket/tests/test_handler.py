@@ -163,6 +163,15 @@ async def test_dicts_are_sent_as_json(base: str) -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_dicts_holding_bytes_are_sent_as_json_text_as_cyclone_1x_did(base: str) -> None:
+    connection = await connect(f"{base}/json")
+    await connection.write_message("caf\u00e9".encode(), binary=True)
+    assert json.loads(await connection.read_message()) == {"got": "caf\u00e9"}
+    connection.close()
+    await connection.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
 async def test_client_close_code_and_reason_reach_on_close(serve: Callable[..., str]) -> None:
     closed: defer.Deferred[WebSocketHandler] = defer.Deferred()
     base = serve(closed=closed)
