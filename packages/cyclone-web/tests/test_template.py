@@ -8,9 +8,18 @@ import traceback
 from pathlib import Path
 
 import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor
 
 from cyclone import escape
-from cyclone.template import DictLoader, Loader, ParseError, Template, filter_whitespace
+from cyclone.template import (
+    DictLoader,
+    Loader,
+    ParseError,
+    Template,
+    TemplateError,
+    filter_whitespace,
+)
 
 
 def render(text: str, name: str = "<string>", **kwargs: object) -> str:
@@ -681,3 +690,146 @@ def test_renders_do_not_share_variables() -> None:
 def test_datetime_module_is_available() -> None:
     assert render("{{ datetime.datetime(2020, 1, 2).year }}") == "2020"
     assert render("{{ d.isoformat() }}", d=datetime.date(2021, 3, 4)) == "2021-03-04"
+
+
+# -- cyclone 1.x: TemplateError, {% super %}, Deferred values ---------------------------------
+
+
+def test_parse_errors_are_template_errors_so_1x_handlers_still_catch_them() -> None:
+    with pytest.raises(TemplateError) as caught:
+        Template("{% if x %}never closed", name="bad.html")
+    assert isinstance(caught.value, ParseError)
+    assert "Missing {% end %} block for if at bad.html:1" in str(caught.value)
+
+
+def test_errors_raised_while_rendering_propagate_unwrapped_as_in_tornado() -> None:
+    with pytest.raises(ZeroDivisionError):
+        Template("{{ 1 / 0 }}").generate()
+
+
+# The inheritance cases of cyclone 1.3's own test suite, run unchanged.
+_SUPER_TEMPLATES = {
+    "base.html": r"value: {% block value %}original{% end %}",
+    "ext1.html": r'{% extends "base.html" %}{% block value %}new1{% end %}',
+    "ext2.html": r'{% extends "base.html" %}{% block value %}{% super %}, new2{% end %}',
+    "ext3.html": r'{% extends "ext2.html" %}{% block value %}{% super %}, new3{% end %}',
+    "ext2_1.html": r'{% extends "base.html" %}{% block value %}{% super %}, a={{a}}{% end %}',
+    "ext3_1.html": r'{% extends "ext2_1.html" %}{% block value %}{% super %}, a={{a}}{% end %}',
+    "ext3_2.html": (
+        r'{% extends "ext2_1.html" %}{% block value %}{% super %}, a={{a}}:b={{b}}{% end %}'
+    ),
+    "ext3_3.html": r'{% extends "ext2_1.html" %}{% block value %}{% super %}, b={{b}}{% end %}',
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        ("base.html", {}, b"value: original"),
+        ("ext1.html", {}, b"value: new1"),
+        ("ext2.html", {}, b"value: original, new2"),
+        ("ext3.html", {}, b"value: original, new2, new3"),
+        ("ext2_1.html", {"a": -5}, b"value: original, a=-5"),
+        ("ext3_1.html", {"a": 42}, b"value: original, a=42, a=42"),
+        ("ext3_2.html", {"a": 42, "b": 11}, b"value: original, a=42, a=42:b=11"),
+        ("ext3_3.html", {"a": 42, "b": 7}, b"value: original, a=42, b=7"),
+    ],
+)
+def test_super_writes_the_block_as_the_extended_template_defines_it(
+    name: str, arguments: dict[str, int], expected: bytes
+) -> None:
+    assert DictLoader(_SUPER_TEMPLATES).load(name).generate(**arguments) == expected
+
+
+def test_super_in_several_blocks_and_inside_control_flow() -> None:
+    templates = {
+        "base.html": "{% block v1 %}1{% end %} {% block v2 %}2{% end %}",
+        "ext.html": '{% extends "base.html" %}{% block v1 %}{% super %}+10{% end %}'
+        "{% block v2 %}= 9 + {% if show %}{% super %}{% else %}?{% end %}{% end %}",
+    }
+    assert render_dict(templates, "ext.html", show=True) == "1+10 = 9 + 2"
+    assert render_dict(templates, "ext.html", show=False) == "1+10 = 9 + ?"
+
+
+def test_super_in_a_block_with_no_parent_definition_writes_nothing() -> None:
+    assert render("[{% block b %}{% super %}x{% end %}]") == "[x]"
+
+
+def test_super_outside_a_block_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match=r"\{% super %\} outside a \{% block %\} at t.html:1"):
+        Template("{% super %}", name="t.html")
+
+
+def test_a_template_without_deferred_values_renders_synchronously() -> None:
+    assert Template("{{ a }}{% raw b %}{{ c }}").generate(a=1, b=None, c=2.5) == b"1None2.5"
+
+
+def test_deferred_values_that_already_fired_render_synchronously_as_in_1x() -> None:
+    # cyclone 1.3's own test, unchanged.
+    page = Template(r"-) {{x}} <-> {{y(63)}} :!")
+    assert page.generate(x=defer.succeed(42), y=defer.succeed) == b"-) 42 <-> 63 :!"
+
+
+@pytest_twisted.ensureDeferred
+async def test_deferred_values_make_generate_return_a_deferred_of_the_page() -> None:
+    first: defer.Deferred[str] = defer.Deferred()
+    second: defer.Deferred[str] = defer.Deferred()
+    page = Template("<p>{{ a }}</p>{% raw b %}<i>{{ n }}</i>", name="page.html")
+    result = page.generate(a=first, b=second, n=7)
+    assert isinstance(result, defer.Deferred)
+    reactor.callLater(0, second.callback, "<br>")
+    reactor.callLater(0.01, first.callback, "<Ann & Bob>")
+    assert await result == b"<p>&lt;Ann &amp; Bob&gt;</p><br><i>7</i>"
+
+
+@pytest_twisted.ensureDeferred
+async def test_deferred_values_work_in_loops_blocks_and_custom_autoescape() -> None:
+    templates = {
+        "base.html": "{% block body %}{% end %}",
+        "page.html": '{% extends "base.html" %}{% autoescape upper %}{% block body %}'
+        "{% for d in items %}{{ d }};{% end %}{% end %}",
+    }
+    loader = DictLoader(templates, namespace={"upper": lambda value: value.upper()})
+    items = [defer.Deferred() for _ in range(3)]
+    result = loader.load("page.html").generate(items=items)
+    for index, item in enumerate(items):
+        reactor.callLater(0, item.callback, f"v{index}".encode())
+    assert await result == b"V0;V1;V2;"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deferred_chained_to_another_deferred_is_waited_for_to_the_end() -> None:
+    inner: defer.Deferred[str] = defer.Deferred()
+    outer: defer.Deferred[object] = defer.Deferred()
+    outer.addCallback(lambda _: inner)
+    result = Template("[{{ d }}]").generate(d=outer)
+    outer.callback(None)
+    reactor.callLater(0, inner.callback, "done")
+    assert await result == b"[done]"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_failing_deferred_value_fails_the_page() -> None:
+    pending: defer.Deferred[str] = defer.Deferred()
+    result = Template("{{ d }}").generate(d=pending)
+    reactor.callLater(0, pending.errback, LookupError("no such user"))
+    with pytest.raises(LookupError, match="no such user"):
+        await result
+
+
+def test_a_deferred_value_that_already_failed_raises_at_once() -> None:
+    with pytest.raises(KeyError, match="gone"):
+        Template("{{ d }}").generate(d=defer.fail(KeyError("gone")))
+
+
+def test_a_deferred_value_inside_apply_is_refused_clearly() -> None:
+    page = Template("{% apply linkify %}{{ d }}{% end %}")
+    with pytest.raises(TemplateError, match=r"inside \{% apply %\} has a Deferred value"):
+        page.generate(d=defer.Deferred())
+    assert page.generate(d="www.x.org") == b'<a href="http://www.x.org">www.x.org</a>'
+
+
+def test_a_render_failing_after_a_deferred_value_leaves_later_renders_synchronous() -> None:
+    with pytest.raises(ZeroDivisionError):
+        Template("{{ d }}{{ 1 / 0 }}").generate(d=defer.Deferred())
+    assert Template("{{ x }}").generate(x=1) == b"1"

@@ -8,6 +8,7 @@ import io
 
 import pytest
 import pytest_twisted
+from twisted.internet import defer, reactor
 
 import cyclone.handler
 import cyclone.locale
@@ -92,6 +93,22 @@ async def test_render_string_returns_bytes_without_finishing(templates):
 
     response = await Client(Application([(r"/", Page)], template_path=templates.path)).get("/")
     assert response.body == b"[1][2]"
+
+
+@pytest_twisted.ensureDeferred
+async def test_render_string_with_a_deferred_value_returns_a_deferred_page(templates):
+    templates("user.html", "<b>{{ name }}</b>")
+
+    class Page(RequestHandler):
+        async def get(self):
+            name = defer.Deferred()
+            reactor.callLater(0, name.callback, "<Ann>")
+            page = self.render_string("user.html", name=name)
+            assert isinstance(page, defer.Deferred)
+            self.finish(await page)
+
+    response = await Client(Application([(r"/", Page)], template_path=templates.path)).get("/")
+    assert response.body == b"<b>&lt;Ann&gt;</b>"
 
 
 @pytest_twisted.ensureDeferred

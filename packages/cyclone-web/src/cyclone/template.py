@@ -16,7 +16,15 @@ The language is Tornado's: ``{{ expression }}``; ``{% if %}``/``{% elif %}``/
 ``{% from x import y %}``, ``{% extends %}``, ``{% block %}``, ``{% include %}``,
 ``{% module %}``, ``{% apply %}``, ``{% autoescape %}``, ``{% raw %}``,
 ``{% whitespace %}``, ``{% comment %}``, ``{# ... #}``, ``{% break %}`` and
-``{% continue %}``; ``{{!`` and ``{%!`` write the braces literally.
+``{% continue %}``; ``{{!`` and ``{%!`` write the braces literally. From
+cyclone 1.x: ``{% super %}`` inside a ``{% block %}`` writes the block as the
+template being extended defines it.
+
+Also from cyclone 1.x: an expression whose value is a Twisted ``Deferred``
+(a database query, say) makes `Template.generate` return a Deferred that fires
+with the page once every such value has arrived; if they have all arrived
+already it returns the bytes, as 1.x did. Templates without Deferred values
+render synchronously, at the same speed.
 
 Why it is fast: a template (with everything it extends and includes inlined)
 becomes one Python function that appends ``str`` pieces to a list. Adjacent
@@ -37,11 +45,16 @@ import linecache
 import os
 import posixpath
 import re
+import secrets
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import CodeType, FunctionType
 from typing import Any, NamedTuple
+
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from cyclone import escape
 
@@ -51,8 +64,11 @@ __all__ = [
     "Loader",
     "ParseError",
     "Template",
+    "TemplateError",
     "filter_whitespace",
 ]
+
+log = Logger()
 
 _DEFAULT_AUTOESCAPE = "xhtml_escape"
 
@@ -96,7 +112,17 @@ def filter_whitespace(mode: str, text: str) -> str:
 # Errors
 
 
-class ParseError(Exception):
+class TemplateError(Exception):
+    """A template cannot be compiled or rendered (cyclone 1.x's name).
+
+    `ParseError` (Tornado's name) is a TemplateError, so 1.x code catching this
+    still catches syntax errors. Unlike 1.x, an exception raised by an
+    expression while rendering propagates as it is (with a note naming the
+    template line), as in Tornado, instead of being wrapped in a TemplateError.
+    """
+
+
+class ParseError(TemplateError):
     """A template that cannot be compiled, with ``filename`` and ``lineno`` of the fault."""
 
     def __init__(self, message: str, filename: str | None = None, lineno: int = 0) -> None:
@@ -137,6 +163,141 @@ def _to_text(value: Any) -> str:
     return str(value)
 
 
+def _raw_text(value: Any) -> str:
+    """`_to_text` for unescaped output (``{% raw %}``, ``{% module %}``), which may be a Deferred."""
+    if value.__class__ is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    if _deferred_classes.get(value.__class__, True) and _is_deferred(value):
+        return _defer_value(value, _raw_text)
+    return str(value)
+
+
+# --------------------------------------------------------------------------
+# Expressions whose value is a Deferred (cyclone 1.x)
+#
+# The escaping function meeting a Deferred registers it and returns a marker
+# that takes its place in the page; once the page is built, `_fill_in` waits
+# for the values and puts each, escaped, where its marker stands. A template
+# with no Deferred values never gets here: `Template.generate` only compares
+# the number of values registered before and after the render.
+
+
+class _PendingValue(NamedTuple):
+    deferred: Deferred[Any]
+    escaper: Callable[[Any], str]
+    thread: int
+
+
+_pending: dict[int, _PendingValue] = {}
+_pending_lock = threading.Lock()
+#: How many Deferred values were ever registered; renders compare it before and after.
+_registered = 0
+# A random part makes markers impossible to forge in text a template writes.
+_MARKER_NONCE = secrets.token_hex(6)
+_MARKER_RE = re.compile("\ue000" + _MARKER_NONCE + "([0-9]+)\ue001")
+
+
+#: Whether a class is a Deferred, per class seen: ``isinstance`` against Deferred
+#: (an ABC) costs more than the rest of writing a number.
+_deferred_classes: dict[type, bool] = {}
+
+
+def _is_deferred(value: Any) -> bool:
+    cls = value.__class__
+    known = _deferred_classes.get(cls)
+    if known is None:
+        known = issubclass(cls, Deferred)
+        if len(_deferred_classes) < 1024:  # classes made on the fly must not grow it forever
+            _deferred_classes[cls] = known
+    return known
+
+
+def _defer_value(value: Deferred[Any], escaper: Callable[[Any], str]) -> str:
+    """Register a Deferred expression value; return the marker standing in for it."""
+    global _registered
+    with _pending_lock:
+        _registered += 1
+        number = _registered
+        _pending[number] = _PendingValue(value, escaper, threading.get_ident())
+    return f"\ue000{_MARKER_NONCE}{number}\ue001"
+
+
+def _apply(function: Callable[[bytes], Any], body: Callable[[], bytes]) -> Any:
+    """Run an ``{% apply %}`` body and pass its output to ``function``.
+
+    The function needs the whole text now, so a Deferred value inside the body
+    is refused (cyclone 1.x could not render one there either).
+    """
+    before = _registered
+    text = body()
+    if _registered != before:
+        raise TemplateError(
+            "an expression inside {% apply %} has a Deferred value; "
+            "wait for it before rendering, or move it out of the {% apply %} block"
+        )
+    return function(text)
+
+
+def _forget_pending(since: int) -> list[_PendingValue]:
+    """Remove and return this thread's values registered after ``since``."""
+    thread = threading.get_ident()
+    with _pending_lock:
+        numbers = [n for n, v in _pending.items() if n > since and v.thread == thread]
+        return [_pending.pop(n) for n in numbers]
+
+
+def _log_abandoned(failure: Failure) -> None:
+    log.failure("a Deferred template value failed after the page had failed", failure)
+
+
+def _fill_in(template_name: str, text: str, since: int) -> Any:
+    """The page ``text`` with its markers replaced; bytes if every value is there, else a Deferred."""
+    pieces = _MARKER_RE.split(text)
+    with _pending_lock:
+        values = [_pending.pop(int(number), None) for number in pieces[1::2]]
+    leftover = _forget_pending(since)
+    if leftover or None in values:
+        for value in leftover:
+            value.deferred.addErrback(_log_abandoned)
+        raise TemplateError(
+            f"template {template_name!r}: a Deferred value did not reach the page "
+            "(a Deferred inside {% apply %} is not supported)"
+        )
+
+    async def wait() -> bytes:
+        results: list[str] = []
+        try:
+            for value in values:
+                assert value is not None
+                results.append(value.escaper(await value.deferred))
+        finally:
+            for value in values[len(results) + 1 :]:
+                assert value is not None
+                value.deferred.addErrback(_log_abandoned)
+        pieces[1::2] = results
+        return "".join(pieces).encode("utf-8", "surrogateescape")
+
+    page = ensureDeferred(wait())
+    outcome: list[Any] = []
+
+    def keep(result: Any) -> Any:
+        outcome.append(result)
+        return result
+
+    page.addBoth(keep)
+    if not outcome:
+        return page
+    result = outcome[0]
+    if isinstance(result, Failure):
+        page.addErrback(lambda _: None)  # raised below instead
+        result.raiseException()
+    return result
+
+
 def _escape_html(value: Any) -> str:
     """`cyclone.escape.xhtml_escape` for any value, written out for speed.
 
@@ -146,6 +307,8 @@ def _escape_html(value: Any) -> str:
     if value.__class__ is not str:
         if value.__class__ is int:
             return str(value)
+        if _deferred_classes.get(value.__class__, True) and _is_deferred(value):
+            return _defer_value(value, _escape_html)
         value = _to_text(value)
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -175,6 +338,8 @@ def _make_escaper(function: Any) -> Any:
 
     def escaper(value: Any) -> str:
         if not isinstance(value, bytes):
+            if _deferred_classes.get(value.__class__, True) and _is_deferred(value):
+                return _defer_value(value, escaper)
             value = _to_text(value).encode("utf-8", "surrogateescape")
         result = function(value)
         return result if result.__class__ is str else _to_text(result)
@@ -193,8 +358,9 @@ _BASE_NAMESPACE: dict[str, Any] = {
     "_tt_utf8": escape.utf8,
     "_tt_string_types": (str, bytes),
     "_tt_escaper": _make_escaper,
-    "_tt_to_text": _to_text,
+    "_tt_to_text": _raw_text,
     "_tt_join": "".join,
+    "_tt_apply": _apply,
 }
 
 
@@ -241,6 +407,12 @@ class _NamedBlock(NamedTuple):
     line: int
     body: list[Any]
     template: Template
+
+
+class _Super(NamedTuple):
+    """``{% super %}``: the enclosing block as the extended template defines it."""
+
+    line: int
 
 
 class _Include(NamedTuple):
@@ -320,6 +492,7 @@ class _Parser:
         self.filename = template.name
         self.whitespace = whitespace
         self.tokens = _scan(text, self.filename)
+        self.block_depth = 0
 
     def error(self, message: str, line: int) -> ParseError:
         return ParseError(message, self.filename, line)
@@ -394,9 +567,14 @@ class _Parser:
         if operator == "block":
             if not argument:
                 raise self.error("block missing name", line)
-            return _NamedBlock(
-                argument, line, self.parse_block(operator, line, in_loop), self.template
-            )
+            self.block_depth += 1
+            body = self.parse_block(operator, line, in_loop)
+            self.block_depth -= 1
+            return _NamedBlock(argument, line, body, self.template)
+        if operator == "super":
+            if not self.block_depth:
+                raise self.error("{% super %} outside a {% block %}", line)
+            return _Super(line)
         if operator == "apply":
             if not argument:
                 raise self.error("apply missing method name", line)
@@ -494,9 +672,12 @@ class _Scope:
 class _CodeGenerator:
     """Turns the syntax trees of a template and its ancestors into Python source."""
 
-    def __init__(self, template: Template, named_blocks: dict[str, _NamedBlock]) -> None:
+    def __init__(self, template: Template, named_blocks: dict[str, list[_NamedBlock]]) -> None:
         self.dependencies = template.dependencies
+        #: Each block's definitions, from the root ancestor's to the most derived.
         self.named_blocks = named_blocks
+        #: The blocks being written: their definitions and which one (for {% super %}).
+        self.block_stack: list[tuple[list[_NamedBlock], int]] = []
         self.current = template
         self.via: list[tuple[str, int]] = []
         self.including: list[str] = []
@@ -568,6 +749,8 @@ class _CodeGenerator:
                 self.include(scope, node)
             elif kind is _Apply:
                 self.apply(scope, node)
+            elif kind is _Super:
+                self.super_block(scope, node)
             # _Extends only matters when collecting ancestors.
 
     def expression(self, scope: _Scope, node: _Expression) -> None:
@@ -616,11 +799,26 @@ class _CodeGenerator:
         ):
             self.emit(scope, code, line_origin, scope.indent + indent)
         scope.uses_to_text = True
-        scope.pending.append((True, f"_tt_str({node.function}({name}()))", origin))
+        scope.pending.append((True, f"_tt_str(_tt_apply({node.function}, {name}))", origin))
 
     def named_block(self, scope: _Scope, node: _NamedBlock) -> None:
-        block = self.named_blocks[node.name]
-        self.inline(scope, block.template, node.line, block.body)
+        definitions = self.named_blocks[node.name]
+        self.block_definition(scope, definitions, len(definitions) - 1, node.line)
+
+    def super_block(self, scope: _Scope, node: _Super) -> None:
+        definitions, index = self.block_stack[-1]
+        if index > 0:
+            self.block_definition(scope, definitions, index - 1, node.line)
+
+    def block_definition(
+        self, scope: _Scope, definitions: list[_NamedBlock], index: int, line: int
+    ) -> None:
+        block = definitions[index]
+        self.block_stack.append((definitions, index))
+        try:
+            self.inline(scope, block.template, line, block.body)
+        finally:
+            self.block_stack.pop()
 
     def include(self, scope: _Scope, node: _Include) -> None:
         included = _load_dependency(self.current, node.name, node.parent, node.line, "include")
@@ -661,13 +859,13 @@ def _load_dependency(
 
 
 def _collect_named_blocks(
-    template: Template, nodes: list[Any], blocks: dict[str, _NamedBlock], seen: set[str]
+    template: Template, nodes: list[Any], blocks: dict[str, list[_NamedBlock]], seen: set[str]
 ) -> None:
-    """Record every ``{% block %}`` by name, later definitions replacing earlier ones."""
+    """Record every ``{% block %}`` by name; the last definition of a name is the one written."""
     for node in nodes:
         kind = type(node)
         if kind is _NamedBlock:
-            blocks[node.name] = node
+            blocks.setdefault(node.name, []).append(node)
             _collect_named_blocks(template, node.body, blocks, seen)
         elif kind is _Control:
             for clause in node.clauses:
@@ -746,18 +944,28 @@ class Template:
         self._globals["__name__"] = self._filename[: -len(".py")]
         self._globals["__loader__"] = _SourceLoader(self.code)
 
-    def generate(self, **kwargs: Any) -> bytes:
-        """Render the template with ``kwargs`` (and the loader's namespace) as globals."""
+    def generate(self, **kwargs: Any) -> Any:
+        """Render the template with ``kwargs`` (and the loader's namespace) as globals.
+
+        Returns the page as UTF-8 bytes, or (cyclone 1.x) a Deferred firing with
+        them when an expression's value is a Deferred that has not fired yet.
+        """
         namespace = self._globals.copy()
         if self.namespace:
             namespace.update(self.namespace)
         if kwargs:
             namespace.update(kwargs)
+        before = _registered
         try:
             buffer = FunctionType(self._execute, namespace)()
         except Exception as error:
+            if _registered != before:
+                for value in _forget_pending(before):
+                    value.deferred.addErrback(_log_abandoned)
             self._annotate(error)
             raise
+        if _registered != before:
+            return _fill_in(self.name, "".join(buffer), before)
         return "".join(buffer).encode("utf-8", "surrogateescape")
 
     def _ancestors(self) -> list[Template]:
@@ -779,7 +987,7 @@ class Template:
 
     def _generate_python(self) -> tuple[str, list[_Origin]]:
         ancestors = self._ancestors()
-        named_blocks: dict[str, _NamedBlock] = {}
+        named_blocks: dict[str, list[_NamedBlock]] = {}
         for ancestor in reversed(ancestors):
             _collect_named_blocks(ancestor, ancestor.nodes, named_blocks, set())
         root = ancestors[-1]
