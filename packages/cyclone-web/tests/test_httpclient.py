@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import proxies
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, ssl
-from twisted.web.client import HTTPConnectionPool
+from twisted.internet.protocol import Factory, Protocol
+from twisted.web.client import HTTPConnectionPool, ResponseFailed
 
 from cyclone import httpclient
 from cyclone.web import Application, HTTPError, RequestHandler
@@ -165,18 +168,22 @@ async def test_error_statuses_are_responses_until_raise_for_status(base_url: str
 
 
 @pytest_twisted.ensureDeferred
-async def test_redirects_are_followed_up_to_the_limit(base_url: str) -> None:
-    response = await httpclient.fetch(base_url + "/redirect/3")
+async def test_redirects_are_followed_up_to_the_limit_when_asked(base_url: str) -> None:
+    response = await httpclient.fetch(base_url + "/redirect/3", follow_redirects=True)
     assert response.body == b"arrived"
     assert response.effective_url == base_url + "/redirect/0"
     assert response.request_url == base_url + "/redirect/3"
     with pytest.raises(httpclient.TooManyRedirects, match="more than 2 redirects"):
-        await httpclient.fetch(base_url + "/redirect/3", max_redirects=2)
+        await httpclient.fetch(base_url + "/redirect/3", follow_redirects=True, max_redirects=2)
+    legacy = await httpclient.fetch(base_url + "/redirect/2", followRedirect=True)
+    assert legacy.body == b"arrived"
+    with pytest.raises(httpclient.TooManyRedirects, match="more than 1 redirects"):
+        await httpclient.fetch(base_url + "/redirect/2", followRedirect=1, maxRedirects=1)
 
 
 @pytest_twisted.ensureDeferred
-async def test_redirects_are_returned_when_not_followed(base_url: str) -> None:
-    response = await httpclient.fetch(base_url + "/redirect/1", follow_redirects=False)
+async def test_redirects_are_returned_by_default_as_in_cyclone_1x(base_url: str) -> None:
+    response = await httpclient.fetch(base_url + "/redirect/1")
     assert response.code == 302
     assert response.headers["Location"] == "/redirect/0"
     legacy = await httpclient.fetch(base_url + "/redirect/1", followRedirect=False)
@@ -331,3 +338,166 @@ async def test_validate_cert_false_skips_verification(https) -> None:
     url, _ = https
     response = await httpclient.fetch(url + "/", validate_cert=False, timeout=30)
     assert response.code == 200
+
+
+# -- cyclone 1.x: what 1.3 code passed and read -------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_cyclone_1x_style_fetch_runs_unchanged(base_url: str) -> None:
+    # 1.3 on Python 3: bytes URL and method, list-valued headers, a urlencoded bytes body.
+    response = await httpclient.fetch(
+        (base_url + "/echo").encode(),
+        method=b"POST",
+        postdata=b"name=ana&lang=pt",
+        headers={"X-Test": ["yes"]},
+    )
+    assert response.code == 200 and response.phrase == "OK"
+    assert not response.error
+    assert response.length == len(response.body)
+    echoed = json.loads(response.body)
+    assert echoed["content_type"] == "application/x-www-form-urlencoded"
+    assert echoed["arguments"] == {"name": "ana", "lang": "pt"}
+    missing = await httpclient.fetch(base_url + "/status/404")
+    assert missing.error and missing.error.code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_post_body_without_content_type_is_sent_as_a_form(base_url: str) -> None:
+    implicit = await httpclient.fetch(base_url + "/echo", postdata="a=1")
+    assert implicit.json()["method"] == "POST"
+    assert implicit.json()["arguments"] == {"a": "1"}
+    put = await httpclient.fetch(base_url + "/echo", method="PUT", body=b"raw")
+    assert put.json()["content_type"] is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_string_producer_and_receiver_drive_twisteds_agent(base_url: str) -> None:
+    from twisted.web.http_headers import Headers
+
+    response = await httpclient.agent.request(
+        b"POST",
+        (base_url + "/echo").encode(),
+        Headers({"Content-Type": ["application/x-www-form-urlencoded"]}),
+        httpclient.StringProducer(b"q=caf%C3%A9"),
+    )
+    finished: defer.Deferred[bytes] = defer.Deferred()
+    response.deliverBody(httpclient.Receiver(finished))
+    assert json.loads(await finished)["arguments"] == {"q": "caf\u00e9"}
+
+
+class _ShortBody(Protocol):
+    """Promises ten bytes of body, sends three and hangs up."""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        self.transport.loseConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_receiver_fails_on_a_body_cut_short_instead_of_passing_it_on() -> None:
+    port = reactor.listenTCP(0, Factory.forProtocol(_ShortBody), interface="127.0.0.1")
+    try:
+        url = f"http://127.0.0.1:{port.getHost().port}/".encode()
+        response = await httpclient.agent.request(b"GET", url)
+        finished: defer.Deferred[bytes] = defer.Deferred()
+        response.deliverBody(httpclient.Receiver(finished))
+        with pytest.raises(ResponseFailed):
+            await finished
+    finally:
+        await port.stopListening()
+
+
+def test_module_agents_are_made_on_first_use() -> None:
+    from twisted.web.client import Agent, ProxyAgent
+
+    assert isinstance(httpclient.agent, Agent)
+    assert isinstance(httpclient.proxy_agent, ProxyAgent)
+    assert httpclient.agent is httpclient.agent
+
+
+# -- proxies ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_proxy() -> Iterator[proxies.HTTPProxy]:
+    running = proxies.HTTPProxy()
+    yield running
+    running.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_fetch_through_an_http_proxy_given_as_1x_host_port_tuple(
+    base_url: str, http_proxy: proxies.HTTPProxy
+) -> None:
+    host, port = http_proxy.address
+    response = await httpclient.fetch(base_url + "/?x=1", proxy=(host, str(port)))
+    assert response.body == b"Hello, world"
+    assert http_proxy.requests == [(b"GET", (base_url + "/?x=1").encode(), None)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_fetch_through_an_http_proxy_url_with_credentials(
+    base_url: str, http_proxy: proxies.HTTPProxy
+) -> None:
+    host, port = http_proxy.address
+    response = await httpclient.fetch(
+        base_url + "/echo", postdata={"a": "b"}, proxy=f"http://ana:s%40cret@{host}:{port}"
+    )
+    assert response.json()["arguments"] == {"a": "b"}
+    method, uri, authorization = http_proxy.requests[0]
+    assert (method, uri) == (b"POST", (base_url + "/echo").encode())
+    assert authorization == b"Basic " + base64.b64encode(b"ana:s@cret")
+
+
+@pytest_twisted.ensureDeferred
+async def test_redirects_followed_through_a_proxy_go_through_it_too(
+    base_url: str, http_proxy: proxies.HTTPProxy
+) -> None:
+    host, port = http_proxy.address
+    response = await httpclient.fetch(
+        base_url + "/redirect/1", proxy=f"{host}:{port}", follow_redirects=True
+    )
+    assert response.body == b"arrived"
+    assert [uri for _, uri, _ in http_proxy.requests] == [
+        (base_url + "/redirect/1").encode(),
+        (base_url + "/redirect/0").encode(),
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_https_goes_through_a_connect_tunnel_with_the_certificate_checked(https) -> None:
+    url, ca_path = https
+    tunnel = proxies.ConnectProxy()
+    try:
+        response = await httpclient.fetch(
+            url + "/", ca_certs=ca_path, proxy=tunnel.url, timeout=30
+        )
+        assert response.body == b"Hello, world"
+        authority = url.removeprefix("https://")
+        assert tunnel.requests == [f"CONNECT {authority} HTTP/1.1".encode()]
+        with pytest.raises(Exception) as caught:
+            await httpclient.fetch(url + "/", proxy=tunnel.url, timeout=30)
+        assert "certificate verify failed" in repr(caught.value)
+    finally:
+        await tunnel.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_proxy_refusing_connect_fails_with_its_status_line(https) -> None:
+    url, ca_path = https
+    tunnel = proxies.ConnectProxy(refuse=True)
+    try:
+        with pytest.raises(Exception) as caught:
+            await httpclient.fetch(url + "/", ca_certs=ca_path, proxy=tunnel.url, timeout=30)
+        assert "refused CONNECT: 'HTTP/1.1 403 Forbidden'" in repr(caught.value)
+    finally:
+        await tunnel.stop()
+
+
+@pytest.mark.parametrize(
+    "proxy", [("host",), ("h", "port"), "ftp://h:21", "http://h:99999", ("h", 0)]
+)
+def test_malformed_proxies_are_refused_at_once(proxy) -> None:
+    with pytest.raises(ValueError, match="proxy"):
+        httpclient.fetch("http://127.0.0.1:1/", proxy=proxy)

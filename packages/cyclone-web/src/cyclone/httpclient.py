@@ -30,6 +30,13 @@ buffered body larger than ``max_body_size`` is refused.
 
 Each call uses a fresh, non-persistent connection unless you pass a
 ``pool`` (a ``twisted.web.client.HTTPConnectionPool``), for keep-alive.
+``proxy="http://host:3128"`` sends the request through an HTTP proxy (CONNECT
+for https).
+
+From cyclone 1.x: redirects are not followed unless ``follow_redirects=True``
+(or ``followRedirect=True``), a POST without Content-Type is sent as a form,
+``proxy=(host, port)``, and the names `StringProducer`, `Receiver`, ``agent``
+and ``proxy_agent`` for code driving Twisted's Agent itself.
 """
 
 from __future__ import annotations
@@ -41,14 +48,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 from twisted.web import client as web_client
+from twisted.web import http as web_http
 from twisted.web.error import InfiniteRedirection
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import IPolicyForHTTPS
+from twisted.web.iweb import IBodyProducer, IPolicyForHTTPS
 from zope.interface import implementer
 
 from cyclone import escape
+from cyclone._httpproxy import ProxyAddress, ProxyError, parse_proxy
 from cyclone.httputil import HTTPHeaders
 
 try:
@@ -67,6 +77,9 @@ __all__ = [
     "HTTPTimeoutError",
     "JsonRPC",
     "JsonRPCError",
+    "ProxyError",
+    "Receiver",
+    "StringProducer",
     "TooManyRedirects",
     "fetch",
 ]
@@ -137,16 +150,101 @@ class HTTPResponse:
         """The body parsed as JSON (ValueError if it is not)."""
         return json.loads(self.body)
 
-    def raise_for_status(self) -> HTTPResponse:
-        """Raise `HTTPClientError` for a 4xx or 5xx status; return self otherwise."""
+    @property
+    def error(self) -> HTTPClientError | None:
+        """An `HTTPClientError` for a 4xx or 5xx status, else None.
+
+        True-ish exactly when cyclone 1.x's boolean ``response.error`` was True.
+        """
         if self.code >= 400:
-            raise HTTPClientError(
+            return HTTPClientError(
                 f"HTTP {self.code} {self.reason} from {self.effective_url}", self
             )
+        return None
+
+    @property
+    def length(self) -> int:
+        """The number of body bytes received (cyclone 1.x's ``response.length``)."""
+        return len(self.body)
+
+    def raise_for_status(self) -> HTTPResponse:
+        """Raise `HTTPClientError` for a 4xx or 5xx status; return self otherwise."""
+        error = self.error
+        if error is not None:
+            raise error
         return self
 
     def __repr__(self) -> str:
         return f"<HTTPResponse {self.code} {self.effective_url} {len(self.body)} bytes>"
+
+
+@implementer(IBodyProducer)
+class StringProducer:
+    """A request body held in memory, for Twisted's ``Agent.request`` (cyclone 1.x's name).
+
+    ``agent.request(b"POST", url, headers, StringProducer(b"a=1"))``
+    """
+
+    def __init__(self, body: bytes | str) -> None:
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if not isinstance(body, bytes):
+            raise TypeError(f"StringProducer needs bytes or str, not {body!r}")
+        self.body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer: Any) -> defer.Deferred[None]:
+        consumer.write(self.body)
+        return defer.succeed(None)
+
+    def pauseProducing(self) -> None:
+        """Nothing to pause: the whole body is written at once."""
+
+    def resumeProducing(self) -> None:
+        """Nothing to resume."""
+
+    def stopProducing(self) -> None:
+        """Nothing to stop."""
+
+
+class Receiver(Protocol):
+    """Collects a Twisted response body: ``response.deliverBody(Receiver(finished))``.
+
+    ``finished`` fires with the body as bytes once the response ended (cyclone
+    1.x's name). Unlike 1.x, a body cut short (the connection dropped before the
+    declared length) fails ``finished`` instead of passing on a partial body.
+    """
+
+    def __init__(self, finished: defer.Deferred[bytes]) -> None:
+        self.finished = finished
+        self.data: list[bytes] = []
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data.append(data)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if reason is not None and not reason.check(
+            web_client.ResponseDone, web_http.PotentialDataLoss
+        ):
+            self.finished.errback(reason)
+            return
+        self.finished.callback(b"".join(self.data))
+
+
+def __getattr__(name: str) -> Any:
+    """cyclone 1.x's module-level agents, made on first use (not at import, which would
+    choose the reactor before the application could)."""
+    if name in ("agent", "proxy_agent"):
+        from twisted.internet import reactor
+
+        made = (
+            web_client.Agent(reactor)
+            if name == "agent"
+            else web_client.ProxyAgent(None, reactor)  # 1.x set its _proxyEndpoint per request
+        )
+        globals()[name] = made
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @implementer(IPolicyForHTTPS)
@@ -219,13 +317,13 @@ def _response_headers(raw: Headers) -> HTTPHeaders:
 
 def fetch(
     url: str | bytes,
-    method: str | None = None,
+    method: str | bytes | None = None,
     headers: Mapping[str, Any] | HTTPHeaders | None = None,
     postdata: bytes | str | Mapping[str, Any] | None = None,
     *,
     body: bytes | str | None = None,
     json_body: Any = None,
-    follow_redirects: bool = True,
+    follow_redirects: bool = False,
     max_redirects: int = 5,
     timeout: float | None = DEFAULT_TIMEOUT,
     connect_timeout: float | None = None,
@@ -234,6 +332,7 @@ def fetch(
     streaming_callback: Callable[[bytes], Any] | None = None,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     pool: web_client.HTTPConnectionPool | None = None,
+    proxy: str | tuple[str, int | str] | None = None,
     reactor: Any = None,
     **legacy: Any,
 ) -> defer.Deferred[HTTPResponse]:
@@ -241,105 +340,187 @@ def fetch(
 
     ``method`` defaults to POST when a body is given, GET otherwise.
     ``postdata``/``body`` are sent as they are (``str`` as UTF-8); a mapping
-    is sent form-encoded; ``json_body`` is sent as JSON. With
-    ``streaming_callback`` every body chunk goes to it as it arrives and
-    ``response.body`` stays empty. ``timeout`` bounds the whole exchange
-    (`HTTPTimeoutError`); following more than ``max_redirects`` raises
-    `TooManyRedirects`. The old cyclone spellings ``followRedirect`` and
-    ``maxRedirects`` are accepted.
+    is sent form-encoded; ``json_body`` is sent as JSON. A POST without a
+    Content-Type header is sent as ``application/x-www-form-urlencoded``, as
+    cyclone 1.x and Tornado do. With ``streaming_callback`` every body chunk
+    goes to it as it arrives and ``response.body`` stays empty. ``timeout``
+    bounds the whole exchange (`HTTPTimeoutError`).
+
+    Redirects are returned as responses, as in cyclone 1.x, unless
+    ``follow_redirects=True`` (1.x spelling: ``followRedirect``); following more
+    than ``max_redirects`` (``maxRedirects``) raises `TooManyRedirects`.
+
+    ``proxy`` sends the request through an HTTP proxy, given as
+    ``"http://[user:password@]host:port"`` or 1.x's ``(host, port)``: http URLs
+    go to it in absolute form (RFC 9112 §3.2.2), https URLs through a CONNECT
+    tunnel (RFC 9110 §9.3.6) with the certificate checked end to end.
     """
     if reactor is None:
         from twisted.internet import reactor
+    follow_redirects, max_redirects = _legacy_redirect_options(
+        legacy, follow_redirects, max_redirects
+    )
+    text_url = _checked_url(url)
+    request_headers = _request_headers(headers)
+    data = _encode_body(body if body is not None else postdata, json_body, request_headers)
+    verb = _method(method, data)
+    if verb == "POST" and not request_headers.hasHeader(b"content-type"):
+        request_headers.setRawHeaders(b"content-type", [b"application/x-www-form-urlencoded"])
+    agent = _build_agent(
+        reactor,
+        pool,
+        _tls_policy(validate_cert, ca_certs),
+        connect_timeout,
+        parse_proxy(proxy) if proxy is not None else None,
+    )
+    if follow_redirects:
+        agent = web_client.BrowserLikeRedirectAgent(agent, redirectLimit=max_redirects)
+    exchange = defer.ensureDeferred(
+        _exchange(
+            HTTPClient(agent),
+            verb,
+            text_url,
+            request_headers,
+            data,
+            _BodyLimit(text_url, max_body_size, streaming_callback),
+            max_redirects,
+        )
+    )
+    return _with_deadline(exchange, reactor, timeout, f"{verb} {text_url}")
+
+
+def _legacy_redirect_options(
+    legacy: dict[str, Any], follow_redirects: bool, max_redirects: int
+) -> tuple[bool, int]:
+    """Accept cyclone 1.x's ``followRedirect``/``maxRedirects``; refuse other unknown options."""
     if "followRedirect" in legacy:
         follow_redirects = bool(legacy.pop("followRedirect"))
     if "maxRedirects" in legacy:
         max_redirects = int(legacy.pop("maxRedirects"))
     if legacy:
         raise TypeError(f"fetch() got unexpected keyword arguments {sorted(legacy)}")
+    return follow_redirects, max_redirects
+
+
+def _checked_url(url: str | bytes) -> str:
     text_url = url.decode("utf-8") if isinstance(url, bytes) else url
     scheme = urllib.parse.urlsplit(text_url).scheme.lower()
     if scheme not in ("http", "https"):
         raise ValueError(f"fetch() needs an http or https URL, got {text_url!r}")
-    request_headers = _request_headers(headers)
-    data = body if body is not None else postdata
+    return text_url
+
+
+def _encode_body(data: Any, json_body: Any, request_headers: Headers) -> bytes | None:
+    """The request body as bytes; sets Content-Type for JSON and form mappings."""
     if json_body is not None:
-        data = json.dumps(json_body).encode("utf-8")
         if not request_headers.hasHeader(b"content-type"):
             request_headers.setRawHeaders(b"content-type", [b"application/json"])
-    elif isinstance(data, Mapping):
-        data = urllib.parse.urlencode(data, doseq=True).encode("ascii")
+        return json.dumps(json_body).encode("utf-8")
+    if isinstance(data, Mapping):
         if not request_headers.hasHeader(b"content-type"):
             request_headers.setRawHeaders(b"content-type", [b"application/x-www-form-urlencoded"])
-    elif isinstance(data, str):
-        data = data.encode("utf-8")
+        return urllib.parse.urlencode(data, doseq=True).encode("ascii")
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    return data
+
+
+def _method(method: str | bytes | None, data: bytes | None) -> str:
+    """The request method, upper-case; 1.x passed it as bytes on Python 3."""
     if method is None:
-        method = "POST" if data is not None else "GET"
+        return "POST" if data else "GET"
+    if isinstance(method, bytes):
+        method = method.decode("ascii")
+    return method.upper()
+
+
+def _build_agent(
+    reactor: Any,
+    pool: web_client.HTTPConnectionPool | None,
+    tls_policy: Any,
+    connect_timeout: float | None,
+    proxy: ProxyAddress | None,
+) -> Any:
+    """A Twisted agent connecting directly, or through ``proxy``."""
     if pool is None:
         pool = web_client.HTTPConnectionPool(reactor, persistent=False)
-    agent: Any = web_client.Agent(
-        reactor,
-        contextFactory=_tls_policy(validate_cert, ca_certs),
-        connectTimeout=connect_timeout,
-        pool=pool,
-    )
-    if follow_redirects:
-        agent = web_client.BrowserLikeRedirectAgent(agent, redirectLimit=max_redirects)
-    http = HTTPClient(agent)
-
-    async def exchange() -> HTTPResponse:
-        try:
-            response = await http.request(
-                method.upper(),
-                text_url,
-                headers=request_headers,
-                data=data,
-                allow_redirects=False,
-                unbuffered=True,
-            )
-        except web_client.ResponseFailed as error:
-            for reason in error.reasons:
-                if reason.check(InfiniteRedirection):
-                    raise TooManyRedirects(
-                        f"more than {max_redirects} redirects from {text_url}"
-                    ) from None
-            raise
-        original = response.original
-        chunks: list[bytes] = []
-        if streaming_callback is not None:
-            await treq.collect(response, streaming_callback)
-        else:
-            received = [0]
-
-            def keep(chunk: bytes) -> None:
-                received[0] += len(chunk)
-                if received[0] > max_body_size:
-                    raise HTTPClientError(
-                        f"response body from {text_url} exceeds max_body_size "
-                        f"({max_body_size} bytes); use streaming_callback"
-                    )
-                chunks.append(chunk)
-
-            await treq.collect(response, keep)
-        final = original.request.absoluteURI if original.request is not None else None
-        return HTTPResponse(
-            original.code,
-            original.phrase.decode("latin-1")
-            if isinstance(original.phrase, bytes)
-            else original.phrase,
-            _response_headers(original.headers),
-            b"".join(chunks),
-            final.decode("utf-8") if isinstance(final, bytes) else (final or text_url),
-            text_url,
+    if proxy is None:
+        return web_client.Agent(
+            reactor, contextFactory=tls_policy, connectTimeout=connect_timeout, pool=pool
         )
+    from cyclone._httpproxy import ProxyingAgent
 
-    result = defer.ensureDeferred(exchange())
+    return ProxyingAgent(reactor, proxy, tls_policy, connect_timeout, pool)
+
+
+class _BodyLimit:
+    """Collects a response body, or streams it, refusing more than ``max_body_size`` buffered."""
+
+    def __init__(
+        self, url: str, max_body_size: int, streaming_callback: Callable[[bytes], Any] | None
+    ) -> None:
+        self.url = url
+        self.max_body_size = max_body_size
+        self.streaming_callback = streaming_callback
+        self.chunks: list[bytes] = []
+        self.received = 0
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.streaming_callback is not None:
+            self.streaming_callback(chunk)
+            return
+        self.received += len(chunk)
+        if self.received > self.max_body_size:
+            raise HTTPClientError(
+                f"response body from {self.url} exceeds max_body_size "
+                f"({self.max_body_size} bytes); use streaming_callback"
+            )
+        self.chunks.append(chunk)
+
+
+async def _exchange(
+    http: HTTPClient,
+    method: str,
+    url: str,
+    headers: Headers,
+    data: bytes | None,
+    body: _BodyLimit,
+    max_redirects: int,
+) -> HTTPResponse:
+    """Send the request, read the body, and describe the result as an `HTTPResponse`."""
+    try:
+        response = await http.request(
+            method, url, headers=headers, data=data, allow_redirects=False, unbuffered=True
+        )
+    except web_client.ResponseFailed as error:
+        if any(reason.check(InfiniteRedirection) for reason in error.reasons):
+            raise TooManyRedirects(f"more than {max_redirects} redirects from {url}") from None
+        raise
+    await treq.collect(response, body)
+    original = response.original
+    final = original.request.absoluteURI if original.request is not None else None
+    phrase = original.phrase
+    return HTTPResponse(
+        original.code,
+        phrase.decode("latin-1") if isinstance(phrase, bytes) else phrase,
+        _response_headers(original.headers),
+        b"".join(body.chunks),
+        final.decode("utf-8") if isinstance(final, bytes) else (final or url),
+        url,
+    )
+
+
+def _with_deadline(
+    exchange: defer.Deferred[HTTPResponse], reactor: Any, timeout: float | None, what: str
+) -> defer.Deferred[HTTPResponse]:
+    """Cancel ``exchange`` after ``timeout`` seconds and fail it with `HTTPTimeoutError`."""
     if timeout is None:
-        return result
+        return exchange
     timed_out: list[bool] = []
 
     def expire() -> None:
         timed_out.append(True)
-        result.cancel()
+        exchange.cancel()
 
     deadline = reactor.callLater(timeout, expire)
 
@@ -348,10 +529,10 @@ def fetch(
             deadline.cancel()
         if timed_out and isinstance(outcome, Failure):
             # Cancelling surfaces as CancelledError or ResponseNeverReceived.
-            raise HTTPTimeoutError(f"{method} {text_url} took longer than {timeout}s")
+            raise HTTPTimeoutError(f"{what} took longer than {timeout}s")
         return outcome
 
-    return result.addBoth(finish)
+    return exchange.addBoth(finish)
 
 
 class JsonRPCError(Exception):

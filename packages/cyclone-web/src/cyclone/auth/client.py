@@ -68,6 +68,7 @@ class AuthHTTPClient:
         """Send one request; network failures become `AuthError` (502)."""
         merged = {"User-Agent": "cyclone.auth", **(headers or {})}
         arguments = {
+            "follow_redirects": True,  # as Tornado's client, which the mixins were written for
             "timeout": self.timeout,
             "max_body_size": self.max_body_size,
             **self.fetch_options,
