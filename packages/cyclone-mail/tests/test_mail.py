@@ -703,3 +703,85 @@ def test_credentials_that_may_travel_unencrypted_are_logged_as_a_warning(
     warnings = [e for e in events if e.get("log_level") == LogLevel.warn]
     assert bool(warnings) is warned
     assert all("pw" not in formatEvent(e) for e in events)
+
+
+# -- cyclone 1.x -----------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_cyclone_1x_message_and_sendmail_calls_work(
+    smtp_server: StartServer, certificates: Certificates
+) -> None:
+    # 1.3's documented calls, keyword for keyword; only the CA file is new (certificates
+    # are verified now; a server with a publicly trusted certificate needs nothing).
+    server = smtp_server(users=USERS)
+    msg = cyclone.mail.Message(
+        from_addr="root@localhost",
+        to_addrs=["user1@localhost", "user2@localhost"],
+        subject="Test, 123",
+        message="Hello thar!",
+        mime="text/html",
+    )
+    msg.attach("fake.txt", mime="text/plain", content="gotcha")
+    msg.add_header("X-MailTag", "foobar")
+    mailconf = dict(
+        host=LOOPBACK,
+        port=server.port,
+        username="ana",
+        password=USERS["ana"],
+        tls=True,
+        tls_ca_file=str(certificates.ca_file),
+    )
+    responses: list[Any] = []
+    d = cyclone.mail.sendmail(mailconf, msg)
+    d.addCallback(responses.append)
+    await d
+    [(count, _)] = responses
+    assert count == 2
+    received = server.received[0]
+    assert received.tls and received.login == "ana"
+    assert received.rcpt_tos == ["user1@localhost", "user2@localhost"]
+    parsed = received.message
+    assert parsed["X-MailTag"] == "foobar"
+    body, attachment = parsed.iter_parts()
+    assert body.get_content_type() == "text/html"
+    assert attachment.get_filename() == "fake.txt"
+    assert attachment.get_payload(decode=True) == b"gotcha"
+
+
+@pytest_twisted.ensureDeferred
+async def test_context_factory_works_with_twisteds_own_smtp_factory_as_in_1x(
+    smtp_server: StartServer,
+) -> None:
+    # What 1.3's sendmail did, written by hand as 1.x applications could.
+    from io import BytesIO
+
+    from twisted.mail.smtp import ESMTPSenderFactory
+
+    server = smtp_server(users=USERS)
+    message = simple_message()
+    result: defer.Deferred[Any] = defer.Deferred()
+    factory = ESMTPSenderFactory(
+        b"ana",
+        USERS["ana"].encode(),
+        message.envelope_from,
+        message.recipients,
+        # Twisted's sender turns LF into CRLF itself, as 1.3's text rendering expected.
+        BytesIO(message.render().replace(b"\r\n", b"\n")),
+        result,
+        contextFactory=cyclone.mail.ContextFactory(),
+        requireAuthentication=True,
+        requireTransportSecurity=True,
+    )
+    reactor.connectTCP(LOOPBACK, server.port, factory)
+    count, _ = await result
+    assert count == 1
+    assert server.received[0].tls is True
+    assert server.received[0].data == message.render()
+
+
+def test_context_factory_refuses_sslv3_as_in_1x() -> None:
+    from OpenSSL import SSL
+
+    context = cyclone.mail.ContextFactory().getContext()
+    assert context.set_options(0) & SSL.OP_NO_SSLv3  # set_options returns the mask in force

@@ -51,6 +51,7 @@ from twisted.internet import error as internet_error
 from twisted.internet.ssl import (
     Certificate,
     CertificateOptions,
+    ClientContextFactory,
     optionsForClientTLS,
     platformTrust,
     trustRootFromCertificates,
@@ -62,6 +63,7 @@ from twisted.python.failure import Failure
 __all__ = [
     "AuthenticationFailed",
     "ConnectionFailed",
+    "ContextFactory",
     "DeliveryFailed",
     "MailError",
     "Message",
@@ -565,6 +567,22 @@ def _dot_stuff(data: bytes) -> bytes:
     return data.replace(b"\r\n.", b"\r\n..")
 
 
+class ContextFactory(ClientContextFactory):
+    """cyclone 1.x's TLS client context for code that builds its own Twisted SMTP factory.
+
+    ``ESMTPSenderFactory(..., contextFactory=cyclone.mail.ContextFactory())``.
+    As in 1.x it refuses SSLv3 (POODLE) and does not check the server's
+    certificate; it also refuses TLS 1.0 and 1.1 (deprecated by RFC 8996).
+    `sendmail` does not use it: it verifies certificates (``tls_verify``).
+    """
+
+    def getContext(self) -> SSL.Context:
+        context = super().getContext()
+        context.set_options(SSL.OP_NO_SSLv2 | SSL.OP_NO_SSLv3)
+        context.set_min_proto_version(SSL.TLS1_2_VERSION)
+        return context
+
+
 class _Sender(smtp.ESMTPSender):
     """Twisted's ESMTP sender, fed data that is already CRLF and dot-stuffed."""
 
@@ -614,6 +632,16 @@ def sendmail(
     if not isinstance(message, Message):
         raise TypeError(f"message must be a cyclone.mail.Message, not {message!r}")
     settings = _Settings.from_mailconf(mailconf)
+    recipients = _envelope_recipients(message)
+    if reactor is None:
+        from twisted.internet import reactor
+    tls_options = _tls_options(settings) if settings.tls or settings.ssl else None
+    _warn_if_credentials_may_travel_in_clear(settings)
+    return _Delivery(reactor, settings, message, recipients, tls_options).start()
+
+
+def _envelope_recipients(message: Message) -> list[str]:
+    """The RCPT TO addresses, refusing what Twisted's client cannot send."""
     recipients = message.recipients
     if not recipients:
         raise ValueError("the message has no recipients (to_addrs, cc and bcc are empty)")
@@ -622,9 +650,10 @@ def sendmail(
             raise ValueError(
                 f"non-ASCII address needs SMTPUTF8, which is unsupported: {address!r}"
             )
-    if reactor is None:
-        from twisted.internet import reactor
-    tls_options = _tls_options(settings) if settings.tls or settings.ssl else None
+    return recipients
+
+
+def _warn_if_credentials_may_travel_in_clear(settings: _Settings) -> None:
     if settings.username and not (settings.tls == "required" or settings.ssl):
         log.warn(
             "cyclone.mail: credentials for {address} may be sent without TLS "
@@ -632,78 +661,103 @@ def sendmail(
             address=settings.address,
         )
 
-    outcome: defer.Deferred[Any] = defer.Deferred()
-    factory = _SenderFactory(
-        settings.username,
-        settings.password,
-        message.envelope_from,
-        recipients,
-        BytesIO(_dot_stuff(message.render())),
-        outcome,
-        retries=0,
-        timeout=settings.timeout,
-        contextFactory=tls_options if settings.tls else None,
-        heloFallback=True,
-        requireAuthentication=settings.username is not None,
-        requireTransportSecurity=settings.tls == "required",
-    )
-    if settings.helo:
-        factory.domain = settings.helo.encode("ascii")
-    if settings.ssl:
-        connector = reactor.connectSSL(
-            settings.host, settings.port, factory, tls_options, timeout=settings.connect_timeout
-        )
-    else:
-        connector = reactor.connectTCP(
-            settings.host, settings.port, factory, timeout=settings.connect_timeout
-        )
 
-    def abort() -> None:
-        factory.sendFinished = True
-        protocol = factory.currentProtocol
+class _Delivery:
+    """One message's trip to the server: the SMTP exchange, its deadline, cancelling it."""
+
+    def __init__(
+        self,
+        reactor: Any,
+        settings: _Settings,
+        message: Message,
+        recipients: list[str],
+        tls_options: Any,
+    ) -> None:
+        self.reactor = reactor
+        self.settings = settings
+        self.message_id = message.message_id
+        self.tls_options = tls_options
+        self.outcome: defer.Deferred[Any] = defer.Deferred()
+        self.factory = _SenderFactory(
+            settings.username,
+            settings.password,
+            message.envelope_from,
+            recipients,
+            BytesIO(_dot_stuff(message.render())),
+            self.outcome,
+            retries=0,
+            timeout=settings.timeout,
+            contextFactory=tls_options if settings.tls else None,
+            heloFallback=True,
+            requireAuthentication=settings.username is not None,
+            requireTransportSecurity=settings.tls == "required",
+        )
+        if settings.helo:
+            self.factory.domain = settings.helo.encode("ascii")
+        self.result: defer.Deferred[SentMail] = defer.Deferred(self._cancel)
+
+    def start(self) -> defer.Deferred[SentMail]:
+        settings = self.settings
+        if settings.ssl:
+            self.connector = self.reactor.connectSSL(
+                settings.host,
+                settings.port,
+                self.factory,
+                self.tls_options,
+                timeout=settings.connect_timeout,
+            )
+        else:
+            self.connector = self.reactor.connectTCP(
+                settings.host, settings.port, self.factory, timeout=settings.connect_timeout
+            )
+        self.deadline = self.reactor.callLater(settings.timeout, self._expire)
+        self.outcome.addBoth(self._finished)
+        return self.result
+
+    def _abort(self) -> None:
+        self.factory.sendFinished = True
+        protocol = self.factory.currentProtocol
         if protocol is not None and protocol.transport is not None:
             protocol.transport.abortConnection()
         else:
-            connector.disconnect()
+            self.connector.disconnect()
 
-    def cancel(result: defer.Deferred[SentMail]) -> None:
-        if deadline.active():
-            deadline.cancel()
-        abort()
+    def _cancel(self, result: defer.Deferred[SentMail]) -> None:
+        if self.deadline.active():
+            self.deadline.cancel()
+        self._abort()
 
-    result: defer.Deferred[SentMail] = defer.Deferred(cancel)
-
-    def on_deadline() -> None:
-        abort()
-        if not result.called:
-            result.errback(
-                Timeout(f"{settings.address} did not complete the exchange in {settings.timeout}s")
+    def _expire(self) -> None:
+        self._abort()
+        if not self.result.called:
+            self.result.errback(
+                Timeout(
+                    f"{self.settings.address} did not complete the exchange "
+                    f"in {self.settings.timeout}s"
+                )
             )
 
-    deadline = reactor.callLater(settings.timeout, on_deadline)
-
-    def finished(value: Any) -> None:
-        if deadline.active():
-            deadline.cancel()
-        if result.called:
+    def _finished(self, value: Any) -> None:
+        if self.deadline.active():
+            self.deadline.cancel()
+        if self.result.called:
             if isinstance(value, Failure):
                 log.debug("cyclone.mail: late failure ignored: {f}", f=value.value)
             return
         if isinstance(value, Failure):
-            result.errback(_as_mail_error(value.value or Exception(repr(value)), settings))
+            self.result.errback(
+                _as_mail_error(value.value or Exception(repr(value)), self.settings)
+            )
             return
         accepted_count, responses = value
         sent = SentMail(accepted_count, [_response(*response) for response in responses])
         log.debug(
             "cyclone.mail: {id} accepted for {n} recipient(s) by {address}",
-            id=message.message_id,
+            id=self.message_id,
             n=accepted_count,
-            address=settings.address,
+            address=self.settings.address,
         )
-        result.callback(sent)
-
-    outcome.addBoth(finished)
-    return result
+        self.result.callback(sent)
 
 
 def _text(value: bytes | str | None) -> str:
