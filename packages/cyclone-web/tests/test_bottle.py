@@ -208,3 +208,53 @@ def test_run_serves_until_sigterm_and_logs_to_the_given_file(tmp_path: Path) -> 
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+# -- cyclone 1.x ------------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_method_any_serves_every_method_without_its_own_function() -> None:
+    @bottle.route("/thing", method="any")
+    def anything(web):
+        web.write(f"any {web.request.method}")
+
+    @bottle.route("/thing", method="post")
+    def create(web):
+        web.write("created")
+
+    client = Client(bottle.create_app())
+    assert (await client.get("/thing")).body == b"any GET"
+    assert (await client.put("/thing", body=b"x")).body == b"any PUT"
+    assert (await client.delete("/thing")).body == b"any DELETE"
+    assert (await client.post("/thing", body=b"x")).body == b"created"
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_1x_router_stands_where_a_handler_class_goes() -> None:
+    def show(cli, name):
+        cli.write(f"hello {name}")
+
+    def update(cli, name):
+        cli.write(f"updated {name}")
+
+    router = bottle.Router()
+    router.add("get", show)
+    router.add("POST", update)
+    app = cyclone.web.Application([(r"/user/(\w+)", router)])
+    client = Client(app)
+    assert (await client.get("/user/ana")).body == b"hello ana"
+    assert (await client.post("/user/ana", body=b"")).body == b"updated ana"
+    assert (await client.delete("/user/ana")).code == 405
+    assert isinstance(router(app, _request_for(app)), RequestHandler)
+
+
+def _request_for(app):
+    from cyclone.httputil import HTTPServerRequest
+
+    return HTTPServerRequest(method="GET", uri="/user/x")
+
+
+def test_an_empty_router_says_what_it_needs() -> None:
+    with pytest.raises(ValueError, match=r"add\(method, callback\)"):
+        bottle.Router().handler_class  # noqa: B018

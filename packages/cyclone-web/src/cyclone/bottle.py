@@ -38,7 +38,7 @@ from twisted.logger import Logger
 
 from cyclone.web import Application, RequestHandler
 
-__all__ = ["clear_routes", "create_app", "route", "routes", "run"]
+__all__ = ["Router", "clear_routes", "create_app", "route", "routes", "run"]
 
 _logger = Logger(namespace="cyclone.bottle")
 
@@ -59,9 +59,10 @@ def route(
 
     ``method`` is one name or several. ``@route`` without arguments routes
     ``/<function name>``. ``route(path, callback=function)`` registers
-    without decorating. Other keyword arguments become the generated
-    handler's ``initialize`` arguments (``name=`` names the route for
-    ``reverse_url``).
+    without decorating. ``method="ANY"`` (Bottle's and cyclone 1.x's spelling)
+    serves every method the path has no other function for. Other keyword
+    arguments become the generated handler's ``initialize`` arguments
+    (``name=`` names the route for ``reverse_url``).
     """
     if callable(path):
         path, callback = None, path
@@ -94,12 +95,57 @@ def _handler_class(
     base: type[RequestHandler], path: str, functions: dict[str, Callable[..., Any]]
 ) -> type[RequestHandler]:
     """A handler class whose ``get``/``post``/... are the routed functions themselves."""
+    functions = dict(functions)
+    catch_all = functions.pop("ANY", None)
+    if catch_all is not None:
+        for method in base.SUPPORTED_METHODS:
+            functions.setdefault(method, catch_all)
     attributes: dict[str, Any] = {name.lower(): function for name, function in functions.items()}
     supported = tuple(dict.fromkeys([*base.SUPPORTED_METHODS, *functions]))
     attributes["SUPPORTED_METHODS"] = supported
     attributes["__doc__"] = f"Bottle-style handler for {path!r}: {', '.join(functions)}."
     names = "_".join(function.__name__ for function in functions.values())
     return type(f"BottleHandler_{names}", (base,), attributes)
+
+
+class Router:
+    """One path's handler built from functions: cyclone 1.x's ``cyclone.bottle.Router``.
+
+    ``router.add("GET", function)`` for each method (``"ANY"`` for the rest),
+    then give the router wherever a handler class goes:
+    ``Application([(r"/", router)])``. Calling it makes the handler, as 1.x did;
+    its attributes are the generated handler class's.
+    """
+
+    def __init__(self, base_handler: type[RequestHandler] = RequestHandler) -> None:
+        self.items: list[tuple[str, Callable[..., Any]]] = []
+        self.base_handler = base_handler
+        self._handler: type[RequestHandler] | None = None
+
+    def add(self, method: str, callback: Callable[..., Any]) -> None:
+        """Serve ``method`` (case-insensitive) with ``callback(handler, *path_args)``."""
+        self.items.append((method, callback))
+        self._handler = None
+
+    @property
+    def handler_class(self) -> type[RequestHandler]:
+        """The handler class these functions make (built again after each `add`)."""
+        if self._handler is None:
+            functions = {method.upper(): callback for method, callback in self.items}
+            if not functions:
+                raise ValueError("this Router has no function: call add(method, callback)")
+            self._handler = _handler_class(self.base_handler, "Router", functions)
+        return self._handler
+
+    def __call__(self, *args: Any, **kwargs: Any) -> RequestHandler:
+        return self.handler_class(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("items", "base_handler", "_handler") or (
+            name.startswith("__") and name != "__name__"
+        ):
+            raise AttributeError(name)
+        return getattr(self.handler_class, name)
 
 
 def create_app(**settings: Any) -> Application:
