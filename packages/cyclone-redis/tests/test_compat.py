@@ -135,3 +135,82 @@ async def test_old_subscriber_factory_with_connect_tcp_reconnects_and_resubscrib
 @pytest.mark.parametrize("name", cyclone.redis.__all__)
 def test_every_public_name_exists(name):
     assert getattr(cyclone.redis, name) is not None
+
+
+# -- cyclone 1.3's redis module (txredisapi 1.1 inside cyclone) --------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_1x_connection_functions_take_their_arguments_in_1x_order(redis_url, key):
+    from cyclone import redis
+
+    host, port = host_port(redis_url)
+    # 1.3: (host, port, dbid, poolsize, reconnect, charset, password, connectTimeout, ...)
+    pool = redis.lazyConnectionPool(host, port, 0, 2, True, "utf-8", None, 5, 10, False)
+    try:
+        await pool.set(key, "41")
+        assert await pool.get(key) == "41"  # convertNumbers=False by position: not 41
+        single = await redis.Connection(host, port, 0, True, "utf-8", None, 5)
+        assert await single.incr(key) == 42
+        await single.disconnect()
+    finally:
+        await pool.delete(key)
+        await pool.disconnect()
+
+
+@pytest_twisted.ensureDeferred
+async def test_1x_make_connection_and_sharding_helpers(redis_url, key):
+    from cyclone import redis
+
+    host, port = host_port(redis_url)
+    lazy = redis.makeConnection(host, port, 0, 1, True, True, "utf-8", None, 5, None, True)
+    sharded = redis.makeShardedConnection([f"{host}:{port}"], 0, 1, True, True, "utf-8", None, 5)
+    try:
+        await lazy.set(key + "a", "1")
+        assert "get" in redis.ShardedMethods and "set" in redis.ShardedMethods
+        assert await sharded.get(key + "a") == 1
+        ring = redis.HashRing([lazy])
+        assert ring.get_node(key + "a") is lazy
+        assert ring.get_node((key + "a").encode()) is lazy
+    finally:
+        await lazy.delete(key + "a")
+        await lazy.disconnect()
+        await sharded.disconnect()
+
+
+def test_1x_positional_arguments_beyond_its_order_are_refused_clearly():
+    with pytest.raises(TypeError, match="at most 10 positional arguments"):
+        cyclone.redis.lazyConnectionPool("h", 1, 0, 1, True, "utf-8", None, 5, 5, True, False)
+    with pytest.raises(TypeError, match="multiple values for 'port'"):
+        cyclone.redis.lazyConnection("h", 1, port=2)
+
+
+def test_every_public_name_of_1x_redis_module_exists():
+    names = (
+        "HashRing HiredisProtocol LineReceiver MultiBulkStorage ShardedMethods "
+        "ShardedUnixConnectionHandler list_or_args makeConnection makeShardedConnection "
+        "makeShardedUnixConnection makeUnixConnection lazyConnectionPool "
+        "ShardedConnectionHandler SubscriberFactory MonitorFactory RedisFactory"
+    ).split()
+    assert [name for name in names if not hasattr(cyclone.redis, name)] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_sharded_pools_spread_text_keys_over_two_servers(redis_server, key):
+    from cyclone import redis
+
+    first, second = redis_server(), redis_server()
+    hosts = [f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"]
+    sharded = await redis.ShardedConnectionPool(hosts, 0, 2)
+    try:
+        for index in range(20):
+            await sharded.set(f"{key}{index}", index)
+        assert [await sharded.get(f"{key}{index}") for index in range(20)] == list(range(20))
+        counts = []
+        for server in (first, second):
+            direct = await redis.Connection("127.0.0.1", server.port)
+            counts.append(len(await direct.keys(key + "*")))
+            await direct.disconnect()
+        assert sum(counts) == 20 and all(counts)  # each server holds some keys
+    finally:
+        await sharded.disconnect()

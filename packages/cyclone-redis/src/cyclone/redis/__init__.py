@@ -21,20 +21,24 @@ r"""Redis for cyclone: txredisapi clients from URLs or settings, and pub/sub cal
   reconnect; `publish` sends one (dicts and lists as JSON).
 - txredisapi's own API is re-exported (``lazyConnectionPool``, ``Connection``,
   ``SubscriberProtocol``, its exceptions, ...), with old cyclone's names
-  (``lazyRedisConnectionPool(host, port, pool_size=10, db=0)``), so code written
-  for old cyclone.redis keeps working. txredisapi is a dependency, not a copy.
+  (``lazyRedisConnectionPool(host, port, pool_size=10, db=0)``) and cyclone 1.3's
+  (``makeConnection``, ``HashRing``, ``ShardedMethods``...), so code written for old
+  cyclone.redis keeps working: the connection functions take 1.3's positional order
+  (txredisapi has since put ``ssl_context_factory`` after ``password``).
+  txredisapi is a dependency, not a copy.
 """
 
 from txredisapi import (
     BaseRedisProtocol,
-    Connection,
     ConnectionHandler,
-    ConnectionPool,
+    HiredisProtocol,
     InvalidData,
     InvalidResponse,
+    LineReceiver,
     MasterNotFoundError,
     MonitorFactory,
     MonitorProtocol,
+    MultiBulkStorage,
     NoScriptRunning,
     RedisError,
     RedisFactory,
@@ -42,24 +46,22 @@ from txredisapi import (
     ResponseError,
     ScriptDoesNotExist,
     Sentinel,
-    ShardedConnection,
-    ShardedConnectionHandler,
-    ShardedConnectionPool,
+    ShardedMethods,
     ShardedUnixConnection,
+    ShardedUnixConnectionHandler,
     ShardedUnixConnectionPool,
     SubscriberProtocol,
     UnixConnection,
     UnixConnectionHandler,
     UnixConnectionPool,
     WatchError,
-    lazyConnection,
-    lazyConnectionPool,
-    lazyShardedConnection,
-    lazyShardedConnectionPool,
     lazyShardedUnixConnection,
     lazyShardedUnixConnectionPool,
     lazyUnixConnection,
     lazyUnixConnectionPool,
+    list_or_args,
+    makeShardedUnixConnection,
+    makeUnixConnection,
 )
 from txredisapi import ConnectionError as ConnectionError
 from txredisapi import TimeoutError as TimeoutError
@@ -67,15 +69,27 @@ from txredisapi import version as version
 
 from cyclone.redis.client import RedisClient, RedisUnavailable, connect, unavailable_as_503
 from cyclone.redis.compat import (
+    Connection,
+    ConnectionPool,
+    HashRing,
     RedisConnection,
     RedisConnectionPool,
     RedisShardingConnection,
     RedisShardingConnectionPool,
+    ShardedConnection,
+    ShardedConnectionHandler,
+    ShardedConnectionPool,
     SubscriberFactory,
+    lazyConnection,
+    lazyConnectionPool,
     lazyRedisConnection,
     lazyRedisConnectionPool,
     lazyRedisShardingConnection,
     lazyRedisShardingConnectionPool,
+    lazyShardedConnection,
+    lazyShardedConnectionPool,
+    makeConnection,
+    makeShardedConnection,
 )
 from cyclone.redis.pubsub import Subscriber, publish
 from cyclone.redis.settings import RedisSettings, redis_settings
@@ -87,11 +101,15 @@ __all__ = [
     "Connection",
     "ConnectionHandler",
     "ConnectionPool",
+    "HashRing",
+    "HiredisProtocol",
     "InvalidData",
     "InvalidResponse",
+    "LineReceiver",
     "MasterNotFoundError",
     "MonitorFactory",
     "MonitorProtocol",
+    "MultiBulkStorage",
     "NoScriptRunning",
     "RedisClient",
     "RedisConnection",
@@ -109,7 +127,9 @@ __all__ = [
     "ShardedConnection",
     "ShardedConnectionHandler",
     "ShardedConnectionPool",
+    "ShardedMethods",
     "ShardedUnixConnection",
+    "ShardedUnixConnectionHandler",
     "ShardedUnixConnectionPool",
     "Subscriber",
     "SubscriberFactory",
@@ -131,6 +151,11 @@ __all__ = [
     "lazyShardedUnixConnectionPool",
     "lazyUnixConnection",
     "lazyUnixConnectionPool",
+    "list_or_args",
+    "makeConnection",
+    "makeShardedConnection",
+    "makeShardedUnixConnection",
+    "makeUnixConnection",
     "publish",
     "redis_settings",
     "unavailable_as_503",
