@@ -43,3 +43,11 @@ def test_usage_prints_the_options_and_exits_with_success(capsys):
         app.usage("0.1")
     assert caught.value.code == 0
     assert "usage: cyclone app" in capsys.readouterr().out
+
+
+def test_cyclone_app_console_command_runs_the_generator(tmp_path, capsys):
+    from cyclone import cli
+
+    assert cli.main(["app", "-p", "shop", "-t", str(tmp_path)]) == 0
+    assert os.path.isfile(tmp_path / "shop" / "pyproject.toml")
+    assert "Created" in capsys.readouterr().out
