@@ -128,3 +128,17 @@ def test_cyclone_run_serves_a_1x_application_file_until_sigterm(
         assert server.wait_exit() in (0, -signal.SIGTERM)
     finally:
         server.kill()
+
+
+def test_a_1x_cyclone_web_application_class_is_found_without_running_the_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "server.py"
+    path.write_text(
+        "import cyclone.web\n"
+        "from cyclone.web import Application\n"
+        "raise SystemExit('the file must not run while its arguments are read')\n"
+        "class Main(cyclone.web.RequestHandler): pass\n"
+        "class WebApp(cyclone.web.Application): pass\n"
+    )
+    assert cli.application_in_file(str(path)) == f"{path}:WebApp"
