@@ -20,6 +20,7 @@ import ast
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main", "run_arguments"]
 
@@ -140,7 +141,8 @@ def _options_with_values() -> tuple[set[str], set[str]]:
 
     long_names: set[str] = set()
     short_names: set[str] = set()
-    for long_name, short_name, *_ in Options.optParameters:
+    parameters: list[Any] = list(Options.optParameters)
+    for long_name, short_name, *_ in parameters:
         long_names.add(long_name)
         if short_name:
             short_names.add(short_name)

@@ -121,7 +121,7 @@ class _TunnelEndpointFactory:
         self._tls_policy = tls_policy
 
     def endpointForURI(self, uri: Any) -> Any:
-        tunnel = _TunnelEndpoint(self._proxy_endpoint, uri.host, uri.port, self._proxy)
+        tunnel: Any = _TunnelEndpoint(self._proxy_endpoint, uri.host, uri.port, self._proxy)
         return wrapClientTLS(self._tls_policy.creatorForNetloc(uri.host, uri.port), tunnel)
 
 
@@ -165,6 +165,8 @@ class _TunnelEndpoint:
 
 class _TunnelProtocol(Protocol):
     """Reads the proxy's answer to CONNECT; after a 2xx it relays bytes to the inner protocol."""
+
+    transport: Any
 
     def __init__(
         self, request: bytes, authority: str, factory: Any, established: defer.Deferred[Any]

@@ -249,7 +249,7 @@ def _sharded(poolsize: int | None, lazy: bool) -> Callable[..., Any]:
         names = ("reconnect", "charset", "password", *_AFTER_PASSWORD)
         if len(args) > len(names):
             raise TypeError(f"at most {len(names) + 2 + (poolsize is None)} positional arguments")
-        values = {"reconnect": True, "charset": "utf-8", "password": None}
+        values: dict[str, Any] = {"reconnect": True, "charset": "utf-8", "password": None}
         values.update(zip(names, args))
         values.update(kwargs)
         return makeShardedConnection(
@@ -293,12 +293,14 @@ class HashRing(txredisapi.HashRing):
 class ShardedConnectionHandler(txredisapi.ShardedConnectionHandler):
     """txredisapi's sharded handler on our `HashRing`, so text keys work on Python 3."""
 
+    _ring: HashRing | None
+
     def __init__(self, connections: Any) -> None:
-        if isinstance(connections, defer.DeferredList):
+        if isinstance(connections, (list, tuple)):
+            self._ring = HashRing(connections)
+        else:  # a DeferredList of the connections being made
             self._ring = None
             connections.addCallback(self._makeRing)
-        else:
-            self._ring = HashRing(connections)
 
     def _makeRing(self, connections: Any) -> Any:
         self._ring = HashRing([connection for _, connection in connections])
