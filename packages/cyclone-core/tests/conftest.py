@@ -198,3 +198,153 @@ def listener() -> Iterator[Listener]:
         yield helper
     finally:
         helper.close()
+
+
+# -- a server in a subprocess, for what only the kernel can tell (fds, socket states) ------------
+
+#: /proc/net/tcp's code for a socket whose peer closed while it stays open.
+TCP_CLOSE_WAIT = "08"
+
+
+class ServerProcess:
+    """Runs hostile_server.py with the given application settings; see that file for its URLs."""
+
+    def __init__(self, settings: dict) -> None:
+        import json
+        import pathlib
+        import subprocess
+        import sys
+
+        script = pathlib.Path(__file__).with_name("hostile_server.py")
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), json.dumps(settings)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        ports = json.loads(self.process.stdout.readline() or "{}")
+        if "port" not in ports:
+            self.process.kill()
+            raise RuntimeError(f"the server process did not start: {self.process.wait()}")
+        self.port: int = ports["port"]
+        self.control_port: int = ports["control"]
+        self.pid = self.process.pid
+
+    def control(self, command: str) -> dict:
+        """Send ``GET /command`` to the control port and return its JSON answer, if any."""
+        import json
+        import socket
+
+        with socket.create_connection(("127.0.0.1", self.control_port), WAIT_TIMEOUT) as sock:
+            sock.sendall(
+                f"GET /{command} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode()
+            )
+            data = read_until_closed(sock)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        return json.loads(body) if body else {}
+
+    def open_fds(self) -> int:
+        import os
+
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def sockets_in_close_wait(self) -> int:
+        """Server-side sockets of the main port whose client has closed (IPv4 loopback)."""
+        with open("/proc/net/tcp") as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+        local_port = f"{self.port:04X}"
+        return sum(
+            1 for row in rows if row[1].endswith(":" + local_port) and row[3] == TCP_CLOSE_WAIT
+        )
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = WAIT_TIMEOUT) -> bool:
+        """Poll ``predicate`` until it holds or ``timeout`` passes; return its last value."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                return predicate()
+            time.sleep(0.05)
+        return True
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+def read_until_closed(sock) -> bytes:
+    """Everything a blocking socket receives until the peer closes it."""
+    chunks = []
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+@pytest.fixture
+def server_process() -> Iterator[Callable[..., ServerProcess]]:
+    """Start hostile_server.py processes (``server_process(**settings)``); killed after the test."""
+    started: list[ServerProcess] = []
+
+    def start(**settings) -> ServerProcess:
+        server = ServerProcess(settings)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def logged_events() -> Iterator[list[dict]]:
+    """Every event logged through twisted.logger while the test runs."""
+    from twisted.logger import globalLogPublisher
+
+    events: list[dict] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        yield events
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+
+
+@pytest.fixture
+def tls_certificate():
+    """A self-signed certificate and key for ``localhost`` (a twisted.internet.ssl.PrivateCertificate)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from twisted.internet import ssl
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ) + certificate.public_bytes(serialization.Encoding.PEM)
+    return ssl.PrivateCertificate.loadPEM(pem)

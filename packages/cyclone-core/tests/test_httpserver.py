@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 import tempfile
@@ -708,37 +707,9 @@ def test_router_settings_configure_the_server_limits():
 # -- TLS and unix sockets ----------------------------------------------------------------------
 
 
-def _self_signed_certificate() -> ssl.PrivateCertificate:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ) + certificate.public_bytes(serialization.Encoding.PEM)
-    return ssl.PrivateCertificate.loadPEM(pem)
-
-
 @pytest_twisted.ensureDeferred
-async def test_https_requests_have_protocol_https(listener):
-    certificate = _self_signed_certificate()
+async def test_https_requests_have_protocol_https(listener, tls_certificate):
+    certificate = tls_certificate
     recorder = Recorder()
     port = reactor.listenSSL(0, HTTPServer(recorder), certificate.options(), interface="127.0.0.1")
     listener.track(port)
@@ -951,8 +922,8 @@ async def test_close_callback_runs_when_the_client_leaves_before_the_answer(list
 
 
 @pytest_twisted.ensureDeferred
-async def test_malformed_request_over_tls_gets_its_status_and_a_close(listener):
-    certificate = _self_signed_certificate()
+async def test_malformed_request_over_tls_gets_its_status_and_a_close(listener, tls_certificate):
+    certificate = tls_certificate
     port = reactor.listenSSL(0, HTTPServer(echo), certificate.options(), interface="127.0.0.1")
     listener.track(port)
     trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(certificate.original))
