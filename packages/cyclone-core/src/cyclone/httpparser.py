@@ -40,6 +40,10 @@ __all__ = [
 #: Default cap on the whole request head (request line + headers), as Tornado's
 #: ``max_header_size``. Larger heads get 431.
 DEFAULT_MAX_HEADER_SIZE: Final = 64 * 1024
+#: Default cap on the number of header fields (lines) in a request head, as Apache's
+#: ``LimitRequestFields``. Each field costs a few hundred bytes of Python objects, so
+#: without it a 64 KiB head of tiny fields would hold about 2.4 MB. More: 431.
+DEFAULT_MAX_HEADER_COUNT: Final = 100
 #: Default cap on the request line alone. RFC 9110 §4.1 recommends supporting
 #: request-targets of at least 8000 octets; twice that leaves room. Longer: 414.
 DEFAULT_MAX_REQUEST_LINE_SIZE: Final = 16 * 1024
@@ -51,8 +55,11 @@ MAX_CHUNK_SIZE_LINE: Final = 4096
 MAX_CHUNK_SIZE_DIGITS: Final = 16
 #: Significant digits in a Content-Length: 19 hold any 64-bit size, and Python
 #: refuses to convert more than 4300 digits at all (RFC 9110 §8.6 asks parsers
-#: to guard against overflow).
+#: to guard against overflow). Leading zeros are valid (``1*DIGIT``) and ignored.
 MAX_CONTENT_LENGTH_DIGITS: Final = 19
+#: Digits in the port of a Host header or an absolute-form target: a port is at most
+#: 65535, and each digit would otherwise reach int() in `cyclone.httputil`.
+MAX_PORT_DIGITS: Final = 5
 #: Empty lines tolerated before a request line (RFC 9112 §2.2 says ignore at least one).
 MAX_LEADING_EMPTY_LINES: Final = 8
 
@@ -151,7 +158,11 @@ _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _TARGET_RE = re.compile(r"[\x21-\x7e]+")
 _VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
 _ABSOLUTE_TARGET_RE = re.compile(r"(?i)(https?)://([^/?#]*)([^#]*)")
-_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
+_HOST_RE = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]{0,"
+    + str(MAX_PORT_DIGITS)
+    + "})?"
+)
 # Chunk extensions may hold any visible text, but no CTL: a bare CR there is read
 # as a line end by some proxies, a request-smuggling vector (RFC 9112 §7.1.1).
 _CHUNK_SIZE_RE = re.compile(
@@ -164,6 +175,10 @@ _FRAMING_HEADERS = frozenset({"connection", "transfer-encoding", "content-length
 (_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _END, _DONE, _ERROR) = (
     range(9)
 )
+
+
+def _body_data(pieces: list[bytes]) -> BodyData:
+    return BodyData(pieces[0] if len(pieces) == 1 else b"".join(pieces))
 
 
 def _describe_bad_header_line(lines: list[str]) -> str:
@@ -196,6 +211,11 @@ class RequestParser:
     until it returns `NEED_DATA` or `PAUSED`. Limits are attributes so a
     server (or a test) can change them; `max_body_size` may be raised for the
     current request after its head arrived (streaming uploads).
+
+    The parser holds at most one request head (``max_header_size`` plus what
+    one `receive` added) and, in a body, only the bytes not yet returned:
+    every complete chunk of a chunked body present in the buffer comes out
+    as one `BodyData`, whatever the chunk sizes.
     """
 
     def __init__(
@@ -203,10 +223,12 @@ class RequestParser:
         max_header_size: int = DEFAULT_MAX_HEADER_SIZE,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         max_request_line_size: int = DEFAULT_MAX_REQUEST_LINE_SIZE,
+        max_header_count: int = DEFAULT_MAX_HEADER_COUNT,
     ) -> None:
         self.max_header_size = max_header_size
         self.max_body_size = max_body_size
         self.max_request_line_size = max_request_line_size
+        self.max_header_count = max_header_count
         self._buffer = bytearray()
         self._state = _HEAD
         self._remaining = 0
@@ -267,12 +289,20 @@ class RequestParser:
         if state == _END:
             self._state = _DONE
             return EndOfMessage
+        if state == _ERROR:
+            # An error found after body data was returned with that data comes now.
+            return self._error  # type: ignore[return-value]
         return PAUSED
 
     def _fail(self, status: int, message: str) -> ParseError:
         self._state = _ERROR
         self._error = ParseError(status, message)
         return self._error
+
+    def _fail_after(self, pieces: list[bytes], status: int, message: str) -> BodyData | ParseError:
+        """Fail, but first return the body data collected before the error was found."""
+        error = self._fail(status, message)
+        return _body_data(pieces) if pieces else error
 
     def _next_head(self) -> RequestHead | ParseError | _Sentinel:
         buffer = self._buffer
@@ -333,7 +363,10 @@ class RequestParser:
 
         values: dict[str, tuple[str, list[str]]] = {}
         if block:
-            for name, value in _HEADER_PAIR_RE.findall(block):
+            fields = _HEADER_PAIR_RE.findall(block)
+            if len(fields) > self.max_header_count:
+                return self._fail(431, f"more than {self.max_header_count} header fields")
+            for name, value in fields:
                 key = name.lower()
                 entry = values.get(key)
                 if entry is None:
@@ -427,9 +460,10 @@ class RequestParser:
             raw_length = length_entry[1][0]
             if not _DIGITS_RE.fullmatch(raw_length):
                 return self._fail(400, f"invalid Content-Length: {raw_length[:40]!r}")
-            if len(raw_length.lstrip("0")) > MAX_CONTENT_LENGTH_DIGITS:
+            significant = raw_length.lstrip("0")
+            if len(significant) > MAX_CONTENT_LENGTH_DIGITS:
                 return self._fail(413, f"Content-Length is too large: {raw_length[:40]!r}...")
-            content_length = int(raw_length)
+            content_length = int(significant or "0")
 
         expect_entry = values.get("expect")
         expect_continue = False
@@ -482,48 +516,55 @@ class RequestParser:
     def _next_chunked_body(self) -> BodyData | _EndOfMessage | ParseError | _Sentinel:
         buffer = self._buffer
         state = self._state
+        # The data of every complete chunk in the buffer, returned as one event:
+        # tiny chunks must not cost an event (and an object) each.
+        pieces: list[bytes] = []
         while True:
             if state == _CHUNK_SIZE:
                 scanned = self._chunk_line_scanned
                 line_end = buffer.find(b"\r\n", max(0, scanned - 1), MAX_CHUNK_SIZE_LINE + 2)
                 if line_end == -1:
                     if len(buffer) > MAX_CHUNK_SIZE_LINE or buffer.find(b"\n", scanned) != -1:
-                        return self._fail(400, "malformed chunk size line")
+                        return self._fail_after(pieces, 400, "malformed chunk size line")
                     self._chunk_line_scanned = len(buffer)
-                    return NEED_DATA
+                    return _body_data(pieces) if pieces else NEED_DATA
                 self._chunk_line_scanned = 0
                 match = _CHUNK_SIZE_RE.fullmatch(buffer, 0, line_end)
                 if match is None or b"\n" in buffer[:line_end]:
-                    return self._fail(400, f"invalid chunk size line: {bytes(buffer[:40])!r}")
+                    return self._fail_after(
+                        pieces, 400, f"invalid chunk size line: {bytes(buffer[:40])!r}"
+                    )
                 size = int(match.group(1), 16)
                 del buffer[: line_end + 2]
                 if size == 0:
                     state = self._state = _TRAILERS
                     self._trailer_size = 0
                     self._trailer_scanned = 0
+                    if pieces:
+                        return _body_data(pieces)
                     continue
                 if self._body_received + size > self.max_body_size:
-                    return self._fail(413, "chunked request body is too large")
+                    return self._fail_after(pieces, 413, "chunked request body is too large")
                 self._remaining = size
                 state = self._state = _CHUNK_DATA
             elif state == _CHUNK_DATA:
                 if not buffer:
-                    return NEED_DATA
+                    return _body_data(pieces) if pieces else NEED_DATA
                 take = min(self._remaining, len(buffer))
-                data = bytes(buffer[:take])
+                pieces.append(bytes(buffer[:take]))
                 del buffer[:take]
                 self._remaining -= take
                 self._body_received += take
-                if self._remaining == 0:
-                    self._state = _CHUNK_END
-                return BodyData(data)
+                if self._remaining:
+                    return _body_data(pieces)
+                state = self._state = _CHUNK_END
             elif state == _CHUNK_END:
                 if len(buffer) < 2:
                     if buffer and buffer != b"\r":
-                        return self._fail(400, "chunk data is not followed by CRLF")
-                    return NEED_DATA
+                        return self._fail_after(pieces, 400, "chunk data is not followed by CRLF")
+                    return _body_data(pieces) if pieces else NEED_DATA
                 if buffer[:2] != b"\r\n":
-                    return self._fail(400, "chunk data is not followed by CRLF")
+                    return self._fail_after(pieces, 400, "chunk data is not followed by CRLF")
                 del buffer[:2]
                 state = self._state = _CHUNK_SIZE
             elif state == _TRAILERS:
