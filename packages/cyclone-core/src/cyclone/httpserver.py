@@ -25,8 +25,15 @@ Deferred that fires once the buffer drained, which handlers' `flush()` return.
 Timeouts, checked by one timer per server rather than one per request:
 ``idle_connection_timeout`` (no request on a kept-alive connection),
 ``header_timeout`` (a total deadline for the request head from its first
-byte, so a slowloris client cannot keep resetting it) and ``body_timeout``
-(a total deadline for reading the body).
+byte, so a slowloris client cannot keep resetting it), ``body_timeout``
+(a total deadline for reading the body) and ``write_timeout`` (a client that
+takes none of the response bytes queued for it that long is disconnected).
+
+Closing: a connection that closes after its response (``Connection: close``,
+HTTP/1.0, ``no_keep_alive``, a shutdown, an idle timeout) stops being the
+transport's producer first, because a transport with a producer registered
+waits for it instead of closing; the bytes still queued are sent under the
+``write_timeout`` watch, then the socket closes.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from zope.interface import implementer
 
 from cyclone.httpparser import (
     DEFAULT_MAX_BODY_SIZE,
+    DEFAULT_MAX_HEADER_COUNT,
     DEFAULT_MAX_HEADER_SIZE,
     DEFAULT_MAX_REQUEST_LINE_SIZE,
     NEED_DATA,
@@ -73,6 +81,10 @@ DEFAULT_HEADER_TIMEOUT = 30.0
 DEFAULT_BODY_TIMEOUT = 300.0
 #: Default time a kept-alive connection may wait for its next request (seconds).
 DEFAULT_IDLE_CONNECTION_TIMEOUT = 120.0
+#: Default time a client may take none of the response bytes queued for it (seconds):
+#: long enough for a slow mobile link to drain a send buffer, short enough that
+#: clients which stopped reading cannot pin sockets and buffers for long.
+DEFAULT_WRITE_TIMEOUT = 60.0
 #: How long to keep reading (and discarding) after an error response before closing,
 #: so the client reads our 4xx instead of a TCP reset (RFC 9112 §9.6).
 LINGER_SECONDS = 2.0
@@ -93,6 +105,40 @@ def _direct_socket(transport: Any) -> Any:
     if not all(hasattr(transport, name) for name in ("_tempDataLen", "offset", "dataBuffer")):
         return None
     return transport.socket
+
+
+def _unsent_bytes(transport: Any) -> int | None:
+    """Bytes written to ``transport`` that it has not handed to the kernel yet; None if unknown.
+
+    Knows Twisted's FileDescriptor transports (TCP, UNIX) and TLS over them
+    (cleartext waiting for the TLS layer plus ciphertext waiting for the
+    socket, which slightly overcounts what is left of the cleartext).
+    """
+    unsent = 0
+    while True:
+        data_buffer = getattr(transport, "dataBuffer", None)
+        if data_buffer is not None:
+            return unsent + len(data_buffer) - transport.offset + transport._tempDataLen
+        tls_pending = getattr(transport, "_appSendBuffer", None)
+        if tls_pending is None:
+            return None
+        unsent += sum(map(len, tls_pending))
+        aggregator = getattr(transport, "_aggregator", None)
+        aggregated = getattr(aggregator, "_buffer", None)
+        if aggregated:
+            unsent += sum(map(len, aggregated))
+        transport = transport.transport
+
+
+def _ignore_connection_lost(failure: Failure) -> None:
+    """Errback for a write Deferred nobody waited on when the client left: not an error."""
+    failure.trap(ConnectionLost)
+
+
+def _fail_write(waiter: defer.Deferred[None]) -> None:
+    """Fail ``waiter`` with ConnectionLost for whoever waits on it, without an unhandled-error log."""
+    waiter.errback(ConnectionLost("the client closed the connection"))
+    waiter.addErrback(_ignore_connection_lost)
 
 
 def _http_date_now() -> str:
@@ -379,26 +425,37 @@ class HTTPRequestConnection:
 
 
 class _CallbackDelegate:
-    """Adapts a plain ``callback(request)`` to the delegate interface: buffers the body."""
+    """Adapts a plain ``callback(request)`` to the delegate interface: buffers the body.
 
-    __slots__ = ("_callback", "_request", "_chunks")
+    The body grows in one bytearray, so a body that arrives in many small
+    pieces costs about its size, not an object per piece.
+    """
+
+    __slots__ = ("_callback", "_request", "_body")
 
     def __init__(self, callback: Callable[[HTTPServerRequest], Any]) -> None:
         self._callback = callback
         self._request: HTTPServerRequest | None = None
-        self._chunks: list[bytes] = []
+        self._body: bytes | bytearray = b""
 
     def headers_received(self, request: HTTPServerRequest) -> None:
         self._request = request
 
     def data_received(self, chunk: bytes) -> None:
-        self._chunks.append(chunk)
+        body = self._body
+        if not body:
+            self._body = chunk
+        elif type(body) is bytes:
+            self._body = bytearray(body) + chunk
+        else:
+            body += chunk
 
     def finish(self) -> None:
         request = self._request
         assert request is not None
-        if self._chunks:
-            request.body = b"".join(self._chunks)
+        if self._body:
+            body, self._body = self._body, b""
+            request.body = body if type(body) is bytes else bytes(body)
             try:
                 request._parse_body()
             except HTTPInputError as error:
@@ -410,7 +467,7 @@ class _CallbackDelegate:
             log.failure("request callback raised for {request!r}", request=request)
             connection = request.connection
             if connection._started:
-                connection._connection.transport.abortConnection()
+                connection._connection._abort()
             elif not connection._finished:
                 connection._connection._send_error_and_close(500, "internal server error")
 
@@ -440,6 +497,12 @@ class HTTPConnection(protocol.Protocol):
         self._closed = False
         self._deadline: float | None = None
         self._deadline_kind = ""
+        # While response bytes wait in the transport: when to give up on a client
+        # that takes none of them, and how many it had taken at the last check.
+        self._write_deadline: float | None = None
+        self._write_progress = 0
+        # Bytes handed to the transport (not those sent straight to the socket).
+        self._handed = 0
         self._remote_ip = ""
         self._socket: Any = None
 
@@ -451,6 +514,7 @@ class HTTPConnection(protocol.Protocol):
             max_header_size=factory.max_header_size,
             max_body_size=factory.max_body_size,
             max_request_line_size=factory.max_request_line_size,
+            max_header_count=factory.max_header_count,
         )
         peer = self.transport.getPeer()
         self._remote_ip = getattr(peer, "host", "") or ""
@@ -477,24 +541,23 @@ class HTTPConnection(protocol.Protocol):
             self._set_deadline("header", self.factory.header_timeout)
 
     def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:
+        # Our own close ends cleanly only once every queued byte was sent: the
+        # writes waiting for the drain succeeded. Otherwise they fail, for whoever waits.
+        delivered = self._closed and reason.check(ConnectionDone) is not None
         self._closed = True
         if self._detached_to is not None:
             self._detached_to.connectionLost(reason)
             return
         self.factory._connection_closed(self)
-        request_connection = self._request_connection
-        delegate = self._delegate
-        self._request_connection = self._delegate = None
-        if request_connection is not None and not request_connection._finished:
-            request_connection._connection_lost()
-            if delegate is not None:
-                try:
-                    delegate.on_connection_close()
-                except Exception:
-                    log.failure("on_connection_close raised")
+        self._write_deadline = None
+        self._end_request()
+        self._write_paused = True
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
-            waiter.errback(ConnectionLost("the client closed the connection"))
+            if delivered:
+                waiter.callback(None)
+            else:
+                _fail_write(waiter)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -518,6 +581,7 @@ class HTTPConnection(protocol.Protocol):
             if sent == len(data):
                 return
             data = data[sent:]
+        self._handed += len(data)
         self.transport.write(data)
 
     def _send_sequence(self, parts: list[bytes]) -> None:
@@ -535,9 +599,11 @@ class HTTPConnection(protocol.Protocol):
                     sent -= len(part)
                     continue
                 remainder = [part[sent:], *parts[index + 1 :]]
+                self._handed += sum(map(len, remainder))
                 self.transport.writeSequence(remainder)
                 return
             return
+        self._handed += sum(map(len, parts))
         self.transport.writeSequence(parts)
 
     def _transport_idle(self) -> bool:
@@ -554,9 +620,11 @@ class HTTPConnection(protocol.Protocol):
     def pauseProducing(self) -> None:
         self._write_paused = True
         self._pause_reading("write-buffer")
+        self._watch_writes()
 
     def resumeProducing(self) -> None:
         self._write_paused = False
+        self._write_deadline = None
         self._resume_reading("write-buffer")
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
@@ -591,7 +659,7 @@ class HTTPConnection(protocol.Protocol):
                             result = delegate.data_received(event.data)  # type: ignore[union-attr]
                         except Exception:
                             log.failure("data_received raised")
-                            self._abandon_request(500, "the application failed reading the body")
+                            self._fail_request(500, "the application failed reading the body")
                             break
                         if isinstance(result, defer.Deferred):
                             # An already-failed Deferred is handled too, not dropped.
@@ -607,12 +675,12 @@ class HTTPConnection(protocol.Protocol):
                             delegate.finish()
                         except Exception:
                             log.failure("the request delegate's finish() raised")
-                            self._abandon_request(500, "internal server error")
+                            self._fail_request(500, "internal server error")
                             break
                     if not parser._buffer:
                         break  # answered or not, nothing more to parse until bytes arrive
                 elif event_type is ParseError:
-                    self._on_parse_error(event)  # type: ignore[arg-type]
+                    self._fail_request(event.status, event.message)  # type: ignore[union-attr]
                     break
         finally:
             self._processing = False
@@ -621,7 +689,7 @@ class HTTPConnection(protocol.Protocol):
         self._resume_reading("delegate")
         if isinstance(result, Failure):
             log.failure("data_received failed", result)
-            self._abandon_request(500, "the application failed reading the body")
+            self._fail_request(500, "the application failed reading the body")
             return None
         return None
 
@@ -664,7 +732,7 @@ class HTTPConnection(protocol.Protocol):
             result = delegate.headers_received(request)
         except Exception:
             log.failure("headers_received raised")
-            self._send_error_and_close(500, "internal server error")
+            self._fail_request(500, "internal server error")
             return
         if request_connection._finished or request_connection._started:
             return
@@ -672,43 +740,57 @@ class HTTPConnection(protocol.Protocol):
             if head.content_length is not None and head.content_length > parser.max_body_size:
                 # Like a malformed body: the delegate (a streaming handler's prepare()
                 # may already have run) hears that the request will never complete.
-                self._on_parse_error(
-                    ParseError(413, f"request body of {head.content_length} bytes is too large")
+                self._fail_request(
+                    413, f"request body of {head.content_length} bytes is too large"
                 )
                 return
             if head.chunked or head.content_length:
                 if head.expect_continue:
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
                 self._set_deadline("body", factory.body_timeout)
         if result is not None and isinstance(result, defer.Deferred):
             if not result.called:
                 self._pause_reading("delegate")
             result.addBoth(self._delegate_ready)
 
-    def _abandon_request(self, status: int, message: str) -> None:
-        """The application failed: answer ``status`` (or abort a response under way) and close.
+    def _fail_request(self, status: int, message: str) -> None:
+        """The request cannot complete: answer ``status`` and close, or abort a response under way.
 
-        The request's later writes are ignored and its delegate hears
-        on_connection_close, so a half-written response never gets a second head.
+        For a malformed request, a deadline and an application that failed.
+        The request in progress is torn down first (`_end_request`), so its
+        later writes are ignored and a half-written response never gets a
+        second head.
         """
-        self._on_parse_error(ParseError(status, message))
+        request_connection = self._end_request()
+        if request_connection is not None and request_connection._started:
+            self._abort()
+            return
+        self._send_error_and_close(status, message)
 
-    def _on_parse_error(self, error: ParseError) -> None:
+    def _end_request(self) -> HTTPRequestConnection | None:
+        """Tell the unfinished request in progress, if any, that it will never complete.
+
+        The one teardown for every way a request ends early (a malformed
+        body, a deadline, a failing application, the client leaving): the
+        request counts as disconnected (its writes are ignored, its close
+        callback and notifyFinish() fire) and the delegate hears
+        on_connection_close. What those raise is logged and goes no further,
+        so the caller still answers and closes. Returns the torn-down request.
+        """
         request_connection = self._request_connection
-        if request_connection is not None and not request_connection._finished:
-            # The body of the current request turned out malformed.
-            delegate = self._delegate
-            self._request_connection = self._delegate = None
-            request_connection._connection_lost()
-            if delegate is not None:
-                try:
-                    delegate.on_connection_close()
-                except Exception:
-                    log.failure("on_connection_close raised")
-            if request_connection._started:
-                self.transport.abortConnection()
-                return
-        self._send_error_and_close(error.status, error.message)
+        delegate = self._delegate
+        self._request_connection = self._delegate = None
+        if request_connection is None or request_connection._finished:
+            return None
+        # Nothing written for this request can reach the client any more.
+        self._write_paused = True
+        request_connection._connection_lost()
+        if delegate is not None:
+            try:
+                delegate.on_connection_close()
+            except Exception:
+                log.failure("on_connection_close raised")
+        return request_connection
 
     # -- responses -------------------------------------------------------------------
 
@@ -720,8 +802,7 @@ class HTTPConnection(protocol.Protocol):
         if self._closed:
             return
         if not request_connection.keep_alive:
-            self.transport.loseConnection()
-            self._closed = True
+            self._lose_connection()
             return
         parser = self._parser
         parser.start_next_request()
@@ -750,37 +831,106 @@ class HTTPConnection(protocol.Protocol):
             request_connection._finished = True
             request_connection._fire_finish_deferreds()
         self._request_connection = self._delegate = None
-        self.transport.write(head + body)
+        self._send(head + body)
         self._linger_close()
 
+    # -- closing: every way a connection ends goes through one of these -----------------
+
+    def _lose_connection(self) -> None:
+        """Close once the bytes queued for the client are sent.
+
+        A transport with a producer registered does not close when its buffer
+        drains: it resumes the producer, and waits for it to unregister. So
+        the connection stops being the producer first; otherwise a response
+        that filled the buffer would leave the socket open (and, reading
+        stopped, the client's FIN unnoticed: CLOSE-WAIT) forever. The bytes
+        still queued drain under the write timeout's watch.
+        """
+        self._closed = True
+        self._deadline = None
+        self._deadline_kind = ""
+        transport = self.transport
+        transport.unregisterProducer()
+        transport.loseConnection()
+        self._watch_writes()
+
+    def _abort(self) -> None:
+        """Close now, dropping whatever is queued (the client sees a reset)."""
+        self._closed = True
+        self.transport.abortConnection()
+
     def _linger_close(self) -> None:
+        """Half-close after an error response and read (and discard) for a while, then close.
+
+        Closing at once could make the kernel answer the client's unread
+        request bytes with a reset that destroys our 4xx (RFC 9112 §9.6).
+        """
         self._discarding = True
         self._closed = True
         self._read_pauses.clear()
-        try:
-            self.transport.resumeProducing()
-        except Exception:
-            pass
-        lose_write = getattr(self.transport, "loseWriteConnection", None)
-        if lose_write is not None and interfaces.ITCPTransport.providedBy(self.transport):
+        transport = self.transport
+        transport.unregisterProducer()
+        transport.resumeProducing()
+        lose_write = getattr(transport, "loseWriteConnection", None)
+        if lose_write is not None and interfaces.ITCPTransport.providedBy(transport):
             lose_write()
             self._set_deadline("linger", LINGER_SECONDS)
         else:
-            self.transport.loseConnection()
+            transport.loseConnection()
+        self._watch_writes()
+
+    # -- the write timeout -------------------------------------------------------------------
+
+    def _watch_writes(self) -> None:
+        """Start the write timeout: response bytes wait for this client (buffer full, or closing)."""
+        timeout = self.factory.write_timeout
+        if self._write_deadline is None and timeout and timeout > 0:
+            self._write_deadline = self.factory.clock.seconds() + timeout
+            self._write_progress = self._bytes_sent()
+
+    def _bytes_sent(self) -> int:
+        """How many of the bytes handed to the transport it has sent (-1 if it cannot tell)."""
+        unsent = _unsent_bytes(self.transport)
+        return -1 if unsent is None else self._handed - unsent
+
+    def _check_writes(self, now: float) -> None:
+        """Push the write deadline back if the client took bytes since the last check; else enforce it.
+
+        A transport whose queue cannot be inspected shows progress only by
+        draining completely (`resumeProducing`).
+        """
+        sent = self._bytes_sent()
+        if sent > self._write_progress:
+            self._write_progress = sent
+            self._write_deadline = now + self.factory.write_timeout
+        elif self._write_deadline is not None and now >= self._write_deadline:
+            self._write_deadline = None
+            log.info(
+                "aborting the connection of {client}: it took no response bytes "
+                "for {seconds} s ({unsent} queued)",
+                client=self._remote_ip,
+                seconds=self.factory.write_timeout,
+                unsent=_unsent_bytes(self.transport),
+            )
+            self._abort()
 
     def _drained(self) -> defer.Deferred[None]:
         if not self._write_paused:
             return defer.succeed(None)
-        if self._closed:
-            return defer.fail(ConnectionLost("the client closed the connection"))
         waiter: defer.Deferred[None] = defer.Deferred()
-        self._drain_waiters.append(waiter)
+        if self._closed:
+            # Nothing will drain any more. Failing on the next turn lets a caller
+            # that waits see ConnectionLost, and one that dropped it see nothing.
+            self.factory.clock.callLater(0, _fail_write, waiter)
+        else:
+            self._drain_waiters.append(waiter)
         return waiter
 
     def _detach(self, protocol: Any) -> Any:
         transport = self.transport
         self._detached_to = protocol
         self._deadline = None
+        self._write_deadline = None
         self._request_connection = self._delegate = None
         self.factory._connection_closed(self)
         transport.unregisterProducer()
@@ -800,8 +950,7 @@ class HTTPConnection(protocol.Protocol):
         if request_connection is not None:
             request_connection.keep_alive = False
         elif not self._parser.buffered:
-            self._closed = True
-            self.transport.loseConnection()
+            self._lose_connection()
         # else a request head is arriving; it is answered with Connection: close.
 
     # -- flow control and deadlines --------------------------------------------------
@@ -833,24 +982,21 @@ class HTTPConnection(protocol.Protocol):
         kind = self._deadline_kind
         self._deadline = None
         self._deadline_kind = ""
-        if kind == "linger" or kind == "idle":
-            self.transport.abortConnection() if kind == "linger" else self.transport.loseConnection()
+        if kind == "linger":
+            if _unsent_bytes(self.transport):
+                # Still sending what precedes the error response: the linger starts
+                # once it is out, and the write timeout watches meanwhile.
+                self._set_deadline("linger", LINGER_SECONDS)
+            else:
+                self._abort()
+        elif self._closed:
             return
-        request_connection = self._request_connection
-        if request_connection is not None and request_connection._started:
-            self.transport.abortConnection()
-            return
-        if kind == "header":
-            message = "the request head did not arrive in time"
+        elif kind == "idle":
+            self._lose_connection()
+        elif kind == "header":
+            self._fail_request(408, "the request head did not arrive in time")
         else:
-            message = "the request body did not arrive in time"
-        if request_connection is not None:
-            delegate = self._delegate
-            self._request_connection = self._delegate = None
-            request_connection._connection_lost()
-            if delegate is not None:
-                delegate.on_connection_close()
-        self._send_error_and_close(408, message)
+            self._fail_request(408, "the request body did not arrive in time")
 
 
 _TRUSTED_PROXY_DEFAULT: frozenset[str] = frozenset()
@@ -880,9 +1026,11 @@ class HTTPServer(protocol.ServerFactory):
         max_header_size: int | None = None,
         max_body_size: int | None = None,
         max_request_line_size: int | None = None,
+        max_header_count: int | None = None,
         header_timeout: float | None = None,
         body_timeout: float | None = None,
         idle_connection_timeout: float | None = None,
+        write_timeout: float | None = None,
         trusted_downstream: list[str] | None = None,
         scheme: str | None = None,
         clock: Any = None,
@@ -903,6 +1051,9 @@ class HTTPServer(protocol.ServerFactory):
             if max_request_line_size is None
             else max_request_line_size
         )
+        self.max_header_count = (
+            DEFAULT_MAX_HEADER_COUNT if max_header_count is None else max_header_count
+        )
         self.header_timeout = DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout
         self.body_timeout = DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout
         self.idle_connection_timeout = (
@@ -910,6 +1061,7 @@ class HTTPServer(protocol.ServerFactory):
             if idle_connection_timeout is None
             else idle_connection_timeout
         )
+        self.write_timeout = DEFAULT_WRITE_TIMEOUT if write_timeout is None else write_timeout
         self.trusted_downstream = frozenset(trusted_downstream or ())
         self.trust_absolute_scheme = False
         self.scheme = scheme
@@ -938,7 +1090,12 @@ class HTTPServer(protocol.ServerFactory):
         if self._sweeper is None:
             timeouts = [
                 t
-                for t in (self.header_timeout, self.body_timeout, self.idle_connection_timeout)
+                for t in (
+                    self.header_timeout,
+                    self.body_timeout,
+                    self.idle_connection_timeout,
+                    self.write_timeout,
+                )
                 if t and t > 0
             ]
             interval = min([1.0, LINGER_SECONDS / 2, *[t / 4 for t in timeouts]])
@@ -970,6 +1127,11 @@ class HTTPServer(protocol.ServerFactory):
                     connection._on_deadline()
                 except Exception:
                     log.failure("closing a timed-out connection failed")
+            if connection._write_deadline is not None:
+                try:
+                    connection._check_writes(now)
+                except Exception:
+                    log.failure("checking a connection's write progress failed")
 
     def stopFactory(self) -> None:
         self._stop_sweeper()
@@ -1009,8 +1171,7 @@ class HTTPServer(protocol.ServerFactory):
                 count=len(remaining),
             )
         for connection in remaining:
-            connection._closed = True
-            connection.transport.abortConnection()
+            connection._abort()
         self.clock.callLater(0, self._fire_shutdown_waiters)
 
     def _fire_shutdown_waiters(self) -> None:

@@ -49,6 +49,8 @@ SERVER_SETTINGS = (
     "header_timeout",
     "body_timeout",
     "idle_connection_timeout",
+    "write_timeout",
+    "max_header_count",
     "trusted_downstream",
     "clock",
 )
@@ -151,7 +153,7 @@ class _HandlerDelegate:
         "handler_kwargs",
         "path_args",
         "path_kwargs",
-        "chunks",
+        "body",
         "handler",
         "stream",
     )
@@ -171,7 +173,7 @@ class _HandlerDelegate:
         self.handler_kwargs = handler_kwargs
         self.path_args = path_args
         self.path_kwargs = path_kwargs
-        self.chunks: list[bytes] | None = None
+        self.body: bytes | bytearray = b""
         self.handler: RequestHandler | None = None
         self.stream = handler_class._stream_request_body
 
@@ -186,10 +188,15 @@ class _HandlerDelegate:
 
     def data_received(self, chunk: bytes) -> Any:
         if not self.stream:
-            if self.chunks is None:
-                self.chunks = [chunk]
+            # One growing buffer: a body read in tiny pieces costs about its size,
+            # not an object per piece.
+            body = self.body
+            if not body:
+                self.body = chunk
+            elif type(body) is bytes:
+                self.body = bytearray(body) + chunk
             else:
-                self.chunks.append(chunk)
+                body += chunk
             return None
         handler = self.handler
         if handler is None or handler._finished:
@@ -205,10 +212,10 @@ class _HandlerDelegate:
         if self.stream:
             request._body_done.callback(None)  # type: ignore[attr-defined]
             return
-        chunks = self.chunks
-        if chunks:
-            request.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-            self.chunks = None
+        body = self.body
+        if body:
+            request.body = body if type(body) is bytes else bytes(body)
+            self.body = b""
             try:
                 request._parse_body()
             except HTTPInputError as error:
@@ -226,7 +233,7 @@ class _HandlerDelegate:
                 handler.on_connection_close()
             except Exception:
                 app_log.failure("on_connection_close raised in {handler}", handler=handler)
-        self.chunks = None
+        self.body = b""
 
     def _make_handler(self) -> RequestHandler | None:
         try:
