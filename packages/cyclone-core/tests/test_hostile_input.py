@@ -505,7 +505,7 @@ async def test_a_body_trickled_byte_by_byte_is_held_in_about_its_size(listener, 
         factory = Router([("/", Upload)])
     port = listener.listen(factory)
     client = await listener.connect(port)
-    size = 20_000
+    size = 10_000
     client.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % (size + 1))
     await task.deferLater(reactor, 0.05, lambda: None)
     tracemalloc.start()
