@@ -57,9 +57,6 @@ MAX_CHUNK_SIZE_DIGITS: Final = 16
 #: refuses to convert more than 4300 digits at all (RFC 9110 §8.6 asks parsers
 #: to guard against overflow). Leading zeros are valid (``1*DIGIT``) and ignored.
 MAX_CONTENT_LENGTH_DIGITS: Final = 19
-#: Digits in the port of a Host header or an absolute-form target: a port is at most
-#: 65535, and each digit would otherwise reach int() in `cyclone.httputil`.
-MAX_PORT_DIGITS: Final = 5
 #: Empty lines tolerated before a request line (RFC 9112 §2.2 says ignore at least one).
 MAX_LEADING_EMPTY_LINES: Final = 8
 
@@ -158,11 +155,7 @@ _HEAD_END_RE = re.compile(rb"\r?\n\r?\n")
 _TARGET_RE = re.compile(r"[\x21-\x7e]+")
 _VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
 _ABSOLUTE_TARGET_RE = re.compile(r"(?i)(https?)://([^/?#]*)([^#]*)")
-_HOST_RE = re.compile(
-    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]{0,"
-    + str(MAX_PORT_DIGITS)
-    + "})?"
-)
+_HOST_RE = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
 # Chunk extensions may hold any visible text, but no CTL: a bare CR there is read
 # as a line end by some proxies, a request-smuggling vector (RFC 9112 §7.1.1).
 _CHUNK_SIZE_RE = re.compile(
