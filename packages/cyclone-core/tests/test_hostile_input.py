@@ -288,6 +288,35 @@ async def test_a_client_that_never_reads_is_disconnected_after_the_write_timeout
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_tls_client_that_never_reads_is_disconnected_after_the_write_timeout(
+    listener, tls_certificate
+):
+    size = 8 << 20
+    queued: list[int | None] = []
+
+    def answer(request):
+        headers = HTTPHeaders({"Content-Length": str(size)})
+        request.connection.write_headers(200, "OK", headers, b"x" * size)
+        queued.append(_unsent_bytes(request.connection.transport))
+        request.finish()
+
+    server = HTTPServer(answer, write_timeout=0.3)
+    port = reactor.listenSSL(0, server, tls_certificate.options(), interface="127.0.0.1")
+    listener.track(port)
+    trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(tls_certificate.original))
+    endpoint = endpoints.wrapClientTLS(
+        trust, endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+    )
+    client = await listener.connect_endpoint(endpoint)
+    client.send(GOOD)
+    await client.wait_until(lambda: len(client.data) > 0)
+    client.transport.pauseProducing()  # and never reads again
+    await _until(lambda: queued and not server.connections, "the server closed the connection")
+    assert queued[0] is not None and queued[0] > size // 2
+    assert len(client.data) < size
+
+
+@pytest_twisted.ensureDeferred
 async def test_a_slow_client_that_keeps_reading_is_not_disconnected(listener):
     clock = task.Clock()
     server = HTTPServer(_answer_big(4 << 20), write_timeout=10, clock=clock)
