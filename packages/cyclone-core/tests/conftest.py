@@ -206,7 +206,7 @@ def listener() -> Iterator[Listener]:
 TCP_CLOSE_WAIT = "08"
 
 
-class ServerProcess:
+class HostileServerProcess:
     """Runs hostile_server.py with the given application settings; see that file for its URLs."""
 
     def __init__(self, settings: dict) -> None:
@@ -288,12 +288,12 @@ def read_until_closed(sock) -> bytes:
 
 
 @pytest.fixture
-def server_process() -> Iterator[Callable[..., ServerProcess]]:
+def server_process() -> Iterator[Callable[..., HostileServerProcess]]:
     """Start hostile_server.py processes (``server_process(**settings)``); killed after the test."""
-    started: list[ServerProcess] = []
+    started: list[HostileServerProcess] = []
 
-    def start(**settings) -> ServerProcess:
-        server = ServerProcess(settings)
+    def start(**settings) -> HostileServerProcess:
+        server = HostileServerProcess(settings)
         started.append(server)
         return server
 
