@@ -5,13 +5,17 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime
+import re
 import time
+import urllib.parse
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cyclone import httputil
 from cyclone.httputil import (
+    DEFAULT_MAX_FORM_FIELDS,
     HTTPFile,
     HTTPHeaders,
     HTTPInputError,
@@ -443,6 +447,138 @@ def test_parse_qs_bytes_agrees_with_the_standard_library(query):
         value = urllib.parse.unquote_to_bytes(value.replace(b"+", b" "))
         expected.setdefault(name.decode("utf-8", "replace"), []).append(value)
     assert parse_qs_bytes(query) == expected
+
+
+# -- limits on form bodies and query strings ------------------------------------------------------
+
+
+def test_parse_qs_bytes_refuses_more_fields_than_max_fields_before_splitting():
+    assert parse_qs_bytes(b"a=1&b=2&c=3", max_fields=3) == {
+        "a": [b"1"],
+        "b": [b"2"],
+        "c": [b"3"],
+    }
+    with pytest.raises(HTTPInputError, match="4 fields, more than the limit of 3"):
+        parse_qs_bytes(b"a=1&b=2&c=3&d=4", max_fields=3)
+
+
+def test_parse_qs_bytes_counts_empty_fields_like_the_standard_library():
+    with pytest.raises(HTTPInputError):
+        parse_qs_bytes(b"a=1&&&", max_fields=3)
+    assert parse_qs_bytes(b"&" * 10_000) == {}
+
+
+def test_urlencoded_body_past_max_fields_is_an_input_error():
+    with pytest.raises(HTTPInputError, match="max_form_fields"):
+        parse_body_arguments(
+            "application/x-www-form-urlencoded", b"a&" * 20, {}, {}, max_fields=10
+        )
+    arguments: dict = {}
+    parse_body_arguments(
+        "application/x-www-form-urlencoded", b"a&" * 20, arguments, {}, None, max_fields=None
+    )
+    assert len(arguments["a"]) == 20
+
+
+def test_parse_body_arguments_applies_the_default_field_limit():
+    body = b"&".join([b"a"] * (DEFAULT_MAX_FORM_FIELDS + 1))
+    with pytest.raises(HTTPInputError):
+        _parse("application/x-www-form-urlencoded", body)
+
+
+def test_multipart_parts_past_max_fields_are_an_input_error():
+    body = _multipart(*[b'Content-Disposition: form-data; name="a"\r\n\r\nx'] * 3)
+    arguments: dict = {}
+    parse_body_arguments("multipart/form-data; boundary=1234", body, arguments, {}, max_fields=3)
+    assert arguments == {"a": [b"x", b"x", b"x"]}
+    with pytest.raises(HTTPInputError, match="3 parts, more than the limit of 2"):
+        parse_body_arguments("multipart/form-data; boundary=1234", body, {}, {}, max_fields=2)
+
+
+def test_multipart_part_header_block_is_limited():
+    filler = b"X-Filler: " + b"a" * httputil.MAX_MULTIPART_HEADER_SIZE + b"\r\n"
+    body = _multipart(filler + b'Content-Disposition: form-data; name="a"\r\n\r\nx')
+    with pytest.raises(HTTPInputError, match="larger than"):
+        _parse("multipart/form-data; boundary=1234", body)
+
+
+def test_multipart_part_header_lines_are_limited():
+    lines = b"X-A: 1\r\n" * httputil.MAX_MULTIPART_HEADER_LINES
+    body = _multipart(lines + b'Content-Disposition: form-data; name="a"\r\n\r\nx')
+    with pytest.raises(HTTPInputError, match="header lines"):
+        _parse("multipart/form-data; boundary=1234", body)
+    fewer = b"X-A: 1\r\n" * (httputil.MAX_MULTIPART_HEADER_LINES - 2)
+    body = _multipart(fewer + b'Content-Disposition: form-data; name="a"\r\n\r\nx')
+    assert _parse("multipart/form-data; boundary=1234", body)[0] == {"a": [b"x"]}
+
+
+def test_multipart_disposition_delimiters_are_limited():
+    quoted = b'"' + b'\\"' * httputil.MAX_MULTIPART_DISPOSITION_DELIMITERS + b'"'
+    body = _multipart(b"Content-Disposition: form-data; name=" + quoted + b"\r\n\r\nx")
+    with pytest.raises(HTTPInputError, match="quotes, backslashes and semicolons"):
+        _parse("multipart/form-data; boundary=1234", body)
+
+
+def _parameters_read_character_by_character(value: str) -> tuple[str, dict[str, str]]:
+    """The reading `_parse_header_parameters` must agree with: one character at a time."""
+    items: list[str] = []
+    current: list[str] = []
+    in_quotes = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and in_quotes:
+            escaped = True
+        elif char == '"':
+            in_quotes = not in_quotes
+        elif char == ";" and not in_quotes:
+            items.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    items.append("".join(current))
+    params: dict[str, str] = {}
+    extended: dict[str, str] = {}
+    for item in items[1:]:
+        name, sep, raw = item.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            continue
+        raw = raw.strip()
+        if name.endswith("*"):
+            charset, _, rest = raw.partition("'")
+            try:
+                extended[name[:-1]] = urllib.parse.unquote(
+                    rest.partition("'")[2], encoding=charset or "utf-8"
+                )
+            except LookupError:
+                continue
+        elif len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            params[name] = re.sub(r"\\(.)", r"\1", raw[1:-1], flags=re.DOTALL)
+        else:
+            params[name] = raw
+    params.update(extended)
+    return items[0].strip().lower(), params
+
+
+@given(st.text(alphabet="ab=;\" \\*'", max_size=40))
+def test_header_parameters_are_split_as_a_character_by_character_reading_would(value):
+    value = "form-data; " + value
+    assert httputil._parse_header_parameters(value) == _parameters_read_character_by_character(
+        value
+    )
+
+
+def test_header_parameters_unterminated_quote_runs_to_the_end():
+    assert httputil._parse_header_parameters('form-data; name="a;b; c=d') == (
+        "form-data",
+        {"name": '"a;b; c=d'},
+    )
+    assert httputil._parse_header_parameters('form-data; x=1; name="a\\"b;c"; y=2')[1] == {
+        "x": "1",
+        "name": 'a"b;c',
+        "y": "2",
+    }
 
 
 # -- URLs, hosts and dates ----------------------------------------------------------------------
