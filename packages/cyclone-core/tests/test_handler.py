@@ -681,6 +681,133 @@ async def test_xsrf_wrong_token_is_403_and_no_xsrf_handler_is_exempt():
     assert (await client.post("/exempt", data={})).code == 200
 
 
+_MALFORMED_MULTIPART = {
+    "body": b"--nope\r\n",
+    "headers": {"Content-Type": "multipart/form-data; boundary=xyz"},
+}
+
+
+class GetOnly(RequestHandler):
+    def get(self):
+        self.write(self.xsrf_form_html())
+
+
+async def _xsrf_token(client, path="/"):
+    page = await client.get(path)
+    return page.text.split('value="')[1].split('"')[0]
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_without_a_cookie_is_403_before_the_body_is_parsed():
+    client = client_for((r"/", Xsrf), xsrf_cookies=True)
+    response = await client.post("/", **_MALFORMED_MULTIPART)
+    assert response.code == 403  # not the 400 that parsing the body would give
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_header_token_is_enough_without_parsing_the_body():
+    client = client_for((r"/", Xsrf), xsrf_cookies=True)
+    token = await _xsrf_token(client)
+    response = await client.post(
+        "/",
+        body=_MALFORMED_MULTIPART["body"],
+        headers={**_MALFORMED_MULTIPART["headers"], "X-Xsrftoken": token},
+    )
+    assert response.code == 200
+    assert response.body == b"accepted"
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_wrong_header_falls_back_to_the_form_token():
+    client = client_for((r"/", Xsrf), xsrf_cookies=True)
+    token = await _xsrf_token(client)
+    wrong = "2|00000000|00|0"
+    response = await client.post("/", data={"_xsrf": token}, headers={"X-Xsrftoken": wrong})
+    assert response.code == 200
+    response = await client.post("/", data={"_xsrf": wrong}, headers={"X-Xsrftoken": wrong})
+    assert response.code == 403
+    assert (await client.post("/", data={}, headers={"X-Xsrftoken": wrong})).code == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_token_in_a_malformed_body_is_400():
+    client = client_for((r"/", Xsrf), xsrf_cookies=True)
+    await client.get("/")
+    assert (await client.post("/", **_MALFORMED_MULTIPART)).code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_xsrf_for_a_handler_without_the_method_reads_the_query_not_the_body():
+    client = client_for((r"/", GetOnly), xsrf_cookies=True)
+    token = await _xsrf_token(client)
+    in_query = await client.post(f"/?_xsrf={token}", **_MALFORMED_MULTIPART)
+    assert in_query.code == 405
+    in_body = await client.post("/", data={"_xsrf": token})
+    assert in_body.code == 403
+
+
+class ReadsRequestArguments(RequestHandler):
+    def post(self):
+        self.write({"fields": len(self.request.arguments)})
+
+
+class NeverReadsArguments(RequestHandler):
+    def post(self):
+        self.write({"body": len(self.request.body)})
+
+
+class ReadsTwice(RequestHandler):
+    def post(self):
+        try:
+            self.get_argument("a", None)
+        except ValueError:
+            pass
+        self.write({"after_the_error": self.request.body_arguments})
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_body_read_through_request_arguments_is_400():
+    client = client_for((r"/", ReadsRequestArguments))
+    assert (await client.post("/", **_MALFORMED_MULTIPART)).code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_body_stays_an_error_after_a_handler_swallowed_it():
+    client = client_for((r"/", ReadsTwice))
+    assert (await client.post("/", **_MALFORMED_MULTIPART)).code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_that_never_reads_arguments_never_parses_its_body():
+    client = client_for((r"/", NeverReadsArguments))
+    response = await client.post("/", **_MALFORMED_MULTIPART)
+    assert response.code == 200
+    assert response.json() == {"body": len(_MALFORMED_MULTIPART["body"])}
+
+
+@pytest_twisted.ensureDeferred
+async def test_form_fields_past_max_form_fields_are_400():
+    client = client_for((r"/", ReadsRequestArguments), max_form_fields=5)
+    fields = {f"f{number}": "x" for number in range(5)}
+    assert (await client.post("/", data=fields)).json() == {"fields": 5}
+    assert (await client.post("/", data={**fields, "more": "x"})).code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_query_fields_past_max_form_fields_are_400():
+    client = client_for((r"/", Required), max_form_fields=2)
+    assert (await client.get("/?needed=1&other=2")).body == b"1"
+    assert (await client.get("/?needed=1&other=2&other=3")).code == 400
+
+
+@pytest_twisted.ensureDeferred
+async def test_multipart_parts_past_max_form_fields_are_400():
+    client = client_for((r"/", ReadsRequestArguments), max_form_fields=2)
+    files = {"f": ("a.txt", b"x", "text/plain")}
+    assert (await client.post("/", data={"a": "1"}, files=files)).code == 200
+    assert (await client.post("/", data={"a": "1", "b": "2"}, files=files)).code == 400
+
+
 class KeepAliveOff(RequestHandler):
     no_keep_alive = True
 

@@ -203,6 +203,93 @@ def test_request_parses_a_urlencoded_body_into_arguments():
     assert request.arguments == {"a": [b"q", b"b1"], "c": ["☕".encode()], "d": [b"x y"]}
 
 
+_FORM = HTTPHeaders({"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def _request_with_pending_body(body: bytes, uri: str = "/", headers=_FORM) -> HTTPServerRequest:
+    """A request as the router leaves it: body buffered, parsed when first read."""
+    request = HTTPServerRequest("POST", uri, headers=headers, body=body)
+    request._form_pending = True
+    return request
+
+
+def test_request_parses_a_pending_body_when_its_arguments_are_first_read():
+    request = _request_with_pending_body(b"a=b1&d=x+y", uri="/?a=q")
+    assert request.arguments == {"a": [b"q", b"b1"], "d": [b"x y"]}
+    assert request.body_arguments == {"a": [b"b1"], "d": [b"x y"]}
+    assert request.query_arguments == {"a": [b"q"]}
+    assert request.files == {}
+
+
+def test_request_parses_a_pending_body_from_whichever_attribute_is_read_first():
+    for first in ("body_arguments", "files", "query_arguments", "arguments"):
+        request = _request_with_pending_body(b"b=2", uri="/?a=1")
+        getattr(request, first)
+        assert request.arguments == {"a": [b"1"], "b": [b"2"]}, first
+        assert request.body_arguments == {"b": [b"2"]}, first
+
+
+def test_request_arguments_lists_are_not_shared_with_query_or_body_arguments():
+    request = _request_with_pending_body(b"a=2", uri="/?a=1")
+    request.arguments["a"].append(b"3")
+    assert request.query_arguments == {"a": [b"1"]}
+    assert request.body_arguments == {"a": [b"2"]}
+
+
+def test_request_arguments_can_be_replaced_as_in_tornado():
+    request = _request_with_pending_body(b"a=1")
+    request.arguments = {"x": [b"y"]}
+    request.query_arguments = {"q": [b"1"]}
+    request.body_arguments = {"b": [b"2"]}
+    request.files = {"f": []}
+    assert request.arguments == {"x": [b"y"]}
+    assert request.query_arguments == {"q": [b"1"]}
+    assert request.body_arguments == {"b": [b"2"]}
+    assert request.files == {"f": []}
+
+
+def test_request_without_a_pending_body_leaves_the_body_alone_as_in_tornado():
+    request = HTTPServerRequest("POST", "/", headers=_FORM, body=b"a=1")
+    assert request.arguments == {}
+    request._parse_body()
+    assert request.arguments == {"a": [b"1"]}
+
+
+def test_request_malformed_pending_body_raises_on_every_read():
+    request = _request_with_pending_body(
+        b"--nope\r\n", headers=HTTPHeaders({"Content-Type": "multipart/form-data; boundary=x"})
+    )
+    for _ in range(2):
+        for name in ("arguments", "body_arguments", "files"):
+            with pytest.raises(HTTPInputError, match="boundary"):
+                getattr(request, name)
+
+
+def test_request_query_past_the_field_limit_raises_when_read_not_when_built():
+    request = HTTPServerRequest("GET", "/?" + "&".join(["a=1"] * 5))
+    request._max_form_fields = 4
+    with pytest.raises(HTTPInputError, match="5 fields, more than the limit of 4"):
+        _ = request.query_arguments
+    with pytest.raises(HTTPInputError):
+        _ = request.arguments
+
+
+def test_request_body_past_the_field_limit_raises_when_read():
+    request = _request_with_pending_body(b"&".join([b"a=1"] * 5))
+    request._max_form_fields = 4
+    with pytest.raises(HTTPInputError, match="max_form_fields"):
+        _ = request.body_arguments
+
+
+def test_request_field_limit_defaults_to_ten_thousand():
+    assert DEFAULT_MAX_FORM_FIELDS == 10_000
+    request = _request_with_pending_body(b"&".join([b"a"] * DEFAULT_MAX_FORM_FIELDS))
+    assert len(request.arguments["a"]) == DEFAULT_MAX_FORM_FIELDS
+    request = _request_with_pending_body(b"&".join([b"a"] * (DEFAULT_MAX_FORM_FIELDS + 1)))
+    with pytest.raises(HTTPInputError):
+        _ = request.arguments
+
+
 def test_request_repr_names_the_method_and_uri():
     text = repr(HTTPServerRequest("PUT", "/thing"))
     assert "PUT" in text and "/thing" in text

@@ -132,3 +132,79 @@ async def test_log_function_setting_replaces_the_access_log():
     )
     await Client(app).get("/")
     assert seen == [200]
+
+
+# -- form bodies: parsed only for a handler that reads them, within their own limits ----------
+
+_MALFORMED_MULTIPART = {
+    "body": b"--nope\r\n",
+    "headers": {"Content-Type": "multipart/form-data; boundary=xyz"},
+}
+
+
+class FormReader(RequestHandler):
+    SUPPORTED_METHODS = ("GET", "POST")
+
+    def post(self):
+        self.write({"fields": len(self.request.arguments), "bytes": len(self.request.body)})
+
+
+class LargeFormReader(FormReader):
+    max_body_size = 4096
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_form_body_to_an_unmatched_path_is_404_not_400():
+    response = await Client(Router([])).post("/nothing", **_MALFORMED_MULTIPART)
+    assert response.code == 404
+
+
+@pytest_twisted.ensureDeferred
+async def test_malformed_form_body_with_an_unsupported_method_is_405_not_400():
+    response = await Client(Router([(r"/", FormReader)])).put("/", **_MALFORMED_MULTIPART)
+    assert response.code == 405
+
+
+@pytest_twisted.ensureDeferred
+async def test_form_body_over_max_form_body_size_is_413():
+    client = Client(Router([(r"/", FormReader)], max_form_body_size=1024))
+    assert (await client.post("/", data={"a": "x" * 1000})).json() == {
+        "fields": 1,
+        "bytes": 1002,
+    }
+    assert (await client.post("/", data={"a": "x" * 1100})).code == 413
+    files = {"f": ("a.bin", b"x" * 1100, "application/octet-stream")}
+    assert (await client.post("/", files=files)).code == 413
+
+
+@pytest_twisted.ensureDeferred
+async def test_other_bodies_are_limited_by_max_body_size_only():
+    client = Client(Router([(r"/", FormReader)], max_form_body_size=1024))
+    response = await client.post(
+        "/", body=b"x" * 2000, headers={"Content-Type": "application/octet-stream"}
+    )
+    assert response.json() == {"fields": 0, "bytes": 2000}
+
+
+@pytest_twisted.ensureDeferred
+async def test_form_limit_never_raises_max_body_size():
+    client = Client(Router([(r"/", FormReader)], max_body_size=1024))
+    assert (await client.post("/", data={"a": "x" * 1100})).code == 413
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_max_body_size_replaces_max_form_body_size():
+    client = Client(Router([(r"/", LargeFormReader)], max_form_body_size=1024))
+    assert (await client.post("/", data={"a": "x" * 3000})).json()["bytes"] == 3002
+
+
+@pytest_twisted.ensureDeferred
+async def test_max_form_body_size_none_leaves_forms_to_max_body_size():
+    client = Client(Router([(r"/", FormReader)], max_form_body_size=None))
+    assert (await client.post("/", data={"a": "x" * 20_000})).json()["bytes"] == 20_002
+
+
+@pytest_twisted.ensureDeferred
+async def test_unmatched_path_answers_404_to_a_form_over_max_form_body_size():
+    client = Client(Router([], max_form_body_size=1024))
+    assert (await client.post("/nothing", data={"a": "x" * 2000})).code == 404

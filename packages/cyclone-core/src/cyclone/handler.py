@@ -47,6 +47,7 @@ from twisted.python.failure import Failure
 from cyclone import escape, signing
 from cyclone.httputil import (
     HTTPHeaders,
+    HTTPInputError,
     HTTPServerRequest,
     format_timestamp,
     responses,
@@ -216,7 +217,8 @@ class RequestHandler:
     no_keep_alive = False
     no_xsrf = False
     #: A body limit for this handler's requests, checked before the body is read
-    #: (None: the application's ``max_body_size``).
+    #: (None: the application's ``max_body_size``, or ``max_form_body_size`` for
+    #: urlencoded and multipart/form-data bodies).
     max_body_size: int | None = None
     _stream_request_body = False
     _template_loaders: dict[str, Any] = {}
@@ -812,6 +814,12 @@ class RequestHandler:
             if not self._finished:
                 self.finish(*error.args)
             return
+        if isinstance(error, HTTPInputError):
+            # A malformed form body (or too many fields), found when the
+            # arguments were first read: the client's fault, as in Tornado.
+            bad_request = HTTPError(400, "%s", error)
+            bad_request.__cause__ = error
+            error, exc_info = bad_request, (HTTPError, bad_request, error.__traceback__)
         if exc_info is None:
             exc_info = (type(error), error, error.__traceback__)
         if isinstance(error, ConnectionLost) and getattr(
@@ -971,21 +979,38 @@ class RequestHandler:
         return decoded
 
     def check_xsrf_cookie(self) -> None:
-        """Refuse (403) a state-changing request whose form or header token does not match the cookie."""
-        token = (
-            self.get_argument("_xsrf", None)
-            or self.request.headers.get("X-Xsrftoken")
-            or self.request.headers.get("X-Csrftoken")
-        )
-        if not token:
-            raise HTTPError(403, "'_xsrf' argument missing from POST")
-        submitted = _decode_xsrf_token(token)
+        """Refuse (403) a state-changing request whose form or header token does not match the cookie.
+
+        The cheap checks come first so that a forged request never costs a
+        form parse: without a decodable ``_xsrf`` cookie the answer is 403
+        at once, and a matching ``X-Xsrftoken``/``X-Csrftoken`` header is
+        enough. Only then is the ``_xsrf`` argument read, which parses the
+        body; a handler without a method for the request (it will answer
+        405) is checked against the query string only.
+        """
         cookie = self.get_cookie(self.settings.get("xsrf_cookie_name", "_xsrf"))
         expected = _decode_xsrf_token(cookie) if cookie else None
-        if submitted is None or expected is None:
+        headers = self.request.headers
+        header_token = headers.get("X-Xsrftoken") or headers.get("X-Csrftoken")
+        if expected is None:
+            if header_token:
+                raise HTTPError(403, "XSRF cookie missing or malformed")
+            raise HTTPError(403, "'_xsrf' argument missing from POST (and no XSRF cookie)")
+        if header_token and _xsrf_token_matches(header_token, expected):
+            return
+        if self._has_method_for_request():
+            token = self.get_argument("_xsrf", None)
+        else:
+            token = self.get_query_argument("_xsrf", None)
+        if not token and not header_token:
+            raise HTTPError(403, "'_xsrf' argument missing from POST")
+        if not token or not _xsrf_token_matches(token, expected):
             raise HTTPError(403, "XSRF cookie does not match POST argument")
-        if not hmac.compare_digest(submitted[0], expected[0]):
-            raise HTTPError(403, "XSRF cookie does not match POST argument")
+
+    def _has_method_for_request(self) -> bool:
+        """True when the handler defines the method for this request (else it answers 405)."""
+        name = self.request.method.lower()
+        return hasattr(self, name) or (name == "head" and hasattr(self, "get"))
 
     def xsrf_form_html(self) -> str:
         """A hidden ``<input>`` carrying the XSRF token, for HTML forms."""
@@ -1133,6 +1158,12 @@ class RequestHandler:
             elif hasattr(self, method.lower()):
                 allowed.append(method)
         return allowed
+
+
+def _xsrf_token_matches(token: str | bytes, expected: tuple[bytes, float]) -> bool:
+    """True when ``token`` decodes to the same secret as the cookie's (constant time)."""
+    submitted = _decode_xsrf_token(token)
+    return submitted is not None and hmac.compare_digest(submitted[0], expected[0])
 
 
 def _decode_xsrf_token(token: str | bytes) -> tuple[bytes, float] | None:

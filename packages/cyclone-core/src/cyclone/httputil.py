@@ -592,6 +592,13 @@ class HTTPServerRequest:
     ``arguments`` merges ``query_arguments`` and ``body_arguments``; values are
     lists of bytes. ``body`` is the whole body once it has been read (empty for
     streamed bodies). ``connection`` writes the response.
+
+    The query string and a form body are parsed when one of ``arguments``,
+    ``query_arguments``, ``body_arguments`` or ``files`` is first read, so a
+    request whose handler never looks (a 404, a 403 from the XSRF check) never
+    pays for it. A malformed form body, or one with more fields than the
+    ``max_form_fields`` setting, raises HTTPInputError from that first read
+    (a handler answers 400) and again from every later one.
     """
 
     __slots__ = (
@@ -606,12 +613,15 @@ class HTTPServerRequest:
         "host_name",
         "path",
         "query",
-        "arguments",
-        "query_arguments",
-        "body_arguments",
-        "files",
         "connection",
         "server_connection",
+        "_arguments",
+        "_query_arguments",
+        "_body_arguments",
+        "_files",
+        "_form_pending",
+        "_form_error",
+        "_max_form_fields",
         "_start_time",
         "_finish_time",
         "_cookies",
@@ -645,23 +655,96 @@ class HTTPServerRequest:
             host = headers.get("Host") or "127.0.0.1"
         self.host = host
         self.host_name = _host_name(host)
-        self.files = files or {}
         self.connection = self.server_connection = connection
         self._start_time = time.time() if start_time is None else start_time
         self._finish_time: float | None = None
         self._cookies: dict[str, http.cookies.Morsel[str]] | None = None
-        self.body_arguments: dict[str, list[bytes]] = {}
+        self._arguments: dict[str, list[bytes]] | None = None
+        self._query_arguments: dict[str, list[bytes]] | None = None
+        self._body_arguments: dict[str, list[bytes]] | None = None
+        self._files = files
+        self._form_pending = False
+        self._form_error: HTTPInputError | None = None
+        self._max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS
         if "?" in uri:
-            path, _, query = uri.partition("?")
-            self.path = path
-            self.query = query
-            self.query_arguments = parse_qs_bytes(query, keep_blank_values=True)
-            self.arguments = {name: list(values) for name, values in self.query_arguments.items()}
+            self.path, _, self.query = uri.partition("?")
         else:
             self.path = uri
             self.query = ""
-            self.query_arguments = {}
-            self.arguments = {}
+
+    @property
+    def query_arguments(self) -> dict[str, list[bytes]]:
+        """The query string's arguments, ``{name: [bytes values]}``, parsed on first use."""
+        arguments = self._query_arguments
+        if arguments is None:
+            query = self.query
+            arguments = self._query_arguments = (
+                parse_qs_bytes(query, keep_blank_values=True, max_fields=self._max_form_fields)
+                if query
+                else {}
+            )
+        return arguments
+
+    @query_arguments.setter
+    def query_arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._query_arguments = value
+
+    @property
+    def body_arguments(self) -> dict[str, list[bytes]]:
+        """The form body's fields, ``{name: [bytes values]}``, parsed on first use."""
+        if self._form_pending or self._form_error is not None:
+            self._parse_pending_body()
+        arguments = self._body_arguments
+        if arguments is None:
+            arguments = self._body_arguments = {}
+        return arguments
+
+    @body_arguments.setter
+    def body_arguments(self, value: dict[str, list[bytes]]) -> None:
+        if self._form_pending:
+            self._parse_body()  # so that it does not land in the value set later
+        self._body_arguments = value
+
+    @property
+    def files(self) -> dict[str, list[HTTPFile]]:
+        """The uploaded files of a multipart/form-data body, ``{name: [HTTPFile]}``."""
+        if self._form_pending or self._form_error is not None:
+            self._parse_pending_body()
+        files = self._files
+        if files is None:
+            files = self._files = {}
+        return files
+
+    @files.setter
+    def files(self, value: dict[str, list[HTTPFile]]) -> None:
+        if self._form_pending:
+            self._parse_body()  # so that it does not land in the value set later
+        self._files = value
+
+    @property
+    def arguments(self) -> dict[str, list[bytes]]:
+        """Query and body arguments together (query values first), built on first use."""
+        if self._form_pending or self._form_error is not None:
+            self._parse_pending_body()
+        arguments = self._arguments
+        if arguments is None:
+            body_arguments = self._body_arguments
+            if self.query:
+                arguments = {name: list(values) for name, values in self.query_arguments.items()}
+                if body_arguments:
+                    _merge_arguments(arguments, body_arguments)
+            elif body_arguments:
+                arguments = {name: list(values) for name, values in body_arguments.items()}
+            else:
+                arguments = {}
+            self._arguments = arguments
+        return arguments
+
+    @arguments.setter
+    def arguments(self, value: dict[str, list[bytes]]) -> None:
+        if self._form_pending:
+            self._parse_body()  # so that it does not land in the value set later
+        self._arguments = value
 
     @property
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
@@ -707,20 +790,41 @@ class HTTPServerRequest:
         return self.connection.notifyFinish()
 
     def _parse_body(self) -> None:
-        """Fill ``body_arguments``/``files`` from a buffered form body and merge into ``arguments``."""
-        parse_body_arguments(
-            self.headers.get("Content-Type", ""),
-            self.body,
-            self.body_arguments,
-            self.files,
-            self.headers,
-        )
-        arguments = self.arguments
-        if not arguments:
-            arguments.update({name: list(values) for name, values in self.body_arguments.items()})
-        else:
-            for name, values in self.body_arguments.items():
-                arguments.setdefault(name, []).extend(values)
+        """Parse a buffered form body now into ``body_arguments``/``files`` and ``arguments``.
+
+        Raises HTTPInputError (kept for every later read of the arguments)
+        when the body is malformed or has more than ``max_form_fields`` fields.
+        """
+        self._form_pending = False
+        parsed: dict[str, list[bytes]] = {}
+        files = self._files
+        if files is None:
+            files = self._files = {}
+        try:
+            parse_body_arguments(
+                self.headers.get("Content-Type", ""),
+                self.body,
+                parsed,
+                files,  # a part of them stays on error, hidden by the error kept
+                self.headers,
+                max_fields=self._max_form_fields,
+            )
+        except HTTPInputError as error:
+            self._form_error = error
+            raise
+        if parsed:
+            if self._body_arguments:
+                _merge_arguments(self._body_arguments, parsed)
+            else:
+                self._body_arguments = parsed
+            if self._arguments is not None:
+                _merge_arguments(self._arguments, parsed)
+
+    def _parse_pending_body(self) -> None:
+        error = self._form_error
+        if error is not None:
+            raise HTTPInputError(*error.args)
+        self._parse_body()
 
     def __repr__(self) -> str:
         return (
@@ -728,6 +832,16 @@ class HTTPServerRequest:
             f"method={self.method!r}, uri={self.uri!r}, version={self.version!r}, "
             f"remote_ip={self.remote_ip!r})"
         )
+
+
+def _merge_arguments(target: dict[str, list[Any]], extra: dict[str, list[Any]]) -> None:
+    """Append each of ``extra``'s values to ``target``'s list of the same name."""
+    for name, values in extra.items():
+        existing = target.get(name)
+        if existing is None:
+            target[name] = list(values)
+        else:
+            existing.extend(values)
 
 
 def _host_name(host: str) -> str:

@@ -29,9 +29,14 @@ from twisted.internet import defer
 from twisted.logger import Logger, globalLogBeginner, globalLogPublisher
 
 from cyclone import accesslog, escape
-from cyclone.handler import ErrorHandler, HTTPError, RequestHandler
+from cyclone.handler import ErrorHandler, RequestHandler
 from cyclone.httpserver import HTTPServer
-from cyclone.httputil import HTTPInputError, HTTPServerRequest
+from cyclone.httputil import (
+    DEFAULT_MAX_FORM_BODY_SIZE,
+    DEFAULT_MAX_FORM_FIELDS,
+    HTTPServerRequest,
+    _is_form_content_type,
+)
 from cyclone.util import ObjectDict, import_object
 
 __all__ = ["Router", "URLSpec", "url"]
@@ -156,6 +161,7 @@ class _HandlerDelegate:
         "body",
         "handler",
         "stream",
+        "discard",
     )
 
     def __init__(
@@ -173,25 +179,41 @@ class _HandlerDelegate:
         self.handler_kwargs = handler_kwargs
         self.path_args = path_args
         self.path_kwargs = path_kwargs
-        self.body: bytes | bytearray = b""
+        # The body so far: the first chunk as it came, then a bytearray that
+        # grows in place (no list of chunks left behind in the heap).
+        self.body: bytes | bytearray | None = None
         self.handler: RequestHandler | None = None
         self.stream = handler_class._stream_request_body
+        self.discard = False
 
     def headers_received(self, request: HTTPServerRequest) -> Any:
         handler_class = self.handler_class
-        if handler_class.max_body_size is not None:
-            request.connection.set_max_body_size(handler_class.max_body_size)
         if self.stream:
+            if handler_class.max_body_size is not None:
+                request.connection.set_max_body_size(handler_class.max_body_size)
             request._body_done = defer.Deferred()  # type: ignore[attr-defined]
             return self._execute()
+        if handler_class is ErrorHandler:
+            self.discard = True  # it answers without reading the body: do not buffer it
+            return None
+        limit = handler_class.max_body_size
+        if limit is None:
+            # Form bodies are buffered whole and parsed in memory: a smaller limit.
+            content_type = request.headers._values.get("content-type")
+            if content_type is None or not _is_form_content_type(content_type[1][0]):
+                return None
+            limit = self.application.settings.get("max_form_body_size", DEFAULT_MAX_FORM_BODY_SIZE)
+            if limit is None or limit >= request.connection.stream.factory.max_body_size:
+                return None
+        request.connection.set_max_body_size(limit)
         return None
 
     def data_received(self, chunk: bytes) -> Any:
         if not self.stream:
-            # One growing buffer: a body read in tiny pieces costs about its size,
-            # not an object per piece.
+            if self.discard:
+                return None
             body = self.body
-            if not body:
+            if body is None:
                 self.body = chunk
             elif type(body) is bytes:
                 self.body = bytearray(body) + chunk
@@ -215,15 +237,10 @@ class _HandlerDelegate:
         body = self.body
         if body:
             request.body = body if type(body) is bytes else bytes(body)
-            self.body = b""
-            try:
-                request._parse_body()
-            except HTTPInputError as error:
-                handler = self._make_handler()
-                if handler is not None:
-                    handler._transforms = []
-                    handler._handle_request_exception(HTTPError(400, str(error)))
-                return
+            self.body = None
+            # Parsed when the handler first reads its arguments: after the method
+            # and XSRF checks, and never for a handler that does not look.
+            request._form_pending = True
         self._execute()
 
     def on_connection_close(self) -> None:
@@ -233,7 +250,7 @@ class _HandlerDelegate:
                 handler.on_connection_close()
             except Exception:
                 app_log.failure("on_connection_close raised in {handler}", handler=handler)
-        self.body = b""
+        self.body = None
 
     def _make_handler(self) -> RequestHandler | None:
         try:
@@ -271,6 +288,14 @@ class Router(HTTPServer):
     among them (``max_body_size``, ``header_timeout``...) configure the
     connections. ``default_handler_class`` (and ``default_handler_args``)
     answers unmatched paths instead of the plain 404.
+
+    Form limits: ``max_form_body_size`` (10 MiB; None: only ``max_body_size``)
+    caps urlencoded and multipart/form-data bodies, which are buffered and
+    parsed in memory, with a 413 before the body is read; a handler's own
+    ``max_body_size`` replaces it. ``max_form_fields`` (10,000) caps the
+    fields of a query string or form body, multipart parts included; more
+    is a 400 when the handler reads its arguments. Bodies are parsed only
+    then, so a 404 or a refused XSRF check never parses one.
     """
 
     def __init__(
@@ -371,6 +396,7 @@ class Router(HTTPServer):
         return ErrorHandler, {"status_code": 404}, [], {}
 
     def start_request(self, request: HTTPServerRequest) -> _HandlerDelegate:
+        request._max_form_fields = self.settings.get("max_form_fields", DEFAULT_MAX_FORM_FIELDS)
         handler_class, kwargs, args, path_kwargs = self.find_handler(request)
         return _HandlerDelegate(self, request, handler_class, kwargs, args, path_kwargs)
 
