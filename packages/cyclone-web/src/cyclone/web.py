@@ -253,10 +253,11 @@ class Application(Router):
     ``template_loader``, ``autoescape``, ``xheaders``,
     ``compress_response``/``gzip``, ``log_function``, ``ui_modules``,
     ``ui_methods``, ``default_handler_class``, ``max_etag_body_size`` (bodies
-    above it, 64 KiB by default, get no automatic ETag) and the server limits
-    (``max_body_size``, ``max_header_size``, ``header_timeout``,
-    ``body_timeout``, ``idle_connection_timeout``). ``self.settings`` is an
-    ObjectDict of exactly the keyword arguments given.
+    above it, 64 KiB by default, get no automatic ETag), the form limits
+    (``max_form_body_size``, ``max_form_fields``: see `cyclone.routing.Router`)
+    and the server limits (``max_body_size``, ``max_header_size``,
+    ``header_timeout``, ``body_timeout``, ``idle_connection_timeout``).
+    ``self.settings`` is an ObjectDict of exactly the keyword arguments given.
     """
 
     def __init__(
