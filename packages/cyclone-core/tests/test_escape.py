@@ -367,6 +367,11 @@ _QUERIES = ["a=1&b=2&a=3", "a=&b=2", "a", "", "a=1&&b", "x=%zz&y=%41+b", "=1", "
 @pytest.mark.parametrize("keep_blank_values", [False, True])
 @pytest.mark.parametrize("strict_parsing", [False, True])
 def test_parse_qs_bytes_matches_tornado(query, keep_blank_values, strict_parsing):
+    if query == "" and strict_parsing:
+        # Tornado defers to urllib, which refused an empty strict query until Python 3.11;
+        # we follow 3.11 and later on every Python: an empty query has no fields.
+        assert escape.parse_qs_bytes(query, keep_blank_values, strict_parsing) == {}
+        return
     try:
         expected = tornado.escape.parse_qs_bytes(query, keep_blank_values, strict_parsing)
     except ValueError:
