@@ -35,6 +35,36 @@ def test_removed_mixins_raise_import_error_naming_the_replacement(name) -> None:
         exec(f"from cyclone.auth import {name}", {})
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from cyclone.auth import AuthError, GoogleMixin",
+        "from cyclone.auth import (GoogleMixin as Google)",
+        "def sign_in():\n    from cyclone.auth import GoogleMixin\nsign_in()",
+    ],
+)
+def test_a_removed_mixin_imported_among_others_or_in_a_function_names_the_replacement(
+    statement,
+) -> None:
+    with pytest.raises(ImportError, match="cyclone.auth.GoogleMixin was removed in cyclone 2: "):
+        exec(statement, {})
+
+
+@pytest.mark.parametrize(
+    "name", ["OpenIdMixin", "GoogleMixin", "FacebookMixin", "FriendFeedMixin"]
+)
+def test_removed_mixins_are_missing_attributes_for_hasattr_and_getattr(name) -> None:
+    assert hasattr(cyclone.auth, name) is False
+    assert getattr(cyclone.auth, name, "missing") == "missing"
+
+
+def test_a_removed_mixin_used_as_an_attribute_names_the_replacement() -> None:
+    with pytest.raises(AttributeError, match="use GoogleOAuth2Mixin") as raised:
+        cyclone.auth.GoogleMixin  # noqa: B018
+    assert not isinstance(raised.value, ImportError)
+    assert (raised.value.name, raised.value.obj) == ("GoogleMixin", cyclone.auth)
+
+
 def test_unknown_names_are_attribute_errors() -> None:
     assert not hasattr(cyclone.auth, "NoSuchMixin")
 

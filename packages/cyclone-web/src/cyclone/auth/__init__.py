@@ -31,13 +31,17 @@ with the provider's message) for denial, forgery and provider failures.
 
 OpenID 2.0 (``OpenIdMixin`` and cyclone 1.x's ``GoogleMixin``), the old
 ``FacebookMixin`` and ``FriendFeedMixin`` are gone with the services behind
-them; importing them raises an ImportError that names the replacement.
+them: ``from cyclone.auth import GoogleMixin`` raises an ImportError that names the
+replacement, and looking them up as attributes raises an AttributeError with the same
+message, so ``hasattr(cyclone.auth, "GoogleMixin")`` is False.
 This module imports `cyclone.httpclient` (treq); ``cyclone.web`` does not
 import it.
 """
 
 from __future__ import annotations
 
+import dis
+import sys
 from typing import Any
 
 from cyclone.auth.errors import AuthError
@@ -73,7 +77,27 @@ _REMOVED = {
 }
 
 
+_IMPORT_FROM = dis.opmap["IMPORT_FROM"]
+
+
+def _looked_up_by_from_import(frame: Any) -> bool:
+    """Whether ``frame`` is running the IMPORT_FROM step of ``from cyclone.auth import name``.
+
+    That step turns an AttributeError into a generic "cannot import name" ImportError and
+    drops its message, so for it we raise the ImportError ourselves. One exception type
+    deriving from both ImportError and AttributeError would serve both callers, but CPython
+    refuses that class (their instance layouts conflict). Should a Python release run the
+    import differently, this is False and the import still fails, with Python's message.
+    """
+    code = frame.f_code.co_code
+    return 0 <= frame.f_lasti < len(code) and code[frame.f_lasti] == _IMPORT_FROM
+
+
 def __getattr__(name: str) -> Any:
     if name in _REMOVED:
-        raise ImportError(f"cyclone.auth.{name} was removed in cyclone 2: {_REMOVED[name]}")
+        message = f"cyclone.auth.{name} was removed in cyclone 2: {_REMOVED[name]}"
+        if _looked_up_by_from_import(sys._getframe(1)):
+            raise ImportError(message, name=__name__)
+        # An AttributeError, so hasattr() and getattr(..., default) see a missing name.
+        raise AttributeError(message, name=name, obj=sys.modules[__name__])
     raise AttributeError(f"module 'cyclone.auth' has no attribute {name!r}")
