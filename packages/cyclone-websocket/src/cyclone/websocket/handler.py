@@ -18,8 +18,11 @@
     reactor.run()
 
 Both spellings work: Tornado's (``open``, ``on_message``, ``write_message``, ``close``,
-``on_close``) and cyclone 1.x's (``connectionMade``, ``messageReceived``, ``sendMessage``,
-``connectionLost``, ``forbidConnection``, ``headersReceived``).
+``on_close``, ``ws_connection``) and cyclone 1.x's (``connectionMade``, ``messageReceived``,
+``sendMessage``, ``connectionLost``, ``forbidConnection``, ``headersReceived``,
+``ws_protocol``, ``transport``). A handler that defines neither ``on_message`` nor
+``messageReceived`` ignores what it receives, as 1.x did (Tornado would fail the
+connection).
 
 Settings (on the Router/Application):
 
@@ -72,8 +75,8 @@ from cyclone.websocket._protocol import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_MAX_BUFFER_SIZE,
     WebSocketClosedError,
-    WebSocketProtocol,
 )
+from cyclone.websocket.compat import WebSocketProtocol17
 from cyclone.websocket.deflate import negotiate_server
 from cyclone.websocket.frames import (
     DEFAULT_MAX_MESSAGE_FRAGMENTS,
@@ -107,7 +110,7 @@ class WebSocketHandler(RequestHandler):
     """Answer GET with the WebSocket opening handshake, then exchange messages (RFC 6455)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.ws_connection: WebSocketProtocol | None = None
+        self.ws_connection: WebSocketProtocol17 | None = None
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.selected_subprotocol: str | None = None
@@ -166,7 +169,7 @@ class WebSocketHandler(RequestHandler):
         if ping_interval and not ping_timeout:
             ping_timeout = min(ping_interval, _MAX_DEFAULT_PING_TIMEOUT)
         opened: defer.Deferred[Any] = defer.Deferred()
-        protocol = WebSocketProtocol(
+        protocol = WebSocketProtocol17(
             Role.SERVER,
             self,
             extension=extension,
@@ -196,6 +199,20 @@ class WebSocketHandler(RequestHandler):
         else:
             result.chainDeferred(opened)
         return None
+
+    @property
+    def ws_protocol(self) -> WebSocketProtocol17 | None:
+        """cyclone 1.x name of ``ws_connection``: the connection, None before the upgrade."""
+        return self.ws_connection
+
+    @property
+    def transport(self) -> Any:
+        """cyclone 1.x: the connection's Twisted transport (``getPeer()``, TLS details).
+
+        ``transport.loseConnection()`` drops TCP without a Close frame, as it did in 1.x
+        (``on_close`` then sees ``close_code`` 1006); ``close()`` ends it cleanly.
+        """
+        return self.request.connection.transport
 
     # -- sending -----------------------------------------------------------------------
 
@@ -287,8 +304,19 @@ class WebSocketHandler(RequestHandler):
         return self.messageReceived(message)
 
     def messageReceived(self, message: str | bytes) -> Any:
-        """cyclone 1.x name of ``on_message``."""
-        raise NotImplementedError(f"{type(self).__name__} must override on_message")
+        """cyclone 1.x name of ``on_message``; by default the message is ignored, as in 1.x.
+
+        1.x handlers that only push (``connectionMade`` plus ``sendMessage``) relied on
+        that; the first message a handler class ignores is logged.
+        """
+        cls = type(self)
+        if cls not in _ignoring_messages:
+            _ignoring_messages.add(cls)
+            log.info(
+                "{handler} defines neither on_message nor messageReceived;"
+                " ignoring the messages it receives",
+                handler=cls.__name__,
+            )
 
     def on_ping(self, data: bytes) -> None:
         """A Ping arrived (the Pong is sent automatically)."""
@@ -328,6 +356,9 @@ class WebSocketHandler(RequestHandler):
         except Exception:
             log.failure("{handler}.on_close failed", handler=type(self).__name__)
 
+
+#: Handler classes that received a message with no on_message/messageReceived (logged once).
+_ignoring_messages: set[type[WebSocketHandler]] = set()
 
 #: Open WebSocket connections, closed with 1001 when the server shuts down gracefully.
 _open_handlers: set[WebSocketHandler] = set()
