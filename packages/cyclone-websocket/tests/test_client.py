@@ -21,7 +21,7 @@ from cyclone.websocket.client import (
     WebSocketHandshakeError,
     connect,
 )
-from cyclone.websocket.frames import FrameEncoder, Role
+from cyclone.websocket.frames import FrameEncoder, Role, accept_key
 
 
 class Echo(WebSocketHandler):
@@ -212,3 +212,121 @@ def test_close_keeps_reading_and_discards_what_passes_max_unread() -> None:
     assert protocol.close_code == 1000  # the closing handshake completed
     protocol.connectionLost(Failure(ConnectionDone()))
     assert [connection.read_message().result for _ in range(3)] == [b"a" * 100, b"b" * 100, None]
+
+
+class _UpgradingServer(protocol.Protocol):
+    """Answers the handshake with a proper 101 plus ``extra`` header lines; keeps the request."""
+
+    extra = b""
+    requests: list[bytes]
+
+    def dataReceived(self, data: bytes) -> None:
+        self.requests.append(data)
+        key = next(
+            line.partition(b":")[2].strip()
+            for line in data.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept_key(key).encode() + b"\r\n" + self.extra + b"\r\n"
+        )
+
+
+def upgrading(extra: bytes = b"") -> tuple[protocol.ServerFactory, list[bytes]]:
+    requests: list[bytes] = []
+    factory = protocol.ServerFactory()
+    factory.protocol = type(
+        "Upgrading", (_UpgradingServer,), {"extra": extra, "requests": requests}
+    )
+    return factory, requests
+
+
+@pytest_twisted.ensureDeferred
+async def test_handshake_request_names_the_resource_host_offers_and_extra_headers(
+    listen: Callable[..., int],
+) -> None:
+    factory, requests = upgrading(b"Sec-WebSocket-Protocol: chat.v2\r\n")
+    port = listen(factory)
+    connection = await connect(
+        f"ws://127.0.0.1:{port}/rooms/1?since=5",
+        headers=[("Cookie", "user=ana"), ("X-Trace", "7")],
+        subprotocols=["chat.v1", "chat.v2"],
+        compression_options={},
+    )
+    head = requests[0].decode("latin-1").split("\r\n")
+    assert head[0] == "GET /rooms/1?since=5 HTTP/1.1"
+    lines = set(head[1:])
+    assert {
+        f"Host: 127.0.0.1:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Protocol: chat.v1, chat.v2",
+        "Cookie: user=ana",
+        "X-Trace: 7",
+    } <= lines
+    assert any(line.startswith("Sec-WebSocket-Extensions: permessage-deflate") for line in lines)
+    assert connection.selected_subprotocol == "chat.v2"
+    assert connection.response_headers["sec-websocket-protocol"] == "chat.v2"
+    assert connection.extensions is None
+    connection.protocol.transport.loseConnection()
+
+
+@pytest.mark.parametrize(
+    ("response", "why"),
+    [
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not an HTTP response"),
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+            "missing Upgrade: websocket",
+        ),
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+            "missing Connection: Upgrade",
+        ),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_a_response_that_does_not_upgrade_fails_the_handshake(
+    listen: Callable[..., int], response: bytes, why: str
+) -> None:
+    port = listen(canned(response))
+    with pytest.raises(WebSocketHandshakeError, match=why):
+        await connect(f"ws://127.0.0.1:{port}/")
+
+
+@pytest.mark.parametrize(
+    ("extra", "subprotocols", "compression", "why"),
+    [
+        (b"Sec-WebSocket-Protocol: other\r\n", ["chat"], None, "subprotocol we did not offer"),
+        (b"Sec-WebSocket-Protocol: chat\r\n", None, None, "subprotocol we did not offer"),
+        (
+            b"Sec-WebSocket-Extensions: permessage-deflate\r\n",
+            None,
+            None,
+            "extensions we did not offer",
+        ),
+        (
+            b"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=7\r\n",
+            None,
+            {},
+            "server_max_window_bits",
+        ),
+    ],
+)
+@pytest_twisted.ensureDeferred
+async def test_a_server_accepting_what_we_did_not_offer_fails_the_handshake(
+    listen: Callable[..., int],
+    extra: bytes,
+    subprotocols: list[str] | None,
+    compression: dict[str, Any] | None,
+    why: str,
+) -> None:
+    factory, _ = upgrading(extra)
+    port = listen(factory)
+    with pytest.raises(WebSocketHandshakeError, match=why) as caught:
+        await connect(
+            f"ws://127.0.0.1:{port}/", subprotocols=subprotocols, compression_options=compression
+        )
+    assert caught.value.code == 101
