@@ -26,6 +26,7 @@ import base64
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,7 +39,12 @@ from cyclone.websocket._protocol import (
     WebSocketClosedError,
     WebSocketProtocol,
 )
-from cyclone.websocket.deflate import NegotiationError, client_offer, negotiate_client
+from cyclone.websocket.deflate import (
+    NegotiationError,
+    PerMessageDeflate,
+    client_offer,
+    negotiate_client,
+)
 from cyclone.websocket.frames import (
     DEFAULT_MAX_MESSAGE_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -221,6 +227,59 @@ class WebSocketClientConnection:
             waiter.callback(None)
 
 
+def _parse_response_head(head: bytes) -> tuple[int, str, dict[str, str]]:
+    """The status code, reason and headers (names lowercased, repeats joined) of a response."""
+    lines = head.decode("latin-1").split("\r\n")
+    version, _, status = lines[0].partition(" ")
+    code_text, _, reason = status.partition(" ")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        key = name.strip().lower()
+        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+    if not version.startswith("HTTP/1.") or not code_text.isdigit():
+        raise WebSocketHandshakeError(0, f"not an HTTP response: {lines[0]!r}")
+    return int(code_text), reason, headers
+
+
+def _check_upgrade_response(code: int, reason: str, headers: dict[str, str], key: str) -> None:
+    """Refuse anything but a 101 that upgrades to websocket and proves it read our key (§4.1)."""
+    if code != 101:
+        raise WebSocketHandshakeError(code, reason, headers)
+    if headers.get("upgrade", "").lower() != "websocket":
+        raise WebSocketHandshakeError(code, "missing Upgrade: websocket", headers)
+    if "upgrade" not in [t.strip().lower() for t in headers.get("connection", "").split(",")]:
+        raise WebSocketHandshakeError(code, "missing Connection: Upgrade", headers)
+    if headers.get("sec-websocket-accept") != accept_key(key):
+        raise WebSocketHandshakeError(code, "wrong Sec-WebSocket-Accept", headers)
+
+
+def _accepted_subprotocol(code: int, headers: dict[str, str], offered: list[str]) -> str | None:
+    """The subprotocol the server chose; it must be exactly one of those we offered."""
+    protocol_header = headers.get("sec-websocket-protocol")
+    if protocol_header is None:
+        return None
+    chosen = parse_subprotocols(protocol_header)
+    if len(chosen) != 1 or chosen[0] not in offered:
+        raise WebSocketHandshakeError(
+            code, f"server chose a subprotocol we did not offer: {protocol_header}", headers
+        )
+    return chosen[0]
+
+
+def _accepted_extension(
+    code: int, headers: dict[str, str], compression_options: Mapping[str, Any] | None
+) -> PerMessageDeflate | None:
+    """The codec for the extensions the server accepted; only what we offered (§9.1)."""
+    answered = parse_extensions(headers.get("sec-websocket-extensions"))
+    if answered and compression_options is None:
+        raise WebSocketHandshakeError(code, "server enabled extensions we did not offer", headers)
+    try:
+        return negotiate_client(answered, compression_options)
+    except NegotiationError as error:
+        raise WebSocketHandshakeError(code, str(error), headers) from None
+
+
 class _ClientHandshake(protocol.Protocol):
     """Sends the opening handshake, checks the answer, then hands over to WebSocketProtocol."""
 
@@ -273,46 +332,14 @@ class _ClientHandshake(protocol.Protocol):
             websocket.dataReceived(rest)
 
     def _accept(self, head: bytes) -> WebSocketProtocol:
-        lines = head.decode("latin-1").split("\r\n")
-        version, _, status = lines[0].partition(" ")
-        code_text, _, reason = status.partition(" ")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            key = name.strip().lower()
-            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-        if not version.startswith("HTTP/1.") or not code_text.isdigit():
-            raise WebSocketHandshakeError(0, f"not an HTTP response: {lines[0]!r}")
-        code = int(code_text)
+        """Check the server's answer (RFC 6455 §4.1) and build the connection's protocol."""
+        code, reason, headers = _parse_response_head(head)
         self.connection.response_headers = headers
-        if code != 101:
-            raise WebSocketHandshakeError(code, reason, headers)
-        if headers.get("upgrade", "").lower() != "websocket":
-            raise WebSocketHandshakeError(code, "missing Upgrade: websocket", headers)
-        if "upgrade" not in [t.strip().lower() for t in headers.get("connection", "").split(",")]:
-            raise WebSocketHandshakeError(code, "missing Connection: Upgrade", headers)
-        if headers.get("sec-websocket-accept") != accept_key(self.key):
-            raise WebSocketHandshakeError(code, "wrong Sec-WebSocket-Accept", headers)
-        protocol_header = headers.get("sec-websocket-protocol")
-        if protocol_header is not None:
-            chosen = parse_subprotocols(protocol_header)
-            if len(chosen) != 1 or chosen[0] not in self.subprotocols:
-                raise WebSocketHandshakeError(
-                    code,
-                    f"server chose a subprotocol we did not offer: {protocol_header}",
-                    headers,
-                )
-            self.connection.selected_subprotocol = chosen[0]
-        extension = None
-        answered = parse_extensions(headers.get("sec-websocket-extensions"))
-        if answered and self.compression_options is None:
-            raise WebSocketHandshakeError(
-                code, "server enabled extensions we did not offer", headers
-            )
-        try:
-            extension = negotiate_client(answered, self.compression_options)
-        except NegotiationError as error:
-            raise WebSocketHandshakeError(code, str(error), headers) from None
+        _check_upgrade_response(code, reason, headers, self.key)
+        self.connection.selected_subprotocol = _accepted_subprotocol(
+            code, headers, self.subprotocols
+        )
+        extension = _accepted_extension(code, headers, self.compression_options)
         self.connection.extensions = headers.get("sec-websocket-extensions")
         return WebSocketProtocol(
             Role.CLIENT, self.connection, extension=extension, **self.protocol_options
@@ -377,38 +404,9 @@ def connect(
         from twisted.internet import reactor as default_reactor
 
         reactor = default_reactor
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss"):
-        raise ValueError(f"WebSocket URL must start with ws:// or wss://, got {url!r}")
-    secure = parts.scheme == "wss"
-    host = parts.hostname or ""
-    port = parts.port or (443 if secure else 80)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    default_port = port == (443 if secure else 80)
-    host_header = host if ":" not in host else f"[{host}]"
-    if not default_port:
-        host_header = f"{host_header}:{port}"
+    target = _Target.from_url(url)
     key = base64.b64encode(os.urandom(16)).decode("ascii")
-    request_headers = [
-        ("Host", host_header),
-        ("Upgrade", "websocket"),
-        ("Connection", "Upgrade"),
-        ("Sec-WebSocket-Key", key),
-        ("Sec-WebSocket-Version", "13"),
-    ]
-    if subprotocols:
-        request_headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
-    if compression_options is not None:
-        request_headers.append(("Sec-WebSocket-Extensions", client_offer(compression_options)))
-    if headers:
-        items = headers.items() if isinstance(headers, Mapping) else headers
-        request_headers.extend((str(name), str(value)) for name, value in items)
-    request = (
-        f"GET {path} HTTP/1.1\r\n".encode("latin-1")
-        + b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in request_headers)
-        + b"\r\n"
-    )
-
+    request = _handshake_request(target, key, subprotocols, compression_options, headers)
     result: defer.Deferred[WebSocketClientConnection] = defer.Deferred()
     connection = WebSocketClientConnection(
         on_message_callback,
@@ -422,7 +420,7 @@ def connect(
         "ping_timeout": ping_timeout,
         "clock": reactor,
     }
-    factory: Any = _HandshakeFactory(
+    factory = _HandshakeFactory(
         lambda: _ClientHandshake(
             connection,
             request,
@@ -434,12 +432,79 @@ def connect(
         ),
         result,
     )
-    if secure:
+    _connect_tcp(reactor, target, factory, ssl_options, connect_timeout)
+    return result
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a ws:// or wss:// URL points: the TCP peer and the request's target."""
+
+    host: str
+    port: int
+    secure: bool
+    resource: str  # the path and query of the GET line
+
+    @classmethod
+    def from_url(cls, url: str) -> _Target:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss"):
+            raise ValueError(f"WebSocket URL must start with ws:// or wss://, got {url!r}")
+        secure = parts.scheme == "wss"
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(parts.hostname or "", parts.port or (443 if secure else 80), secure, resource)
+
+    @property
+    def host_header(self) -> str:
+        """The Host header (RFC 7230 §5.4): IPv6 in brackets, the port unless the default."""
+        host = self.host if ":" not in self.host else f"[{self.host}]"
+        if self.port == (443 if self.secure else 80):
+            return host
+        return f"{host}:{self.port}"
+
+
+def _handshake_request(
+    target: _Target,
+    key: str,
+    subprotocols: list[str] | None,
+    compression_options: Mapping[str, Any] | None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
+) -> bytes:
+    """The opening handshake (RFC 6455 §4.1): our key, offers, then the caller's headers."""
+    request_headers = [
+        ("Host", target.host_header),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", key),
+        ("Sec-WebSocket-Version", "13"),
+    ]
+    if subprotocols:
+        request_headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
+    if compression_options is not None:
+        request_headers.append(("Sec-WebSocket-Extensions", client_offer(compression_options)))
+    if headers:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        request_headers.extend((str(name), str(value)) for name, value in items)
+    return (
+        f"GET {target.resource} HTTP/1.1\r\n".encode("latin-1")
+        + b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in request_headers)
+        + b"\r\n"
+    )
+
+
+def _connect_tcp(
+    reactor: Any,
+    target: _Target,
+    factory: Any,
+    ssl_options: Any,
+    connect_timeout: float,
+) -> None:
+    """Connect to the target, through TLS for wss:// (the host's certificate by default)."""
+    if target.secure:
         from twisted.internet import ssl
         from twisted.protocols.tls import TLSMemoryBIOFactory
 
         if ssl_options is None:
-            ssl_options = ssl.optionsForClientTLS(host)
+            ssl_options = ssl.optionsForClientTLS(target.host)
         factory = TLSMemoryBIOFactory(ssl_options, True, factory)
-    reactor.connectTCP(host, port, factory, timeout=connect_timeout)
-    return result
+    reactor.connectTCP(target.host, target.port, factory, timeout=connect_timeout)

@@ -77,10 +77,11 @@ from cyclone.websocket._protocol import (
     WebSocketClosedError,
 )
 from cyclone.websocket.compat import WebSocketProtocol17
-from cyclone.websocket.deflate import negotiate_server
+from cyclone.websocket.deflate import PerMessageDeflate, negotiate_server
 from cyclone.websocket.frames import (
     DEFAULT_MAX_MESSAGE_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
+    Extension,
     Role,
     accept_key,
     check_upgrade_request,
@@ -122,67 +123,110 @@ class WebSocketHandler(RequestHandler):
     def get(self, *args: Any, **kwargs: Any) -> Any:
         """Validate the upgrade, send 101 and hand the socket to the WebSocket protocol."""
         self.headersReceived()
-        if self._websocket_forbidden:
+        if self._websocket_forbidden or not self._upgrade_allowed():
             return None
-        headers = self.request.headers
-        rejection = check_upgrade_request(self.request.method, headers)
+        response, extension = self._handshake_response()
+        self._start_connection(response, extension, args, kwargs)
+        return None
+
+    def _upgrade_allowed(self) -> bool:
+        """Answer a request that may not upgrade: 400 or 426 (§4.2.1, §4.4), 403 cross-origin."""
+        rejection = check_upgrade_request(self.request.method, self.request.headers)
         if rejection is not None:
             self.set_status(rejection.status)
             for name, value in rejection.headers.items():
                 self.set_header(name, value)
             self.finish(rejection.message)
-            return None
+            return False
+        headers = self.request.headers
         origin = headers.get("Origin") or headers.get("Sec-WebSocket-Origin")
         if origin is not None and not self.check_origin(origin):
             self.set_status(403)
             self.finish(
                 f"Cross origin websockets not allowed: {origin} is not {self.request.host}"
             )
-            return None
+            return False
+        return True
 
+    def _handshake_response(self) -> tuple[HTTPHeaders, Extension | None]:
+        """The 101 response's headers (§4.2.2) and the extension agreed for the connection."""
+        headers = self.request.headers
         response = HTTPHeaders()
         response["Upgrade"] = "websocket"
         response["Connection"] = "Upgrade"
         response["Sec-WebSocket-Accept"] = accept_key(headers["Sec-WebSocket-Key"])
-        offered = parse_subprotocols(headers.get_list("Sec-WebSocket-Protocol"))
-        if offered:
-            selected = self.select_subprotocol(offered)
-            if selected is not None:
-                if selected not in offered:
-                    raise ValueError(
-                        f"select_subprotocol returned {selected!r}, not one of {offered}"
-                    )
-                self.selected_subprotocol = selected
-                response["Sec-WebSocket-Protocol"] = selected
-        extension = None
-        options = self.get_compression_options()
-        if options is not None:
-            accepted = negotiate_server(
-                parse_extensions(headers.get_list("Sec-WebSocket-Extensions")), options
-            )
-            if accepted is not None:
-                response["Sec-WebSocket-Extensions"], extension = accepted
+        subprotocol = self._choose_subprotocol(
+            parse_subprotocols(headers.get_list("Sec-WebSocket-Protocol"))
+        )
+        if subprotocol is not None:
+            response["Sec-WebSocket-Protocol"] = subprotocol
+        compression = self._negotiate_compression()
+        if compression is None:
+            return response, None
+        response["Sec-WebSocket-Extensions"], extension = compression
+        return response, extension
 
+    def _choose_subprotocol(self, offered: list[str]) -> str | None:
+        """``select_subprotocol``'s pick among the client's offers; it must be one of them."""
+        if not offered:
+            return None
+        selected = self.select_subprotocol(offered)
+        if selected is not None:
+            if selected not in offered:
+                raise ValueError(f"select_subprotocol returned {selected!r}, not one of {offered}")
+            self.selected_subprotocol = selected
+        return selected
+
+    def _negotiate_compression(self) -> tuple[str, PerMessageDeflate] | None:
+        """Accept the client's permessage-deflate offer (RFC 7692) if the handler enables it.
+
+        Returns the Sec-WebSocket-Extensions response value and the codec, or None.
+        """
+        options = self.get_compression_options()
+        if options is None:
+            return None
+        offers = parse_extensions(self.request.headers.get_list("Sec-WebSocket-Extensions"))
+        return negotiate_server(offers, options)
+
+    def _protocol_options(self) -> dict[str, Any]:
+        """The connection's limits and timers, read from the ``websocket_*`` settings."""
         settings = self.settings
         ping_interval = settings.get("websocket_ping_interval")
         ping_timeout = settings.get("websocket_ping_timeout")
         if ping_interval and not ping_timeout:
             ping_timeout = min(ping_interval, _MAX_DEFAULT_PING_TIMEOUT)
+        return {
+            "max_message_size": settings.get(
+                "websocket_max_message_size", DEFAULT_MAX_MESSAGE_SIZE
+            ),
+            "max_message_fragments": settings.get(
+                "websocket_max_message_fragments", DEFAULT_MAX_MESSAGE_FRAGMENTS
+            ),
+            "ping_interval": ping_interval,
+            "ping_timeout": ping_timeout,
+            "close_timeout": settings.get("websocket_close_timeout", DEFAULT_CLOSE_TIMEOUT),
+            "max_buffer_size": settings.get("websocket_max_buffer_size", DEFAULT_MAX_BUFFER_SIZE),
+            "clock": settings.get("websocket_clock"),
+        }
+
+    def _start_connection(
+        self,
+        response: HTTPHeaders,
+        extension: Extension | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Send 101, give the socket to the protocol, then run ``open()``.
+
+        Messages that arrive before ``open()`` has finished wait for it (Tornado semantics).
+        """
         opened: defer.Deferred[Any] = defer.Deferred()
         protocol = WebSocketProtocol17(
             Role.SERVER,
             self,
             extension=extension,
-            max_message_size=settings.get("websocket_max_message_size", DEFAULT_MAX_MESSAGE_SIZE),
-            max_message_fragments=settings.get(
-                "websocket_max_message_fragments", DEFAULT_MAX_MESSAGE_FRAGMENTS
-            ),
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            close_timeout=settings.get("websocket_close_timeout", DEFAULT_CLOSE_TIMEOUT),
-            max_buffer_size=settings.get("websocket_max_buffer_size", DEFAULT_MAX_BUFFER_SIZE),
-            clock=settings.get("websocket_clock"),
             deliver_after=opened,
+            **self._protocol_options(),
         )
         self.ws_connection = protocol
         _open_handlers.add(self)
@@ -193,12 +237,11 @@ class WebSocketHandler(RequestHandler):
             result = _as_deferred(self.open(*args, **kwargs))
         except Exception:
             opened.errback()
-            return None
+            return
         if result is None:
             opened.callback(None)
         else:
             result.chainDeferred(opened)
-        return None
 
     @property
     def ws_protocol(self) -> WebSocketProtocol17 | None:
