@@ -472,3 +472,18 @@ async def test_graceful_shutdown_closes_open_websockets_with_1001():
         assert connection.close_code == 1001
     finally:
         await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_select_subprotocol_picking_what_the_client_did_not_offer_is_a_500() -> None:
+    class Confused(WebSocketHandler):
+        def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+            return "not-offered"
+
+    port = reactor.listenTCP(0, Router([(r"/ws", Confused)]), interface="127.0.0.1")
+    try:
+        with pytest.raises(WebSocketHandshakeError) as caught:
+            await connect(f"ws://127.0.0.1:{port.getHost().port}/ws", subprotocols=["chat"])
+        assert caught.value.code == 500
+    finally:
+        await port.stopListening()
