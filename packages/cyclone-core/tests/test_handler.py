@@ -280,12 +280,15 @@ def test_set_header_refuses_invalid_name():
         make_handler().set_header("Bad Name", "v")
 
 
-def test_set_status_refuses_unknown_code_without_reason():
+def test_set_status_gives_unknown_codes_the_reason_unknown_and_refuses_non_three_digit_ones():
     handler = make_handler()
-    with pytest.raises(ValueError):
-        handler.set_status(599)
+    handler.set_status(599)
+    assert (handler.get_status(), handler._reason) == (599, "Unknown")
     handler.set_status(599, "Custom")
-    assert handler.get_status() == 599
+    assert (handler.get_status(), handler._reason) == (599, "Custom")
+    for code in (99, 1000):
+        with pytest.raises(ValueError, match=str(code)):
+            handler.set_status(code)
 
 
 def make_handler(settings=None, uri="/", method="GET", headers=None):

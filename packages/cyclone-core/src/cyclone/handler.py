@@ -278,6 +278,15 @@ class RequestHandler:
     def set_default_headers(self) -> None:
         """Hook to set headers every response of this handler carries (errors included)."""
 
+    def default(self, *args: Any, **kwargs: Any) -> Awaitable[None] | None:
+        """Answer a request whose method the handler has no method for (cyclone 1.x's catch-all).
+
+        Runs after ``prepare()``, with the path arguments, for a method of
+        ``SUPPORTED_METHODS`` without a method of its name (HEAD uses ``get()``
+        when there is one). This one answers 405 with an ``Allow`` header.
+        """
+        raise HTTPError(405)
+
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         """Receive body bytes as they arrive, for `stream_request_body` handlers.
 
@@ -302,11 +311,13 @@ class RequestHandler:
         self._reason = "OK"
 
     def set_status(self, status_code: int, reason: str | None = None) -> None:
-        """Set the response status; an unknown code needs a ``reason``."""
+        """Set the response status; a code without a standard reason phrase gets "Unknown".
+
+        As in Tornado (since 5.0), any three-digit code is accepted (RFC 9110
+        §15); pass ``reason`` to send a phrase of your own.
+        """
         if reason is None:
-            if status_code not in responses:
-                raise ValueError(f"unknown status code {status_code}: give a reason phrase")
-            reason = responses[status_code]
+            reason = responses.get(status_code, "Unknown")
         if not 100 <= status_code <= 999:
             raise ValueError(f"invalid status code {status_code}")
         if "\r" in reason or "\n" in reason:
@@ -509,16 +520,22 @@ class RequestHandler:
     def create_signed_value(
         self, name: str, value: str | bytes, version: int | None = None
     ) -> bytes:
-        """Sign ``value`` with the ``cookie_secret`` setting (see `cyclone.signing`)."""
+        """Sign ``value`` with the ``cookie_secret`` setting (see `cyclone.signing`).
+
+        Tornado's format 2 by default, which Tornado reads too; ``version=1``
+        writes cyclone 1.x's format. A dict ``cookie_secret`` signs with the
+        ``key_version`` setting, or its newest key version when that is unset.
+        """
         self.require_setting("cookie_secret", "secure cookies")
         return signing.create_signed_value(
             self.settings["cookie_secret"],
             name,
             value,
+            version=version,
             key_version=self.settings.get("key_version"),
         )
 
-    def set_secure_cookie(
+    def set_signed_cookie(
         self,
         name: str,
         value: str | bytes,
@@ -526,11 +543,18 @@ class RequestHandler:
         version: int | None = None,
         **kwargs: Any,
     ) -> None:
-        """Set a signed, timestamped cookie that `get_secure_cookie` verifies."""
+        """Set a signed, timestamped cookie that `get_signed_cookie` verifies.
+
+        ``expires_days`` is the browser's lifetime for it (None: the session);
+        the other keyword arguments are `set_cookie`'s.
+        """
         signed = self.create_signed_value(name, value, version=version)
         self.set_cookie(name, signed.decode("ascii"), expires_days=expires_days, **kwargs)
 
-    def get_secure_cookie(
+    #: The name of `set_signed_cookie` before Tornado 6.3, and in cyclone 1.x.
+    set_secure_cookie = set_signed_cookie
+
+    def get_signed_cookie(
         self,
         name: str,
         value: str | None = None,
@@ -538,7 +562,11 @@ class RequestHandler:
         min_version: int | None = None,
         min_key_version: int | None = None,
     ) -> bytes | None:
-        """The verified value of a signed cookie, or None if missing, forged or expired."""
+        """The verified value of a signed cookie, or None if missing, forged or expired.
+
+        Reads what Tornado (formats 1 and 2), cyclone 1.x and cyclone 2 signed
+        with the same ``cookie_secret``; ``min_version=2`` refuses format 1.
+        """
         self.require_setting("cookie_secret", "secure cookies")
         if value is None:
             value = self.get_cookie(name)
@@ -551,10 +579,18 @@ class RequestHandler:
             min_key_version=min_key_version,
         )
 
-    def get_secure_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
+    #: The name of `get_signed_cookie` before Tornado 6.3, and in cyclone 1.x.
+    get_secure_cookie = get_signed_cookie
+
+    def get_signed_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
+        """The key version a signed cookie was made with (None for format 1 or no cookie)."""
+        self.require_setting("cookie_secret", "secure cookies")
         if value is None:
             value = self.get_cookie(name)
-        return signing.signed_value_version(value) if value else None
+        return signing.get_signature_key_version(value) if value else None
+
+    #: The name of `get_signed_cookie_key_version` before Tornado 6.3.
+    get_secure_cookie_key_version = get_signed_cookie_key_version
 
     # -- output --------------------------------------------------------------------
 
@@ -762,8 +798,6 @@ class RequestHandler:
             if isinstance(exception, HTTPAuthenticationRequired):
                 for challenge in exception.challenge_headers():
                     self.add_header("WWW-Authenticate", challenge)
-        if reason is None and status_code not in responses:
-            reason = "Unknown"
         self.set_status(status_code, reason=reason)
         if status_code == 405:
             # RFC 9110 §15.5.6: a 405 must say which methods are allowed.
@@ -1132,7 +1166,7 @@ class RequestHandler:
             if method is None and method_name == "head":
                 method = getattr(self, "get", None)
             if method is None:
-                raise HTTPError(405)
+                method = self.default
             result = method(*self.path_args, **self.path_kwargs)
             if result is not None:
                 if _is_awaitable(result):
