@@ -3,6 +3,7 @@ file handles, traversal, and static_url versioning."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import http.client
 import os
@@ -15,7 +16,7 @@ from twisted.internet import defer, protocol, reactor, threads
 from cyclone import staticfiles
 from cyclone.staticfiles import StaticFileHandler
 from cyclone.testing import Client
-from cyclone.web import Application, RequestHandler
+from cyclone.web import Application, HTTPError, RequestHandler
 
 WAIT = 10.0
 CSS = b"body { color: red; }\n" * 10
@@ -499,3 +500,189 @@ async def test_static_handler_class_and_args_settings(root):
     assert response.headers["Cache-Control"] == "max-age=60"
     assert (await client.get("/static/docs/")).body == b"<h1>docs</h1>"
     assert (await client.get("/link")).body == b"/static/app.css#custom"
+
+
+# -- Tornado's hooks, on cyclone alone -------------------------------------------------------------
+# (test_staticfiles_tornado.py runs the same subclasses on Tornado and compares.)
+
+
+class InMemory(StaticFileHandler):
+    """Content from a dict, returned as bytes (get_content may return bytes or chunks)."""
+
+    FILES = {"a.txt": b"0123456789" * 10}
+
+    @classmethod
+    def get_absolute_path(cls, root, path):
+        return path
+
+    def validate_absolute_path(self, root, absolute_path):
+        if absolute_path not in self.FILES:
+            raise HTTPError(404)
+        return absolute_path
+
+    @classmethod
+    def get_content(cls, abspath, start=None, end=None):
+        return cls.FILES[abspath][start:end]
+
+    def get_content_size(self):
+        return len(self.FILES[self.absolute_path])
+
+    def get_modified_time(self):
+        return None
+
+    def get_content_type(self):
+        return "text/plain"
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_content_may_return_bytes_and_ranges_still_apply():
+    client = Client(Application([(r"/m/(.*)", InMemory, {"path": "unused"})]))
+    whole = await client.get("/m/a.txt")
+    assert (whole.code, whole.body) == (200, InMemory.FILES["a.txt"])
+    assert whole.headers["Etag"] == f'"{hashlib.sha256(InMemory.FILES["a.txt"]).hexdigest()[:32]}"'
+    assert "Last-Modified" not in whole.headers
+    part = await client.get("/m/a.txt", headers={"Range": "bytes=5-14"})
+    assert (part.code, part.body) == (206, InMemory.FILES["a.txt"][5:15])
+    assert (await client.get("/m/other.txt")).code == 404
+
+
+class AliasAndNoDotfiles(StaticFileHandler):
+    """get_absolute_path maps an alias; validate_absolute_path adds a rule, then calls super()."""
+
+    @classmethod
+    def get_absolute_path(cls, root, path):
+        return super().get_absolute_path(root, "app.css" if path == "latest.css" else path)
+
+    def validate_absolute_path(self, root, absolute_path):
+        if os.path.basename(absolute_path).startswith("."):
+            raise HTTPError(404)
+        return super().validate_absolute_path(root, absolute_path)
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_absolute_path_and_validate_absolute_path_overrides_compose(root):
+    (root / ".env").write_bytes(b"SECRET=1")
+
+    class Link(RequestHandler):
+        def get(self):
+            self.write(self.static_url("latest.css"))
+
+    app = Application(
+        [(r"/link", Link)], static_path=str(root), static_handler_class=AliasAndNoDotfiles
+    )
+    client = Client(app)
+    assert (await client.get("/static/latest.css")).body == CSS
+    assert (await client.get("/static/.env")).code == 404
+    assert (
+        (await client.get("/link"))
+        .body.decode()
+        .endswith("?v=" + hashlib.sha256(CSS).hexdigest()[:32])
+    )
+    assert (await client.get("/static/../secret.txt")).code == 403
+
+
+@pytest_twisted.ensureDeferred
+async def test_allowed_symlink_directory_lets_links_reach_a_shared_directory(root, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "lib.js").write_bytes(b"lib()")
+    os.symlink(shared / "lib.js", root / "lib.js")
+    strict = Client(Application([(r"/s/(.*)", StaticFileHandler, {"path": str(root)})]))
+    assert (await strict.get("/s/lib.js")).code == 403
+    args = {"path": str(root), "allowed_symlink_directory": [str(root), str(shared)]}
+    allowing = Client(Application([(r"/s/(.*)", StaticFileHandler, args)]))
+    assert (await allowing.get("/s/lib.js")).body == b"lib()"
+    assert (await allowing.get("/s/../secret.txt")).code == 403
+
+
+def test_static_url_of_a_path_outside_the_root_is_refused(root):
+    with pytest.raises(HTTPError) as raised:
+        StaticFileHandler.get_version({"static_path": str(root)}, "../secret.txt")
+    assert raised.value.status_code == 403
+
+
+def test_content_above_max_version_content_size_gets_no_version(root):
+    class Small(StaticFileHandler):
+        MAX_VERSION_CONTENT_SIZE = len(CSS) - 1
+
+    assert Small.make_static_url({"static_path": str(root)}, "app.css") == "/static/app.css"
+    assert StaticFileHandler.make_static_url({"static_path": str(root)}, "app.css").startswith(
+        "/static/app.css?v="
+    )
+
+
+def test_the_version_cache_keeps_the_most_recently_used_versions(root):
+    class Counting(StaticFileHandler):
+        MAX_CACHED_VERSIONS = 2
+        hashed: list[str] = []
+
+        @classmethod
+        def get_content_version(cls, abspath):
+            cls.hashed.append(os.path.basename(abspath))
+            return super().get_content_version(abspath)
+
+    settings = {"static_path": str(root)}
+    for name in ("app.css", "data.bin", "app.css", "empty.txt", "app.css", "data.bin"):
+        Counting.get_version(settings, name)
+    assert Counting.hashed == ["app.css", "data.bin", "empty.txt", "data.bin"]
+    assert len(Counting._static_hashes) == 2
+
+
+class GrowingContent(StaticFileHandler):
+    """get_content gives more than get_content_size said (a file that grew meanwhile)."""
+
+    @classmethod
+    def get_content(cls, abspath, start=None, end=None):
+        yield from super().get_content(abspath, start, end)
+        yield b"appended after the size was measured"
+
+
+@pytest_twisted.ensureDeferred
+async def test_content_beyond_the_promised_length_is_not_sent(root, serve):
+    port = serve(Application([(r"/g/(.*)", GrowingContent, {"path": str(root)})]))
+
+    def fetch_twice():
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+        answers = []
+        for _ in range(2):
+            connection.request("GET", "/g/app.css")
+            response = connection.getresponse()
+            answers.append((response.status, response.headers["Content-Length"], response.read()))
+        connection.close()
+        return answers
+
+    answers = await threads.deferToThread(fetch_twice)
+    assert answers == [(200, str(len(CSS)), CSS)] * 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_content_generator_is_closed_when_the_client_aborts(root, serve):
+    (root / "big.bin").write_bytes(b"\xab" * (8 * 1024 * 1024))
+    closed = defer.Deferred()
+
+    class Watched(StaticFileHandler):
+        @classmethod
+        def get_content(cls, abspath, start=None, end=None):
+            try:
+                yield from super().get_content(abspath, start, end)
+            finally:
+                closed.callback(None)
+
+    port = serve(Application([(r"/static/(.*)", Watched, {"path": str(root)})]))
+    client = await protocol.ClientCreator(reactor, AbortingClient).connectTCP("127.0.0.1", port)
+    await client.got_data.addTimeout(WAIT, reactor)
+    await closed.addTimeout(WAIT, reactor)
+    assert client.received < 8 * 1024 * 1024
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_naive_modified_time_is_taken_as_utc(root):
+    class Naive(StaticFileHandler):
+        def get_modified_time(self):
+            return datetime.datetime(2024, 5, 1, 12, 0, 0)
+
+    client = Client(Application([(r"/n/(.*)", Naive, {"path": str(root)})]))
+    response = await client.get("/n/app.css")
+    assert response.headers["Last-Modified"] == "Wed, 01 May 2024 12:00:00 GMT"
+    since = {"If-Modified-Since": "Wed, 01 May 2024 12:00:00 GMT", "If-None-Match": ""}
+    assert (await client.get("/n/app.css", headers=since)).code == 304

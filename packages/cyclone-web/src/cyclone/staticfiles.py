@@ -9,6 +9,10 @@ traversal, absolute paths, NUL bytes and symbolic links that point outside
 are refused (403 or 404). Large files are sent in chunks, waiting for the
 client's socket to drain between them, and the file is closed however the
 request ends.
+
+`StaticFileHandler` has Tornado's override hooks, called in Tornado's order,
+so a static handler written for Tornado (content from a database, versioned
+URLs for a CDN, custom cache headers) works unchanged; see its docstring.
 """
 
 from __future__ import annotations
@@ -21,17 +25,23 @@ import re
 import stat
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+from twisted.logger import Logger
 
 from cyclone import escape
 from cyclone.handler import HTTPError, RequestHandler
-from cyclone.httputil import format_timestamp, parse_http_date
+from cyclone.httputil import parse_http_date
 
 __all__ = ["StaticFileHandler"]
 
+log = Logger()
+
 #: Bytes read and written per step when streaming a file.
 CHUNK_SIZE = 64 * 1024
-#: A year, the usual lifetime of a versioned static URL.
+#: A year, the usual lifetime of a versioned static URL (RFC 9111 §5.3 suggests
+#: no more); Tornado uses ten. `StaticFileHandler.CACHE_MAX_AGE` is what is used.
 CACHE_MAX_AGE = 86400 * 365
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)$")
 #: A byte position with more significant digits than this is past the end of
@@ -39,52 +49,99 @@ _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)$")
 #: spend time on it or raise past Python's 4300-digit limit.
 _MAX_POSITION_DIGITS = 18
 _PAST_ANY_FILE = 10**_MAX_POSITION_DIGITS
+_UTC = datetime.timezone.utc
 
 
 class StaticFileHandler(RequestHandler):
-    """Serves files below ``path``; ``default_filename`` answers directory URLs."""
+    """Serves files below ``path``; ``default_filename`` answers directory URLs.
 
+    Route it as ``(r"/content/(.*)", StaticFileHandler, {"path": "/var/www"})``,
+    or let `Application` do it from the ``static_path`` setting.
+
+    Subclasses override Tornado's hooks, which `get` calls in this order:
+    ``parse_url_path(url_path)`` → ``get_absolute_path(root, path)``
+    (classmethod) → ``validate_absolute_path(root, absolute_path)`` →
+    ``get_modified_time()`` → ``set_headers()`` (which calls ``compute_etag``,
+    ``get_content_type``, ``get_cache_time`` and ``set_extra_headers``) →
+    ``should_return_304()`` → ``get_content_size()`` →
+    ``get_content(absolute_path, start, end)`` (classmethod; bytes or an
+    iterator of bytes). Instance methods may use ``self.path``,
+    ``self.absolute_path`` and ``self.modified``. Static URLs come from the
+    classmethods ``make_static_url``, ``get_version`` and
+    ``get_content_version``; ``reset()`` forgets the cached versions.
+
+    To serve content from somewhere else than the file system (a database),
+    override ``get_content``, ``get_content_size``, ``get_modified_time``,
+    ``get_absolute_path`` and ``validate_absolute_path``.
+
+    Differences from Tornado, on purpose: text types get ``; charset=UTF-8``,
+    versioned URLs are cached for a year (``CACHE_MAX_AGE``), the default ETag
+    is the file's size and modification time (no hashing per file, and a
+    changed file changes it at once), versions are a 32-digit SHA-256 of the
+    content, ``If-Modified-Since`` in the future is ignored, ``If-Range`` is
+    honoured, a directory redirect always stays on this host, and a range
+    covering the whole file is answered 206.
+    """
+
+    #: Seconds a versioned URL may be cached (``Cache-Control: max-age``).
+    CACHE_MAX_AGE = CACHE_MAX_AGE
+    #: Content larger than this gets no version: hashing it would block the
+    #: reactor for a long time (as in Tornado 6.6).
+    MAX_VERSION_CONTENT_SIZE = 64 * 1024 * 1024
+    #: Versions kept in the cache; the least recently used one goes first (as in
+    #: Tornado 6.6), so static_url with many distinct paths cannot grow it forever.
+    MAX_CACHED_VERSIONS = 10_000
+
+    #: Versions by absolute path, from the least to the most recently used; each
+    #: subclass has its own (its get_content_version may differ).
     _static_hashes: dict[str, str | None] = {}
     _lock = threading.Lock()
 
-    def initialize(self, path: str, default_filename: str | None = None) -> None:  # type: ignore[override]
+    #: Directories symbolic links may point into (the root by default), as in
+    #: Tornado 6.5.9: one directory or a list of them.
+    allowed_symlink_directory: str | list[str] | None = None
+
+    root: str
+    default_filename: str | None
+    path: str
+    absolute_path: str | None
+    modified: datetime.datetime | None
+
+    def initialize(  # type: ignore[override]
+        self,
+        path: str,
+        default_filename: str | None = None,
+        allowed_symlink_directory: str | list[str] | None = None,
+    ) -> None:
         self.root = path
         self.default_filename = default_filename
+        self.allowed_symlink_directory = allowed_symlink_directory
 
     def head(self, path: str) -> Any:
         return self.get(path, include_body=False)
 
     async def get(self, path: str, include_body: bool = True) -> None:
-        absolute_path = self.validate_absolute_path(self.root, path)
-        if absolute_path is None:
+        self.path = self.parse_url_path(path)
+        del path
+        absolute_path = self.get_absolute_path(self.root, self.path)
+        self.absolute_path = self.validate_absolute_path(self.root, absolute_path)
+        if self.absolute_path is None:
             return
-        try:
-            info = os.stat(absolute_path)
-        except FileNotFoundError:
-            raise HTTPError(404)
-        size = info.st_size
-        modified = datetime.datetime.fromtimestamp(int(info.st_mtime), datetime.timezone.utc)
-        etag = f'"{size:x}-{info.st_mtime_ns:x}"'
-        self.set_header("Etag", etag)
-        self.set_header("Last-Modified", format_timestamp(modified))
-        self.set_header("Accept-Ranges", "bytes")
-        self.set_header("Content-Type", self.get_content_type(absolute_path))
-        cache_time = self.get_cache_time(path, modified, self.get_content_type(absolute_path))
-        if cache_time > 0:
-            self.set_header("Cache-Control", f"max-age={cache_time}")
-            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
-                seconds=cache_time
-            )
-            self.set_header("Expires", format_timestamp(expires))
-        self.set_extra_headers(path)
+        modified = self.get_modified_time()
+        if modified is not None and modified.tzinfo is None:
+            modified = modified.replace(tzinfo=_UTC)
+        self.modified = modified
+        self.set_headers()
 
-        if self._not_modified(etag, modified):
+        if self.should_return_304():
             self.set_status(304)
             return
 
-        start, end = 0, size
+        size = self.get_content_size()
+        start: int | None = None
+        end: int | None = None
         range_header = self.request.headers.get("Range")
-        if range_header and self._range_applies(etag, modified):
+        if range_header and self._range_applies():
             parsed = _parse_range(range_header, size)
             if parsed == "unsatisfiable":
                 self.set_status(416)
@@ -96,85 +153,92 @@ class StaticFileHandler(RequestHandler):
                 start, end = parsed
                 self.set_status(206)
                 self.set_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
-        self.set_header("Content-Length", str(end - start))
+        length = size if start is None or end is None else end - start
+        self.set_header("Content-Length", str(length))
         if not include_body or self.request.method == "HEAD":
             return
-        await self._send_file(absolute_path, start, end)
+        await self._send_content(self.get_content(self.absolute_path, start, end), length)
 
-    async def _send_file(self, absolute_path: str, start: int, end: int) -> None:
-        connection = self.request.connection
-        with open(absolute_path, "rb") as file:
-            file.seek(start)
-            remaining = end - start
-            while remaining > 0:
-                chunk = file.read(min(CHUNK_SIZE, remaining))
-                if not chunk:
-                    break
-                remaining -= len(chunk)
-                self.write(chunk)
-                if remaining > 0:
-                    await self.flush()
-                    if connection.client_disconnected:
-                        return
+    async def _send_content(self, content: bytes | Iterable[bytes], length: int) -> None:
+        """Write ``content`` chunk by chunk, waiting for the socket to drain between them.
 
-    def compute_etag(self) -> str | None:
-        return None  # set from the file's size and modification time in get()
-
-    def _not_modified(self, etag: str, modified: datetime.datetime) -> bool:
-        """If-None-Match, else If-Modified-Since (RFC 9110 §13.1.3, §13.2.2).
-
-        A date that is not one, or that lies in the future, is ignored (§13.1.3:
-        it cannot be a Last-Modified this server sent), so the file is sent.
+        The last chunk is left for finish(), which sends it with the end of
+        the response. Bytes past ``length`` (a file that grew since it was
+        measured) are not sent: the Content-Length is already promised. The
+        iterator is closed however this ends (a client that went away
+        included), so a file it holds is closed at once.
         """
-        if self.request.headers.get("If-None-Match"):
-            return self.check_etag_header()
-        since = self.request.headers.get("If-Modified-Since")
-        if since:
-            timestamp = parse_http_date(since)
-            if timestamp is not None and modified.timestamp() <= timestamp <= time.time():
-                return True
-        return False
+        chunks: Iterable[bytes] = [content] if isinstance(content, bytes) else content
+        connection = self.request.connection
+        remaining = length
+        try:
+            for chunk in chunks:
+                if len(chunk) >= remaining:
+                    self.write(chunk[:remaining] if len(chunk) > remaining else chunk)
+                    return
+                self.write(chunk)
+                remaining -= len(chunk)
+                await self.flush()
+                if connection.client_disconnected:
+                    return
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
-    def _range_applies(self, etag: str, modified: datetime.datetime) -> bool:
-        """If-Range (RFC 9110 §13.1.5): serve the range only if the validator still matches."""
-        if_range = self.request.headers.get("If-Range")
-        if not if_range:
-            return True
-        if if_range.startswith('"') or if_range.startswith("W/"):
-            return if_range == etag
-        timestamp = parse_http_date(if_range)
-        return timestamp is not None and int(timestamp) == int(modified.timestamp())
+    # -- Tornado's hooks, per request -------------------------------------------------
 
-    # -- extension points (as in Tornado) -------------------------------------------
+    def parse_url_path(self, url_path: str) -> str:
+        """The path below the root that a URL path (``static_url_prefix`` removed) names.
 
-    def validate_absolute_path(self, root: str, path: str) -> str | None:
-        """Map a URL path to a file below ``root``, or refuse it with 403/404."""
-        if "\x00" in path:
+        The inverse of `make_static_url`; override both to change the URL scheme.
+        """
+        if os.path.sep != "/":
+            url_path = url_path.replace("/", os.path.sep)
+        return url_path
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        """Check ``absolute_path`` is a regular file below ``root``: its resolved path.
+
+        Raises 403 for what lies outside (symbolic links are resolved and must
+        stay in ``allowed_symlink_directory``, the root by default) and for what
+        is not a regular file, 404 for what does not exist. A directory is
+        served through ``default_filename`` (redirecting ``/dir`` to ``/dir/``
+        on this host), or refused. Returns None once it has answered itself.
+        """
+        if "\x00" in absolute_path:
             raise HTTPError(404)
-        root = os.path.realpath(root)
-        candidate = os.path.realpath(os.path.join(root, path))
-        if candidate != root and not candidate.startswith(root + os.sep):
-            raise HTTPError(403, "%s is not in the root static directory", path)
-        if os.path.isdir(candidate):
+        _check_in_root(root, absolute_path, self.path)
+        allowed = self.allowed_symlink_directory or root
+        directories = [allowed] if isinstance(allowed, str) else list(allowed)
+        resolved = _resolve_inside(absolute_path, directories, self.path)
+        if os.path.isdir(resolved):
             if self.default_filename is None:
-                raise HTTPError(403, "%s is a directory", path)
+                raise HTTPError(403, "%s is a directory", self.path)
             if not self.request.path.endswith("/"):
                 self._redirect_within_origin(self.request.path + "/", permanent=True)
                 return None
-            candidate = os.path.join(candidate, self.default_filename)
-        if not os.path.exists(candidate):
-            raise HTTPError(404)
-        if not stat.S_ISREG(os.stat(candidate).st_mode):
-            raise HTTPError(403, "%s is not a file", path)
-        return candidate
+            resolved = _resolve_inside(
+                os.path.join(resolved, self.default_filename), directories, self.path
+            )
+        self._stat_result = _stat_regular_file(resolved, self.path)
+        return resolved
 
-    def get_content_type(self, absolute_path: str) -> str:
-        mime_type, encoding = mimetypes.guess_type(absolute_path)
+    def get_modified_time(self) -> datetime.datetime | None:
+        """When ``self.absolute_path`` last changed (whole seconds, UTC), or None."""
+        return datetime.datetime.fromtimestamp(int(self._stat().st_mtime), _UTC)
+
+    def get_content_size(self) -> int:
+        """The size in bytes of the content at ``self.absolute_path``."""
+        return self._stat().st_size
+
+    def get_content_type(self) -> str:
+        """The Content-Type for ``self.absolute_path``, from its name; text types in UTF-8."""
+        assert self.absolute_path is not None
+        mime_type, encoding = mimetypes.guess_type(self.absolute_path)
         if encoding == "gzip":
             return "application/gzip"
-        if encoding is not None:
-            return "application/octet-stream"
-        if mime_type is None:
+        if encoding is not None or mime_type is None:
             return "application/octet-stream"
         if mime_type.startswith("text/") or mime_type in (
             "application/javascript",
@@ -183,16 +247,143 @@ class StaticFileHandler(RequestHandler):
             return mime_type + "; charset=UTF-8" if "charset" not in mime_type else mime_type
         return mime_type
 
-    def get_cache_time(self, path: str, modified: datetime.datetime, mime_type: str) -> int:
-        """Seconds the client may cache this file: a year for versioned (``?v=``) URLs."""
-        return CACHE_MAX_AGE if "v" in self.request.arguments else 0
+    def set_headers(self) -> None:
+        """Set the content and caching headers: Accept-Ranges, Etag, Last-Modified, type, cache."""
+        self.set_header("Accept-Ranges", "bytes")
+        self.set_etag_header()
+        if self.modified is not None:
+            self.set_header("Last-Modified", self.modified)
+        content_type = self.get_content_type()
+        if content_type:
+            self.set_header("Content-Type", content_type)
+        cache_time = self.get_cache_time(self.path, self.modified, content_type)
+        if cache_time > 0:
+            expires = datetime.datetime.now(_UTC) + datetime.timedelta(seconds=cache_time)
+            self.set_header("Expires", expires)
+            self.set_header("Cache-Control", f"max-age={cache_time}")
+        self.set_extra_headers(self.path)
+
+    def get_cache_time(self, path: str, modified: datetime.datetime | None, mime_type: str) -> int:
+        """Seconds the client may cache this file: ``CACHE_MAX_AGE`` for versioned (``?v=``) URLs."""
+        return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0
 
     def set_extra_headers(self, path: str) -> None:
         """Hook for subclasses to add headers to every file response."""
 
+    def compute_etag(self) -> str | None:
+        """The file's ETag: its size and modification time, or the content version.
+
+        Content read by the default `get_content` (a file) gets
+        ``"<size>-<mtime ns>"`` in hex, which changes as soon as the file
+        does and costs no hashing. Other content (a subclass serving from a
+        database) gets Tornado's: the cached `get_content_version`.
+        """
+        if _reads_files(type(self)):
+            stat_result = self._stat()
+            return f'"{stat_result.st_size:x}-{stat_result.st_mtime_ns:x}"'
+        assert self.absolute_path is not None
+        version = self._version_of(self.settings, self.absolute_path)
+        return f'"{version}"' if version else None
+
+    def should_return_304(self) -> bool:
+        """If-None-Match, else If-Modified-Since, says the client's copy is current.
+
+        RFC 9110 §13.1.3, §13.2.2: a date that is not one, or that lies in the
+        future, is ignored (it cannot be a Last-Modified this server sent).
+        """
+        if self.request.headers.get("If-None-Match"):
+            return self.check_etag_header()
+        since = self.request.headers.get("If-Modified-Since")
+        if since and self.modified is not None:
+            timestamp = parse_http_date(since)
+            if timestamp is not None and self.modified.timestamp() <= timestamp <= time.time():
+                return True
+        return False
+
+    def _range_applies(self) -> bool:
+        """If-Range (RFC 9110 §13.1.5): serve the range only if the validator still matches."""
+        if_range = self.request.headers.get("If-Range")
+        if not if_range:
+            return True
+        if if_range.startswith('"') or if_range.startswith("W/"):
+            return if_range == self._headers.get("Etag")
+        timestamp = parse_http_date(if_range)
+        return (
+            timestamp is not None
+            and self.modified is not None
+            and int(timestamp) == int(self.modified.timestamp())
+        )
+
+    def _stat(self) -> os.stat_result:
+        """The stat of ``self.absolute_path``, kept from `validate_absolute_path` if it made one."""
+        stat_result = self.__dict__.get("_stat_result")
+        if stat_result is None:
+            assert self.absolute_path is not None
+            stat_result = self._stat_result = os.stat(self.absolute_path)
+        return stat_result
+
+    # -- Tornado's hooks, without a request (static URLs) ------------------------------
+
+    @classmethod
+    def get_absolute_path(cls, root: str, path: str) -> str:
+        """The absolute location of ``path`` below ``root``; 403 if it leads outside.
+
+        Any string unique per file will do for a subclass whose `get_content`
+        understands it (a database key). Symbolic links are checked later, by
+        `validate_absolute_path`.
+        """
+        absolute_path = os.path.abspath(os.path.join(root, path))
+        _check_in_root(root, absolute_path, path)
+        return absolute_path
+
+    @classmethod
+    def get_content(
+        cls, abspath: str, start: int | None = None, end: int | None = None
+    ) -> bytes | Iterator[bytes]:
+        """The content at ``abspath`` from ``start`` to ``end`` (exclusive), in chunks.
+
+        Returns bytes or an iterator of bytes; the default reads the file
+        ``CHUNK_SIZE`` bytes at a time. A classmethod, as in Tornado, so that
+        ``abspath`` alone identifies the content (it is the cache key of
+        versions).
+        """
+        _stat_regular_file(abspath, abspath)
+        return _read_chunks(abspath, start, end)
+
+    @classmethod
+    def get_content_version(cls, abspath: str) -> str:
+        """The version string of the content at ``abspath``: 32 hex digits of its SHA-256.
+
+        Hashes what `get_content` gives, so subclasses serving from elsewhere
+        get versions too. Content larger than ``MAX_VERSION_CONTENT_SIZE``
+        raises ValueError (and so gets no version).
+        """
+        content = cls.get_content(abspath)
+        chunks: Iterable[bytes] = [content] if isinstance(content, bytes) else content
+        hasher = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > cls.MAX_VERSION_CONTENT_SIZE:
+                    raise ValueError(
+                        f"{abspath} is larger than MAX_VERSION_CONTENT_SIZE "
+                        f"({cls.MAX_VERSION_CONTENT_SIZE} bytes): no version"
+                    )
+                hasher.update(chunk)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        return hasher.hexdigest()[:32]
+
     @classmethod
     def make_static_url(cls, settings: Any, path: str, include_version: bool = True) -> str:
-        """``static_url_prefix + path``, with ``?v=<hash>`` of the content when it exists."""
+        """``static_url_prefix + path``, with ``?v=<version>`` when the content has one.
+
+        The path is percent-encoded (``/`` kept). Override with
+        `parse_url_path` to change how static URLs look (for a CDN).
+        """
         url = settings.get("static_url_prefix", "/static/") + escape.url_escape(
             path, plus=False
         ).replace("%2F", "/")
@@ -203,30 +394,105 @@ class StaticFileHandler(RequestHandler):
 
     @classmethod
     def get_version(cls, settings: Any, path: str) -> str | None:
-        """A short hash of the file's content (cached unless ``static_hash_cache`` is off)."""
-        absolute_path = os.path.join(settings["static_path"], path)
-        use_cache = settings.get("static_hash_cache", not settings.get("debug", False))
-        with cls._lock:
-            if use_cache and absolute_path in cls._static_hashes:
-                return cls._static_hashes[absolute_path]
-        hasher = hashlib.sha256()
-        try:
-            with open(absolute_path, "rb") as file:
-                for block in iter(lambda: file.read(CHUNK_SIZE), b""):
-                    hasher.update(block)
-            digest: str | None = hasher.hexdigest()[:32]
-        except OSError:
-            digest = None
-        if use_cache:
-            with cls._lock:
-                cls._static_hashes[absolute_path] = digest
-        return digest
+        """The version of static file ``path`` for its URL, or None.
+
+        Cached per absolute path until `reset` (recomputed every time when the
+        ``static_hash_cache`` setting is false, which ``debug`` implies).
+        ``path`` should name a known file, not come from the request.
+        """
+        return cls._version_of(settings, cls.get_absolute_path(settings["static_path"], path))
 
     @classmethod
     def reset(cls) -> None:
-        """Forget every cached version hash."""
+        """Forget the cached versions of this class and its subclasses."""
         with cls._lock:
-            cls._static_hashes.clear()
+            pending = [cls]
+            while pending:
+                klass = pending.pop()
+                klass.__dict__.get("_static_hashes", {}).clear()
+                pending.extend(klass.__subclasses__())
+
+    @classmethod
+    def _version_of(cls, settings: Any, abspath: str) -> str | None:
+        if not settings.get("static_hash_cache", not settings.get("debug", False)):
+            return cls._compute_version(abspath)
+        return cls._get_cached_version(abspath)
+
+    @classmethod
+    def _get_cached_version(cls, abspath: str) -> str | None:
+        with cls._lock:
+            hashes = cls.__dict__.get("_static_hashes")
+            if hashes is None:
+                hashes = {}
+                cls._static_hashes = hashes
+            if abspath in hashes:
+                version = hashes[abspath] = hashes.pop(abspath)
+                return version
+        version = cls._compute_version(abspath)
+        with cls._lock:
+            while hashes and len(hashes) >= cls.MAX_CACHED_VERSIONS:
+                del hashes[next(iter(hashes))]
+            hashes[abspath] = version
+        return version
+
+    @classmethod
+    def _compute_version(cls, abspath: str) -> str | None:
+        try:
+            return cls.get_content_version(abspath) or None
+        except (OSError, ValueError, HTTPError) as error:
+            log.info("no version for static file {path}: {error}", path=abspath, error=error)
+            return None
+
+
+def _reads_files(cls: type[StaticFileHandler]) -> bool:
+    """True unless ``cls`` overrides `StaticFileHandler.get_content` (serves other content)."""
+    return getattr(cls.get_content, "__func__", None) is StaticFileHandler.get_content.__func__
+
+
+def _check_in_root(root: str, absolute_path: str, path: str) -> None:
+    """403 unless ``absolute_path`` (as written, links not followed) is ``root`` or below it."""
+    root = os.path.abspath(root)
+    if not root.endswith(os.path.sep):
+        root += os.path.sep
+    if not (absolute_path + os.path.sep).startswith(root):
+        raise HTTPError(403, "%s is not in the root static directory", path)
+
+
+def _resolve_inside(absolute_path: str, directories: list[str], path: str) -> str:
+    """``absolute_path`` with its symbolic links resolved; 403 unless it stays in ``directories``."""
+    resolved = os.path.realpath(absolute_path)
+    for directory in directories:
+        allowed = os.path.realpath(directory)
+        if not allowed.endswith(os.path.sep):
+            allowed += os.path.sep
+        if (resolved + os.path.sep).startswith(allowed):
+            return resolved
+    raise HTTPError(403, "%s is not in the root static directory", path)
+
+
+def _stat_regular_file(absolute_path: str, path: str) -> os.stat_result:
+    """The stat of a regular file; 404 if there is none, 403 for a directory, device or FIFO."""
+    try:
+        stat_result = os.stat(absolute_path)
+    except (OSError, ValueError):
+        raise HTTPError(404)
+    if not stat.S_ISREG(stat_result.st_mode):
+        raise HTTPError(403, "%s is not a file", path)
+    return stat_result
+
+
+def _read_chunks(abspath: str, start: int | None, end: int | None) -> Iterator[bytes]:
+    with open(abspath, "rb") as file:
+        if start is not None:
+            file.seek(start)
+        remaining = None if end is None else end - (start or 0)
+        while remaining is None or remaining > 0:
+            chunk = file.read(CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
