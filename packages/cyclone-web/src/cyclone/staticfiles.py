@@ -212,7 +212,8 @@ class StaticFileHandler(RequestHandler):
         allowed = self.allowed_symlink_directory or root
         directories = [allowed] if isinstance(allowed, str) else list(allowed)
         resolved = _resolve_inside(absolute_path, directories, self.path)
-        if os.path.isdir(resolved):
+        stat_result = _stat_or_404(resolved)
+        if stat.S_ISDIR(stat_result.st_mode):
             if self.default_filename is None:
                 raise HTTPError(403, "%s is a directory", self.path)
             if not self.request.path.endswith("/"):
@@ -221,7 +222,10 @@ class StaticFileHandler(RequestHandler):
             resolved = _resolve_inside(
                 os.path.join(resolved, self.default_filename), directories, self.path
             )
-        self._stat_result = _stat_regular_file(resolved, self.path)
+            stat_result = _stat_or_404(resolved)
+        if not stat.S_ISREG(stat_result.st_mode):
+            raise HTTPError(403, "%s is not a file", self.path)
+        self._stat_result = stat_result
         return resolved
 
     def get_modified_time(self) -> datetime.datetime | None:
@@ -449,12 +453,21 @@ def _reads_files(cls: type[StaticFileHandler]) -> bool:
     return getattr(cls.get_content, "__func__", None) is StaticFileHandler.get_content.__func__
 
 
+#: Absolute roots, normalised with a trailing separator (a relative root depends
+#: on the current directory, so it is normalised every time).
+_NORMALISED_ROOTS: dict[str, str] = {}
+
+
 def _check_in_root(root: str, absolute_path: str, path: str) -> None:
     """403 unless ``absolute_path`` (as written, links not followed) is ``root`` or below it."""
-    root = os.path.abspath(root)
-    if not root.endswith(os.path.sep):
-        root += os.path.sep
-    if not (absolute_path + os.path.sep).startswith(root):
+    prefix = _NORMALISED_ROOTS.get(root)
+    if prefix is None:
+        prefix = os.path.abspath(root)
+        if not prefix.endswith(os.path.sep):
+            prefix += os.path.sep
+        if os.path.isabs(root) and len(_NORMALISED_ROOTS) < 1000:
+            _NORMALISED_ROOTS[root] = prefix
+    if not (absolute_path + os.path.sep).startswith(prefix):
         raise HTTPError(403, "%s is not in the root static directory", path)
 
 
@@ -470,12 +483,16 @@ def _resolve_inside(absolute_path: str, directories: list[str], path: str) -> st
     raise HTTPError(403, "%s is not in the root static directory", path)
 
 
-def _stat_regular_file(absolute_path: str, path: str) -> os.stat_result:
-    """The stat of a regular file; 404 if there is none, 403 for a directory, device or FIFO."""
+def _stat_or_404(absolute_path: str) -> os.stat_result:
     try:
-        stat_result = os.stat(absolute_path)
+        return os.stat(absolute_path)
     except (OSError, ValueError):
         raise HTTPError(404)
+
+
+def _stat_regular_file(absolute_path: str, path: str) -> os.stat_result:
+    """The stat of a regular file; 404 if there is none, 403 for a directory, device or FIFO."""
+    stat_result = _stat_or_404(absolute_path)
     if not stat.S_ISREG(stat_result.st_mode):
         raise HTTPError(403, "%s is not a file", path)
     return stat_result
