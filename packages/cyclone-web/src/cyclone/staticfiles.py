@@ -450,7 +450,10 @@ class StaticFileHandler(RequestHandler):
 
 def _reads_files(cls: type[StaticFileHandler]) -> bool:
     """True unless ``cls`` overrides `StaticFileHandler.get_content` (serves other content)."""
-    return getattr(cls.get_content, "__func__", None) is StaticFileHandler.get_content.__func__
+    for klass in cls.__mro__:
+        if "get_content" in klass.__dict__:
+            return klass is StaticFileHandler
+    return False
 
 
 #: Absolute roots, normalised with a trailing separator (a relative root depends
