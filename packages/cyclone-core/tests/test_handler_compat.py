@@ -329,3 +329,37 @@ async def test_a_default_that_refuses_a_method_sends_405_with_allow(listener, ca
         listener, catch_all_port, request(b"PUT", b"/some", b"Content-Length: 0")
     )
     assert accepted.status == 202
+
+
+class FormWithDefault(RequestHandler):
+    """A 1.x form whose POST is answered by default()."""
+
+    def get(self):
+        self.write(self.xsrf_form_html())
+
+    def default(self):
+        self.write(f"default {self.request.method} {self.get_argument('name')}")
+
+
+@pytest_twisted.ensureDeferred
+async def test_default_receives_xsrf_protected_form_posts(listener):
+    from urllib.parse import quote
+
+    port = listener.listen(Router([(r"/form", FormWithDefault)], xsrf_cookies=True))
+    page = await exchange(listener, port, get(b"/form"))
+    cookie = cookie_value(page, "_xsrf")
+    token = page.body.decode().split('value="')[1].split('"')[0]
+    body = f"_xsrf={quote(token)}&name=ana".encode()
+    headers = (
+        f"Cookie: _xsrf={cookie}".encode(),
+        b"Content-Type: application/x-www-form-urlencoded",
+        b"Content-Length: " + str(len(body)).encode(),
+    )
+    client = await listener.connect(port)
+    client.send(request(b"POST", b"/form", *headers) + body)
+    answer = (await client.wait_responses(1))[0]
+    assert (answer.status, answer.body) == (200, b"default POST ana")
+    forged = await exchange(
+        listener, port, request(b"POST", b"/form", *headers[:2], b"Content-Length: 0")
+    )
+    assert forged.status == 403

@@ -1042,9 +1042,16 @@ class RequestHandler:
             raise HTTPError(403, "XSRF cookie does not match POST argument")
 
     def _has_method_for_request(self) -> bool:
-        """True when the handler defines the method for this request (else it answers 405)."""
+        """True when a method of the handler answers this request (else it answers 405).
+
+        An overridden `default` answers every method the handler has no method for.
+        """
         name = self.request.method.lower()
-        return hasattr(self, name) or (name == "head" and hasattr(self, "get"))
+        return (
+            hasattr(self, name)
+            or (name == "head" and hasattr(self, "get"))
+            or type(self).default is not RequestHandler.default
+        )
 
     def xsrf_form_html(self) -> str:
         """A hidden ``<input>`` carrying the XSRF token, for HTML forms."""
