@@ -11,8 +11,9 @@ from pathlib import Path
 import proxies
 import pytest
 import pytest_twisted
-from twisted.internet import defer, reactor, ssl
+from twisted.internet import defer, reactor, ssl, task
 from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.web.client import HTTPConnectionPool, ResponseFailed
 
 from cyclone import httpclient
@@ -133,6 +134,43 @@ async def test_get_returns_code_headers_and_body(base_url: str) -> None:
     assert response.headers["content-type"] == "text/html; charset=UTF-8"
     assert response.body == b"Hello, world"
     assert response.text == "Hello, world"
+
+
+@pytest.fixture
+def logged() -> Iterator[list[str]]:
+    """Every log message emitted while the test runs, formatted."""
+    messages: list[str] = []
+
+    def observe(event: dict) -> None:
+        messages.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observe)
+    yield messages
+    globalLogPublisher.removeObserver(observe)
+
+
+def _client_lines(messages: list[str]) -> list[str]:
+    """The lines Twisted logs for client connections ("Starting factory _HTTP11ClientFactory(...)")."""
+    return [line for line in messages if "ClientFactory" in line or "TLSMemoryBIO" in line]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_fetch_logs_nothing_by_itself(base_url: str, logged: list[str]) -> None:
+    response = await httpclient.fetch(base_url + "/")
+    # Let the non-persistent connection close, which is when "Stopping factory" was logged.
+    await task.deferLater(reactor, 0.05, lambda: None)
+    assert response.code == 200
+    assert _client_lines(logged) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_pool_passed_by_the_caller_keeps_its_own_logging(
+    base_url: str, logged: list[str]
+) -> None:
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    await httpclient.fetch(base_url + "/", pool=pool)
+    await task.deferLater(reactor, 0.05, lambda: None)
+    assert any("Starting factory" in line for line in _client_lines(logged)), logged
 
 
 @pytest_twisted.ensureDeferred
@@ -316,10 +354,12 @@ async def test_https_with_an_unknown_ca_fails_verification_by_default(https) -> 
 
 
 @pytest_twisted.ensureDeferred
-async def test_https_succeeds_once_the_ca_is_trusted(https) -> None:
+async def test_https_succeeds_once_the_ca_is_trusted(https, logged: list[str]) -> None:
     url, ca_path = https
     response = await httpclient.fetch(url + "/", ca_certs=ca_path, timeout=30)
     assert response.body == b"Hello, world"
+    await task.deferLater(reactor, 0.05, lambda: None)
+    assert _client_lines(logged) == []
     rpc = httpclient.JsonRPC(url + "/jsonrpc", ca_certs=ca_path, timeout=30)
     assert await rpc.callRemote("add", 2, 2) == 4
 

@@ -29,7 +29,9 @@ streamed with ``streaming_callback`` instead of being kept in memory, and a
 buffered body larger than ``max_body_size`` is refused.
 
 Each call uses a fresh, non-persistent connection unless you pass a
-``pool`` (a ``twisted.web.client.HTTPConnectionPool``), for keep-alive.
+``pool`` (a ``twisted.web.client.HTTPConnectionPool``), for keep-alive. That
+fresh connection's factory is quiet: a ``fetch`` logs nothing by itself (Twisted
+would log "Starting factory" and "Stopping factory" for every call).
 ``proxy="http://host:3128"`` sends the request through an HTTP proxy (CONNECT
 for https).
 
@@ -247,6 +249,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+class _QuietHTTP11ClientFactory(web_client._HTTP11ClientFactory):
+    """Twisted's HTTP/1.1 client factory without the start/stop lines it logs per connection."""
+
+    noisy = False
+
+
+class _QuietConnectionPool(web_client.HTTPConnectionPool):
+    """The pool ``fetch`` makes when none is given: its connections log nothing."""
+
+    _factory = _QuietHTTP11ClientFactory
+
+
 @implementer(IPolicyForHTTPS)
 class _InsecurePolicy:
     """TLS without certificate checks (``validate_cert=False``): tests and self-signed hosts."""
@@ -443,7 +457,7 @@ def _build_agent(
 ) -> Any:
     """A Twisted agent connecting directly, or through ``proxy``."""
     if pool is None:
-        pool = web_client.HTTPConnectionPool(reactor, persistent=False)
+        pool = _QuietConnectionPool(reactor, persistent=False)
     if proxy is None:
         return web_client.Agent(
             reactor, contextFactory=tls_policy, connectTimeout=connect_timeout, pool=pool
