@@ -162,8 +162,42 @@ def test_something_that_is_not_a_server_factory_is_refused(app_dir: Path) -> Non
 
 
 def test_a_missing_module_is_a_usage_error() -> None:
-    with pytest.raises(usage.UsageError, match="no_such_module_here"):
+    with pytest.raises(usage.UsageError, match="no module named 'no_such_module_here'"):
         deploy.load_application("no_such_module_here.App")
+
+
+def test_a_missing_attribute_names_the_module_it_is_missing_from(app_dir: Path) -> None:
+    with pytest.raises(usage.UsageError, match="module 'testapp' has no 'Nope'"):
+        deploy.load_application("testapp.Nope")
+    with pytest.raises(usage.UsageError, match="module 'testapp' has no 'nope'"):
+        deploy.load_application("testapp:nope")
+
+
+def test_a_module_without_an_attribute_asks_for_the_application_in_it(app_dir: Path) -> None:
+    with pytest.raises(usage.UsageError, match="'testapp' is a module; name the application"):
+        deploy.load_application("testapp")
+
+
+def test_a_dependency_missing_from_the_app_module_is_named(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "needs_dependency.py").write_text("import no_such_dependency_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        usage.UsageError,
+        match="importing 'needs_dependency' failed: No module named 'no_such_dependency_here'",
+    ):
+        deploy.load_application("needs_dependency.Application")
+
+
+def test_an_error_raised_by_the_app_module_itself_keeps_its_traceback(
+    tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "broken_app_module.py").write_text("raise RuntimeError('bug in the app')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(RuntimeError, match="bug in the app"):
+            deploy.load_application("broken_app_module.Application")
+    finally:
+        sys.modules.pop("broken_app_module", None)
 
 
 def test_access_log_format_option_lands_in_the_settings(app_dir: Path) -> None:
@@ -374,6 +408,38 @@ def test_twistd_help_lists_the_cyclone_plugin() -> None:
     )
     for option in ("--app=", "--listen=", "--unix=", "--ssl-port=", "--sni=", "--workers="):
         assert option in plugin_help.stdout
+
+
+_UNLOADABLE_APPS = [
+    ("app1.nope", "--app=app1.nope: no module named 'app1'"),
+    ("testapp.Nope", "--app=testapp.Nope: module 'testapp' has no 'Nope'"),
+    ("testapp", "--app=testapp: 'testapp' is a module; name the application in it"),
+    ("./no_such_file.py", "--app: no such file"),
+]
+
+
+@pytest.mark.parametrize(
+    ("app", "message", "workers"),
+    [(app, message, 1) for app, message in _UNLOADABLE_APPS]
+    + [(app, message, 2) for app, message in _UNLOADABLE_APPS]
+    # Only a single process calls the factory before serving; workers call it themselves.
+    + [("os.getcwd", "--app=os.getcwd: calling it returned '", 1)],
+)
+def test_an_app_that_cannot_be_loaded_is_a_one_line_error(
+    app_dir: Path, app: str, message: str, workers: int
+) -> None:
+    result = subprocess.run(
+        twistd("-n", "cyclone", f"--app={app}", "--port=0", f"--workers={workers}"),
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        timeout=PROCESS_TIMEOUT,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"twistd cyclone: error: {message}"), lines[0]
 
 
 def test_plugin_serves_a_class_with_appopts_and_writes_combined_access_lines(

@@ -45,7 +45,7 @@ from typing import Any
 from twisted.application import service
 from twisted.internet import defer
 from twisted.logger import Logger
-from twisted.python import reflect, usage
+from twisted.python import usage
 
 from cyclone import accesslog
 
@@ -208,7 +208,13 @@ def _import_file(path: str) -> Any:
 
 
 def resolve_application(spec: str) -> Any:
-    """The object ``spec`` names: ``pkg.mod.Name``, ``pkg.mod:factory`` or ``file.py[:Name]``."""
+    """The object ``spec`` names: ``pkg.mod.Name``, ``pkg.mod:factory`` or ``file.py[:Name]``.
+
+    A name that cannot be found is a `usage.UsageError` saying which part is
+    missing (the module, or the attribute in it). An exception raised while
+    the application's own module runs is left alone: its traceback is the
+    useful part.
+    """
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
@@ -224,18 +230,63 @@ def resolve_application(spec: str) -> Any:
                 return found
         raise usage.UsageError(f"--app: {target!r} defines none of {', '.join(names)}")
     if attribute:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as error:
-            raise usage.UsageError(f"--app: cannot import {target!r}: {error}") from error
+        module = _import_module(target, spec)
         found = _getattr_path(module, attribute)
         if found is None:
-            raise usage.UsageError(f"--app: module {target!r} has no {attribute!r}")
+            raise usage.UsageError(f"--app={spec}: module {target!r} has no {attribute!r}")
         return found
+    module, rest = _import_longest_module(spec)
+    if not rest:
+        raise usage.UsageError(
+            f"--app={spec}: {spec!r} is a module; name the application in it, "
+            f"e.g. --app={spec}.Application"
+        )
+    found = _getattr_path(module, ".".join(rest))
+    if found is None:
+        raise usage.UsageError(
+            f"--app={spec}: module {module.__name__!r} has no {'.'.join(rest)!r}"
+        )
+    return found
+
+
+def _is_missing(error: ModuleNotFoundError, name: str) -> bool:
+    """True when ``error`` says ``name`` itself (or a parent package) does not exist.
+
+    False when ``name`` exists but imports something missing.
+    """
+    return error.name is not None and (name == error.name or name.startswith(error.name + "."))
+
+
+def _import_module(name: str, spec: str) -> Any:
     try:
-        return reflect.namedAny(spec)
-    except (reflect.ObjectNotFound, reflect.InvalidName, AttributeError, ImportError) as error:
-        raise usage.UsageError(f"--app: cannot find {spec!r}: {error}") from error
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if _is_missing(error, name):
+            raise usage.UsageError(f"--app={spec}: no module named {name!r}{_PATH_HINT}") from None
+        raise usage.UsageError(f"--app={spec}: importing {name!r} failed: {error}") from None
+
+
+def _import_longest_module(dotted: str) -> tuple[Any, list[str]]:
+    """Import the longest module prefix of ``a.b.c``; return it and the remaining names."""
+    parts = dotted.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise usage.UsageError(
+            f"--app={dotted}: not a Python name; use package.module.Name, "
+            "package.module:factory or path/to/file.py"
+        )
+    module = _import_module(parts[0], dotted)
+    for end in range(2, len(parts) + 1):
+        name = ".".join(parts[:end])
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if _is_missing(error, name):
+                return module, parts[end - 1 :]
+            raise usage.UsageError(f"--app={dotted}: importing {name!r} failed: {error}") from None
+    return module, []
+
+
+_PATH_HINT = " (run twistd from the directory that holds it, or give --app=path/to/file.py)"
 
 
 def _getattr_path(obj: Any, dotted: str) -> Any:
@@ -275,7 +326,11 @@ def load_application(
                 )
             settings.update(kwargs)
     if not hasattr(app, "buildProtocol"):
-        raise usage.UsageError(f"--app: {spec!r} gave {app!r}, which is not a server factory")
+        found = f"calling it returned {app!r}" if app is not obj else f"it is {app!r}"
+        raise usage.UsageError(
+            f"--app={spec}: {found}, which is not a server factory (a cyclone "
+            "Application or Router: a class, an instance or a function returning one)"
+        )
     return app
 
 
@@ -668,7 +723,20 @@ def describe_address(address: Any) -> str:
 
 
 def makeService(options: Options) -> service.Service:
-    """Build the ``twistd cyclone`` service: one process, or a pool of workers."""
+    """Build the ``twistd cyclone`` service: one process, or a pool of workers.
+
+    An ``--app`` that names nothing loadable (a missing module or attribute,
+    or something that is not a server factory) ends twistd with a one-line
+    error and status 1 instead of a traceback through Twisted's plugin
+    machinery.
+    """
+    try:
+        return _make_service(options)
+    except usage.UsageError as error:
+        raise SystemExit(f"twistd cyclone: error: {error}") from None
+
+
+def _make_service(options: Options) -> service.Service:
     if options["workers"] > 1:
         from cyclone.workers import WorkerPool
 
