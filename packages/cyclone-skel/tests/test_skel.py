@@ -8,8 +8,10 @@ import os
 import pathlib
 import queue
 import re
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,9 +19,11 @@ import urllib.request
 
 import pytest
 
-from cyclone.skel import ProjectSpec, SkelError, generate, main
+from cyclone.skel import CycloneSource, ProjectSpec, SkelError, generate, main
+from cyclone.skel.source import detect
 
 PACKAGES_DIR = pathlib.Path(__file__).resolve().parents[2]
+REPOSITORY = PACKAGES_DIR.parent
 
 DEFAULT_FILES = {
     ".gitignore",
@@ -348,7 +352,98 @@ def test_command_line_error_exits_nonzero_with_the_reason(tmp_path):
     assert "invalid project name 'foo bar'" in result.stderr
 
 
+# Where the generated project installs cyclone from
+
+
+def test_a_checkout_source_installs_core_and_web_from_its_packages_directory(tmp_path):
+    source = CycloneSource.from_path(str(REPOSITORY))
+    assert source == CycloneSource("checkout", str(REPOSITORY))
+    assert source.install_command() == (
+        f'pip install -e ".[test]" {PACKAGES_DIR / "cyclone-core"} {PACKAGES_DIR / "cyclone-web"}'
+    )
+
+
+def test_a_wheel_directory_source_is_found_with_find_links(tmp_path):
+    for name in ("cyclone_core-2.0-py3-none-any.whl", "cyclone_web-2.0-py3-none-any.whl"):
+        (tmp_path / name).write_bytes(b"")
+    source = CycloneSource.from_path(str(tmp_path))
+    assert source.kind == "wheels"
+    assert source.install_command() == f'pip install --find-links {tmp_path} -e ".[test]"'
+
+
+def test_pypi_source_is_the_plain_editable_install():
+    assert CycloneSource.from_path("pypi").install_command() == 'pip install -e ".[test]"'
+
+
+def test_paths_with_spaces_are_quoted_for_the_shell(tmp_path):
+    checkout = tmp_path / "my cyclone"
+    for name in ("cyclone-core", "cyclone-web"):
+        (checkout / "packages" / name).mkdir(parents=True)
+        (checkout / "packages" / name / "pyproject.toml").write_text("")
+    command = CycloneSource.from_path(str(checkout)).install_command()
+    assert shlex.split(command)[-2:] == [
+        str(checkout / "packages" / "cyclone-core"),
+        str(checkout / "packages" / "cyclone-web"),
+    ]
+
+
+@pytest.mark.parametrize("content", [[], ["cyclone_core-2.0-py3-none-any.whl"], ["README"]])
+def test_a_directory_that_is_neither_checkout_nor_wheels_is_refused(tmp_path, content):
+    for name in content:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(SkelError, match="neither a checkout .* nor a directory holding"):
+        generate("foobar", target=str(tmp_path), cyclone_from=str(tmp_path))
+    assert not (tmp_path / "foobar").exists()
+
+
+def test_a_missing_source_directory_is_refused(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["-p", "foobar", "-t", str(tmp_path), "--cyclone-from", str(missing)]) == 1
+    assert f"cyclone source {str(missing)!r} is not a directory" in capsys.readouterr().err
+
+
+def test_by_default_the_project_installs_from_the_checkout_the_generator_came_from():
+    # These tests run from a checkout, with cyclone-skel installed from it (editable or not).
+    assert detect() == CycloneSource("checkout", str(REPOSITORY))
+
+
+def test_readme_says_how_to_install_and_where_cyclone_comes_from(tmp_path):
+    path = generate("foobar", target=str(tmp_path), cyclone_from=str(REPOSITORY))
+    readme = _read(path, "README.rst")
+    assert _install_lines(readme) == [CycloneSource.from_path(str(REPOSITORY)).install_command()]
+    assert f"come from the cyclone checkout in {REPOSITORY}" in readme
+    assert "sudo apt install python3-venv" in readme
+
+
+def test_help_and_readme_agree_on_the_install_command(tmp_path):
+    path = generate("foobar", target=str(tmp_path))  # the default source, as --help shows it
+    (install,) = _install_lines(_read(path, "README.rst"))
+    help_text = _skel("--help").stdout
+    assert f"  {install}\n" in help_text
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name in ("cyclone_core-2.0-py3-none-any.whl", "cyclone_web-2.0-py3-none-any.whl"):
+        (wheels / name).write_bytes(b"")
+    other = generate("other", target=str(tmp_path), cyclone_from=str(wheels))
+    (install,) = _install_lines(_read(other, "README.rst"))
+    assert f"  {install}\n" in _skel("--cyclone-from", str(wheels), "--help").stdout
+
+
+def test_main_prints_the_readmes_install_command(tmp_path, capsys):
+    assert main(["-p", "foobar", "-t", str(tmp_path), "--cyclone-from", str(REPOSITORY)]) == 0
+    printed = capsys.readouterr().out
+    (install,) = _install_lines(_read(tmp_path / "foobar", "README.rst"))
+    assert f"  {install}\n" in printed
+    assert "  twistd -n foobar " in printed
+
+
 # The generated project, for real
+
+
+def _install_lines(readme: str) -> list[str]:
+    return [
+        line.strip() for line in readme.splitlines() if line.strip().startswith("pip install ")
+    ]
 
 
 def _check(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -372,26 +467,35 @@ def _clean_environment(venv: pathlib.Path) -> dict[str, str]:
     return env
 
 
-def _make_venv(venv: pathlib.Path, requirements: list[str], env: dict[str, str]) -> None:
-    """Create a virtualenv and install ``requirements``; uv when present (cached, fast)."""
-    python = venv / "bin" / "python"
-    uv = shutil.which("uv")
-    if uv:
-        _check([uv, "venv", "-q", "--python", sys.executable, str(venv)], env=env)
+def _make_venv(venv: pathlib.Path, env: dict[str, str]) -> None:
+    if shutil.which("uv"):
+        _check(["uv", "venv", "-q", "--python", sys.executable, str(venv)], env=env)
+    else:
+        _check([sys.executable, "-m", "venv", str(venv)], env=env)
+
+
+def _pip_install(venv: pathlib.Path, arguments: list[str], env: dict[str, str], cwd) -> None:
+    """``pip install <arguments>`` into ``venv``: with uv when present (cached, fast), else pip."""
+    if shutil.which("uv"):
         # Local directories are rebuilt (uv caches their wheels by pyproject.toml alone).
         refresh = [
             argument
-            for name in ("cyclone-core", "cyclone-web", "foobar")
+            for name in ("cyclone-core", "cyclone-web", "cyclone-skel", "foobar")
             for argument in ("--refresh-package", name)
         ]
-        _check(
-            [uv, "pip", "install", "-q", "--python", str(python), *refresh, *requirements],
-            env=env,
-            timeout=900,
-        )
+        command = ["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+        _check([*command, *refresh, *arguments], env=env, cwd=cwd, timeout=900)
     else:
-        _check([sys.executable, "-m", "venv", str(venv)], env=env)
-        _check([str(python), "-m", "pip", "install", "-q", *requirements], env=env, timeout=900)
+        python = str(venv / "bin" / "python")
+        _check([python, "-m", "pip", "install", "-q", *arguments], env=env, cwd=cwd, timeout=900)
+
+
+def _install_as_the_readme_says(project: pathlib.Path, venv: pathlib.Path, env) -> str:
+    (line,) = _install_lines(_read(project, "README.rst"))
+    words = shlex.split(line)
+    assert words[:2] == ["pip", "install"], line
+    _pip_install(venv, words[2:], env, cwd=project)
+    return line
 
 
 def _read_lines(stream, lines: queue.Queue) -> None:
@@ -405,57 +509,74 @@ def _get(url: str) -> tuple[int, str, bytes]:
         return response.status, response.headers["Content-Type"], response.read()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Twistd:
+    """``twistd -n <args>`` in a directory; its output is collected line by line."""
+
+    def __init__(self, command: list[str], cwd: pathlib.Path, env: dict[str, str]) -> None:
+        self.output: list[str] = []
+        self._lines: queue.Queue = queue.Queue()
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        threading.Thread(
+            target=_read_lines, args=(self.process.stdout, self._lines), daemon=True
+        ).start()
+
+    def wait_for(self, pattern: str) -> re.Match:
+        while True:
+            line = self._lines.get(timeout=120)
+            assert line is not None, "twistd exited:\n" + "".join(self.output)
+            self.output.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail("twistd did not stop on SIGTERM:\n" + "".join(self.output))
+
+
 @pytest.mark.slow
-def test_generated_project_installs_runs_under_twistd_and_passes_its_own_tests(tmp_path):
-    core, web = PACKAGES_DIR / "cyclone-core", PACKAGES_DIR / "cyclone-web"
-    assert (core / "pyproject.toml").exists(), f"cyclone-core not found at {core}"
-    assert (web / "pyproject.toml").exists(), f"cyclone-web not found at {web}"
-    project = pathlib.Path(generate("foobar", target=str(tmp_path)))
+def test_generated_project_installs_from_the_checkout_passes_its_tests_and_runs_under_twistd(
+    tmp_path,
+):
+    project = pathlib.Path(generate("foobar", target=str(tmp_path), cyclone_from=str(REPOSITORY)))
     venv = tmp_path / "venv"
     env = _clean_environment(venv)
-    _make_venv(venv, [str(core), str(web), f"{project}[test]"], env)
+    _make_venv(venv, env)
+    _install_as_the_readme_says(project, venv, env)
 
     # The project's own tests, as its README says to run them.
     tests = _check([str(venv / "bin" / "python"), "-m", "pytest", "-q"], cwd=project, env=env)
-    assert "7 passed" in tests.stdout, tests.stdout
+    assert "8 passed" in tests.stdout, tests.stdout
 
-    # twistd from elsewhere: the installed wheel must carry templates, static files and plugin.
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    command = [str(venv / "bin" / "twistd"), "-n", "--pidfile=", "foobar"]
-    command += ["--config", str(project / "foobar.conf"), "--port", "0"]
-    server = subprocess.Popen(
-        command,
-        cwd=run_dir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_read_lines, args=(server.stdout, lines), daemon=True).start()
-    output: list[str] = []
+    # `twistd -n foobar` in the project directory reads foobar.conf: its port and its secret.
+    port = _free_port()
+    config = project / "foobar.conf"
+    config.write_text(config.read_text().replace("port = 8888", f"port = {port}"))
+    server = _Twistd([str(venv / "bin" / "twistd"), "-n", "foobar"], project, env)
     try:
-        port = None
-        while port is None:
-            line = lines.get(timeout=120)
-            assert line is not None, "twistd exited before listening:\n" + "".join(output)
-            output.append(line)
-            match = re.search(r"starting on (\d+)", line)
-            if match:
-                port = int(match.group(1))
+        assert server.wait_for(r"starting on (\d+)").group(1) == str(port)
         base = f"http://127.0.0.1:{port}"
-
         status, content_type, body = _get(base + "/")
         assert (status, content_type.split(";")[0]) == (200, "text/html")
         page = body.decode()
         assert "<h1>Welcome to foobar</h1>" in page
         stylesheet = re.search(r'href="(/static/style\.css\?v=[^"]+)"', page).group(1)
-
         status, content_type, body = _get(base + stylesheet)
         assert (status, content_type.split(";")[0]) == (200, "text/css")
         assert b"font-family" in body
-
         status, content_type, body = _get(base + "/api/hello?name=twistd")
         assert (status, content_type.split(";")[0]) == (200, "application/json")
         assert json.loads(body) == {
@@ -464,12 +585,33 @@ def test_generated_project_installs_runs_under_twistd_and_passes_its_own_tests(t
             "version": "0.1",
         }
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-            pytest.fail("twistd did not stop on SIGTERM:\n" + "".join(output))
-    assert server.returncode in (0, -signal.SIGTERM), "".join(output)
-    assert not (run_dir / "twistd.pid").exists()
+        returncode = server.stop()
+    output = "".join(server.output)
+    assert returncode in (0, -signal.SIGTERM), output
+    assert f"foobar: settings from {config}" in output
+    assert "no cookie_secret configured" not in output
+
+
+@pytest.mark.slow
+def test_a_generator_installed_from_wheels_writes_a_project_that_installs_from_them(tmp_path):
+    wheels = tmp_path / "wheels"
+    venv = tmp_path / "venv"
+    env = _clean_environment(venv)
+    _make_venv(venv, env)
+    python = str(venv / "bin" / "python")
+    for name in ("cyclone-core", "cyclone-web", "cyclone-skel"):
+        if shutil.which("uv"):
+            build = ["uv", "build", "-q", "--wheel", "--out-dir", str(wheels)]
+        else:
+            build = [python, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels)]
+        _check([*build, str(PACKAGES_DIR / name)], env=env, timeout=600)
+    (skel_wheel,) = wheels.glob("cyclone_skel-*.whl")
+    _pip_install(venv, ["--find-links", str(wheels), str(skel_wheel)], env, cwd=tmp_path)
+
+    # Run from the wheel, the generator finds the wheels it was installed from.
+    _check([python, "-m", "cyclone.skel", "-p", "foobar"], cwd=tmp_path, env=env)
+    project = tmp_path / "foobar"
+    line = _install_as_the_readme_says(project, venv, env)
+    assert line == f'pip install --find-links {wheels} -e ".[test]"'
+    tests = _check([python, "-m", "pytest", "-q"], cwd=project, env=env)
+    assert "8 passed" in tests.stdout, tests.stdout

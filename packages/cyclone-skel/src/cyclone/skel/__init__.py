@@ -2,8 +2,9 @@
 
     python -m cyclone.skel -p foobar
     cd foobar
-    pip install -e ".[test]"
-    twistd -n foobar            # http://127.0.0.1:8888/
+    python3 -m venv .venv && . .venv/bin/activate
+    pip install -e ".[test]" ...   # the line printed, and written in foobar/README.rst
+    twistd -n foobar            # http://127.0.0.1:8888/, settings from ./foobar.conf
 
 or from Python::
 
@@ -12,7 +13,10 @@ or from Python::
 
 The options are the old ``python -m cyclone.app`` ones (which still works):
 ``-p/--project``, ``-m/--modname``, ``-v/--version``, ``-s/--set-pkg-version``,
-``-t/--target`` and ``-g/--git``. The project is written from the files in
+``-t/--target`` and ``-g/--git``, plus ``--cyclone-from``: where the project
+installs cyclone-core and cyclone-web from (a checkout of the cyclone
+repository, a directory of wheels, or ``pypi``; by default where cyclone-skel
+itself was installed from, see `cyclone.skel.source`). The project is written from the files in
 ``cyclone/skel/template``: a path component ``__project__`` or ``__modname__``
 is renamed, a file ending in ``.tmpl`` is rendered with `string.Template`
 (``$modname``, ``$project``, ...; ``$$`` is a literal dollar sign) and loses
@@ -36,6 +40,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from cyclone.skel.source import PYPI, CycloneSource, SourceError, detect
+
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
         from importlib.resources.abc import Traversable
@@ -44,11 +50,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_VERSION",
+    "CycloneSource",
     "ProjectSpec",
     "SkelError",
     "generate",
     "git_identity",
     "main",
+    "next_steps",
     "render_tree",
 ]
 
@@ -81,6 +89,7 @@ class ProjectSpec:
     author: str = DEFAULT_AUTHOR
     email: str = DEFAULT_EMAIL
     cookie_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    cyclone_source: CycloneSource = field(default_factory=lambda: CycloneSource(PYPI))
 
     def __post_init__(self) -> None:
         if not _PROJECT_NAME.match(self.project):
@@ -112,6 +121,8 @@ class ProjectSpec:
             "author": self.author,
             "email": self.email,
             "cookie_secret": self.cookie_secret,
+            "install_command": self.cyclone_source.install_command(),
+            "cyclone_source": self.cyclone_source.describe(),
         }
 
 
@@ -189,6 +200,17 @@ def _init_git_repository(path: str) -> None:
             raise SkelError(f"git {' '.join(command)} failed in {path}: {result.stderr.strip()}")
 
 
+def _source(cyclone_from: CycloneSource | str | None) -> CycloneSource:
+    if cyclone_from is None:
+        return detect()
+    if isinstance(cyclone_from, CycloneSource):
+        return cyclone_from
+    try:
+        return CycloneSource.from_path(cyclone_from)
+    except SourceError as error:
+        raise SkelError(str(error)) from None
+
+
 def generate(
     project: str,
     *,
@@ -197,6 +219,7 @@ def generate(
     target: str = ".",
     set_pkg_version: bool = False,
     use_git: bool = False,
+    cyclone_from: CycloneSource | str | None = None,
 ) -> str:
     """Create the project and return its directory.
 
@@ -204,11 +227,14 @@ def generate(
     ``set_pkg_version``). ``modname`` defaults to the project name with "-"
     turned into "_". ``use_git`` puts git's user.name and user.email in the
     project metadata and runs ``git init`` and ``git add .`` in it (no commit:
-    that is yours to make).
+    that is yours to make). ``cyclone_from`` is where the project's README
+    installs cyclone-core and cyclone-web from: a checkout of the cyclone
+    repository, a directory of wheels, ``"pypi"``, or by default where
+    cyclone-skel itself came from (`cyclone.skel.source.detect`).
     """
     if modname is None:
         modname = project.replace("-", "_")
-    spec = ProjectSpec(project, modname, version)
+    spec = ProjectSpec(project, modname, version, cyclone_source=_source(cyclone_from))
     if not os.path.isdir(target):
         raise SkelError(f"target directory {target!r} does not exist")
     if not os.access(target, os.W_OK | os.X_OK):
@@ -231,13 +257,26 @@ def generate(
     return path
 
 
-def _parser(prog: str) -> argparse.ArgumentParser:
+def next_steps(directory: str, modname: str, source: CycloneSource) -> list[str]:
+    """The shell lines that install, test and run a generated project (as its README says)."""
+    return [
+        f"cd {directory}",
+        "python3 -m venv .venv && . .venv/bin/activate",
+        source.install_command(),
+        "pytest",
+        f"twistd -n {modname}          # http://127.0.0.1:8888/, settings from {modname}.conf",
+    ]
+
+
+def _parser(prog: str, source: CycloneSource) -> argparse.ArgumentParser:
+    steps = "\n".join("  " + line for line in next_steps("foobar", "foobar", source))
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Create a new cyclone project: a package with a web application, "
         "a twistd plugin, tests, and systemd units for deployment.",
-        epilog="example:\n  %(prog)s -p foobar\n  cd foobar\n  pip install -e .\n"
-        "  twistd -n foobar          # http://127.0.0.1:8888/",
+        epilog=f"example:\n  %(prog)s -p foobar\n{steps}\n\n"
+        f"cyclone-core and cyclone-web come from {source.describe()} (see --cyclone-from).\n"
+        "On Debian and Ubuntu, python3 -m venv needs: sudo apt install python3-venv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -273,12 +312,33 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         metavar="PATH",
         help="set path where project is created [default: ./]",
     )
+    parser.add_argument(
+        "--cyclone-from",
+        metavar="PATH",
+        help="where the project installs cyclone-core and cyclone-web from: a checkout of "
+        "the cyclone repository, a directory of their wheels, or 'pypi' "
+        "[default: where cyclone-skel came from, here: "
+        f"{source.path if source.path else PYPI}]",
+    )
     return parser
+
+
+def _source_option(argv: Sequence[str] | None) -> str | None:
+    """``--cyclone-from`` read ahead of the full parse, so ``--help`` shows its effect."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--cyclone-from")
+    known, _ = early.parse_known_args(argv)
+    return known.cyclone_from
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m cyclone.skel") -> int:
     """Run the command line; returns the exit status (2 for usage errors, 1 for failures)."""
-    parser = _parser(prog)
+    try:
+        source = _source(_source_option(argv))
+    except SkelError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    parser = _parser(prog, source)
     options = parser.parse_args(argv)
     if options.project is None:
         parser.print_help(sys.stderr)
@@ -291,13 +351,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cyclone.skel"
             target=options.target,
             set_pkg_version=options.set_pkg_version,
             use_git=options.git,
+            cyclone_from=source,
         )
     except SkelError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     modname = options.modname or options.project.replace("-", "_")
     print(f"Created {path}")
-    print(f"  cd {path}")
-    print('  pip install -e ".[test]"')
-    print(f"  twistd -n {modname}      # http://127.0.0.1:8888/")
+    for line in next_steps(path, modname, source):
+        print("  " + line)
     return 0
