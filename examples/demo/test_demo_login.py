@@ -1,7 +1,8 @@
 """The demo's sign-in over a real socket: ``python app.py --port N`` and http.client.
 
-The attack is the open redirect of issue 13: a link to the login page whose ``next``
-points at another site must land the signed-in user on this one.
+The attack is the open redirect of issue 13: a link to the sign-in page whose ``next``
+points at another site must land the signed-in user on this one (the demo's
+handlers redirect only through ``get_safe_next_url()``).
 """
 
 from __future__ import annotations
@@ -47,32 +48,33 @@ class Browser:
             self.cookies[name] = rest.split(";")[0]
         return response
 
-    def sign_in(self, name: str, next_url: str) -> Any:
-        page = self.request("GET", "/login?" + urllib.parse.urlencode({"next": next_url}))
+    def sign_in(self, name: str, password: str, next_url: str) -> Any:
+        page = self.request("GET", "/signin?" + urllib.parse.urlencode({"next": next_url}))
         token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-        hidden_next = re.search(r'name="next" value="([^"]*)"', page.text).group(1)
-        form = {"_xsrf": token, "name": name, "next": next_url}
-        return page, hidden_next, self.request("POST", "/login", form)
+        hidden = re.search(r'id="signin-next" name="next" value="([^"]*)"', page.text)
+        hidden_next = hidden.group(1)
+        form = {"_xsrf": token, "name": name, "password": password, "next": next_url}
+        return page, hidden_next, self.request("POST", "/signin", form)
 
 
 @pytest.fixture
 def browser_for_demo(run_example: Callable[..., str]) -> Browser:
-    return Browser(run_example(HERE / "app.py", port=None))
+    return Browser(run_example(HERE / "app.py", "--redis", ""))
 
 
-def test_account_page_sends_visitors_to_login_with_a_local_next(browser_for_demo):
+def test_account_page_sends_visitors_to_sign_in_with_a_local_next(browser_for_demo):
     response = browser_for_demo.request("GET", "/account")
     assert response.status == 302
-    assert response.headers["Location"] == "/login?next=%2Faccount"
+    assert response.headers["Location"] == "/signin?next=%2Faccount"
 
 
 def test_signing_in_returns_to_next_and_shows_the_account(browser_for_demo):
-    _, hidden_next, response = browser_for_demo.sign_in("Ann", "/account")
-    assert hidden_next == "/account"
-    assert (response.status, response.headers["Location"]) == (302, "/account")
+    _, hidden_next, response = browser_for_demo.sign_in("ana", "cyclone", "/account?tab=1")
+    assert hidden_next == "/account?tab=1"
+    assert (response.status, response.headers["Location"]) == (302, "/account?tab=1")
     account = browser_for_demo.request("GET", "/account")
     assert account.status == 200
-    assert "Signed in as Ann" in account.text
+    assert "Signed in as ana" in account.text
 
 
 @pytest.mark.parametrize(
@@ -80,28 +82,26 @@ def test_signing_in_returns_to_next_and_shows_the_account(browser_for_demo):
     ["//evil.example/", "/\\evil.example/", "https://evil.example/", "/\t/evil.example"],
 )
 def test_a_next_pointing_at_another_site_lands_on_this_one(browser_for_demo, next_url):
-    page, hidden_next, response = browser_for_demo.sign_in("Ann", next_url)
+    page, hidden_next, response = browser_for_demo.sign_in("ana", "cyclone", next_url)
     assert "evil.example" not in page.text
-    assert hidden_next == "/"
-    assert (response.status, response.headers["Location"]) == (302, "/")
+    assert hidden_next == "/account"
+    assert (response.status, response.headers["Location"]) == (302, "/account")
 
 
-def test_an_empty_name_is_refused_with_the_form_again(browser_for_demo):
-    page = browser_for_demo.request("GET", "/login")
-    token = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
-    response = browser_for_demo.request("POST", "/login", {"_xsrf": token, "name": ""})
-    assert response.status == 400
-    assert "Type a name." in response.text
+def test_a_wrong_password_shows_the_form_again_without_a_cookie(browser_for_demo):
+    page, _, response = browser_for_demo.sign_in("ana", "guess", "/account")
+    assert response.status == 200
+    assert "Unknown user name or wrong password." in response.text
     assert "user" not in browser_for_demo.cookies
 
 
 def test_signing_out_clears_the_cookie_and_stays_on_this_site(browser_for_demo):
-    browser_for_demo.sign_in("Ann", "/account")
+    browser_for_demo.sign_in("ana", "cyclone", "/account")
     account = browser_for_demo.request("GET", "/account")
     token = re.search(r'name="_xsrf" value="([^"]+)"', account.text).group(1)
     response = browser_for_demo.request(
-        "POST", "/logout", {"_xsrf": token, "next": "//evil.example/"}
+        "POST", "/signout", {"_xsrf": token, "next": "//evil.example/"}
     )
-    assert (response.status, response.headers["Location"]) == (302, "/")
+    assert (response.status, response.headers["Location"]) == (302, "/signin")
     assert browser_for_demo.cookies["user"] == ""
     assert browser_for_demo.request("GET", "/account").status == 302
