@@ -6,7 +6,7 @@
     nox -s docs                  # the documentation site into docs/_build/html, and its snippets
     nox -s typing                # a typed user application per distribution, mypy --strict + pyright
     nox -s bench                 # needs Debian's wrk (the session says how to get it)
-    nox -s demo                  # serves the demo site on http://127.0.0.1:8888/
+    nox -s demo                  # serves the demo site on http://127.0.0.1:8888/ (-- --port N)
 
 Each ``tests`` session installs only the package under test, cyclone-core and the
 test dependency group, so a package that quietly imports a sibling fails there.
@@ -15,6 +15,7 @@ test dependency group, so a package that quietly imports a sibling fails there.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pathlib
 import shutil
@@ -102,17 +103,64 @@ def examples(session: nox.Session) -> None:
     )
 
 
+DEMO_VENV = ROOT / ".nox" / "demo-venv"
+DEMO_STAMP = DEMO_VENV / "cyclone-demo.stamp"
+
+
+def _uv() -> str | None:
+    """The uv executable: the one pip installed beside nox, else one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def _demo_stamp() -> str:
+    """What the demo's environment depends on: this Python and every package's pyproject.toml.
+
+    The packages are installed editable, so edits to their sources need no reinstall; only
+    their metadata (dependencies, entry points) or another interpreter does.
+    """
+    digest = hashlib.sha256(f"{sys.executable}\n{sys.version}\n".encode())
+    for name in PACKAGES:
+        digest.update((PACKAGES_DIR / f"cyclone-{name}" / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
 @nox.session(python=False)
 def demo(session: nox.Session) -> None:
-    """Serve the demo site on http://127.0.0.1:8888/ (override with --port/--interface)."""
-    venv = ROOT / ".nox" / "demo-venv"
-    if not venv.exists():
-        session.run(sys.executable, "-m", "venv", str(venv))
-    python = str(venv / "bin" / "python")
-    session.run(python, "-m", "pip", "install", "-q", *[_package_path(n) for n in PACKAGES])
-    # The demo's sign-in page uses cyclone.auth, which needs the HTTP client extra.
-    session.run(python, "-m", "pip", "install", "-q", _package_path("web") + "[client]")
-    session.run(python, str(ROOT / "examples" / "demo" / "app.py"), *session.posargs)
+    """Serve the demo site on http://127.0.0.1:8888/ (nox -s demo -- --port 9000 --interface 0.0.0.0).
+
+    The packages are installed editable into .nox/demo-venv on the first run and again only
+    when a pyproject.toml changed; later runs start the site at once.
+    """
+    python = DEMO_VENV / "bin" / "python"
+    stamp = _demo_stamp()
+    current = DEMO_STAMP.read_text().strip() if DEMO_STAMP.exists() else ""
+    if current != stamp or not python.exists():
+        # cyclone-web[client]: the HTTP client cyclone.auth signs in with, for the demo's sign-in.
+        targets = [
+            _package_path(name) + ("[client]" if name == "web" else "") for name in PACKAGES
+        ]
+        editable = [item for target in targets for item in ("-e", target)]
+        shutil.rmtree(DEMO_VENV, ignore_errors=True)
+        uv = _uv()
+        if uv:
+            session.run(uv, "venv", "-q", "-p", sys.executable, str(DEMO_VENV))
+            session.run(uv, "pip", "install", "-q", "-p", str(python), *editable)
+        else:
+            session.run(sys.executable, "-m", "venv", str(DEMO_VENV))
+            session.run(str(python), "-m", "pip", "install", "-q", *editable)
+        DEMO_STAMP.write_text(stamp + "\n")
+    else:
+        session.log(f"reusing {DEMO_VENV.relative_to(ROOT)}: the packages are unchanged")
+    # Ctrl-C reaches the demo too; give it time to close its connections before nox steps in.
+    session.run(
+        str(python), str(ROOT / "examples" / "demo" / "app.py"), *session.posargs,
+        interrupt_timeout=15,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
