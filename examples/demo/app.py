@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     install_graceful_shutdown([port], [app], timeout=SHUTDOWN_TIMEOUT)
     on_shutdown(app.settings.feed.close_all)
     on_shutdown(app.settings.redis_link.close_all)
-    defer.ensureDeferred(app.settings.redis_link.connect())
+    connecting = defer.ensureDeferred(app.settings.redis_link.connect())
+    connecting.addErrback(log.err, "connecting to Redis failed unexpectedly")
 
     address = port.getHost()
     print(f"cyclone demo on http://{address.host}:{address.port}/  (Ctrl-C stops it)", flush=True)

@@ -84,6 +84,7 @@ def console() -> Iterator[Console]:
 
 def shoot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar lands mid-page
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
@@ -323,6 +324,7 @@ def test_an_upload_is_streamed_hashed_and_limited(
 
     page = console.watch(context.new_page())
     page.goto(demo + "/upload")
+    expect(page.locator("#upload-result")).to_be_hidden()
     payload = os.urandom(3 * 1024 * 1024 + 17)
     page.set_input_files(
         "#upload-file", {"name": "random.bin", "mimeType": "application/x-demo", "buffer": payload}
