@@ -552,6 +552,8 @@ def test_without_redis_the_page_says_so_and_the_rest_works(
     page.goto(url + "/redis")
     expect(page.locator("#redis-unavailable h2")).to_have_text("No Redis server here")
     expect(page.locator("#redis-unavailable")).to_contain_text(nowhere)
+    # The reason is the real one, even when the page asks while the first attempt runs.
+    expect(page.locator("#redis-unavailable .muted")).to_contain_text("Connection refused")
     shoot(page, "redis-unavailable")
     page.goto(url + "/")
     expect(page.locator(".card[href='/redis'] .status")).to_have_text("no server: see the page")

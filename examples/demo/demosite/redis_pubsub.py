@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from twisted.internet import defer
 from twisted.logger import Logger
 
 import cyclone.redis
@@ -44,6 +45,8 @@ class RedisLink:
         self.error: str | None = None if url else "turned off (--redis '')"
         self.listeners: set[RedisEvents] = set()
         self._last_attempt = float("-inf")
+        # One attempt at a time: a page asking while one is under way waits for its outcome.
+        self._connecting = defer.DeferredLock()
 
     @property
     def available(self) -> bool:
@@ -51,6 +54,13 @@ class RedisLink:
 
     async def connect(self) -> bool:
         """Connect unless connected; True when Redis answers."""
+        await self._connecting.acquire()
+        try:
+            return await self._connect()
+        finally:
+            self._connecting.release()
+
+    async def _connect(self) -> bool:
         if self.client is not None:
             return self.client.connected
         if not self.url or time.monotonic() - self._last_attempt < self.RETRY_AFTER:
