@@ -18,12 +18,14 @@ import http.client
 import json
 import os
 import pathlib
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -572,15 +574,21 @@ def test_ctrl_c_closes_websockets_with_1001_and_ends_event_streams(
         text=True,
     )
     output: list[str] = []
-    try:
+    listening: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:  # all along, so the demo never blocks on a full pipe
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
             match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
             if match:
-                url = f"http://127.0.0.1:{match.group(1)}"
-                break
-        context = browser.new_context()
+                listening.put(f"http://127.0.0.1:{match.group(1)}")
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    context = browser.new_context()
+    try:
+        url = listening.get(timeout=30)
         chat = console.watch(context.new_page())
         chat.goto(url + "/chat")
         expect(chat.locator("#chat-status")).to_have_text("connected")
@@ -596,13 +604,13 @@ def test_ctrl_c_closes_websockets_with_1001_and_ends_event_streams(
         expect(feed.locator("#feed-status")).to_have_text("the server stopped")
         expect(redis.locator("#redis-status")).to_have_text("the server stopped")
         shoot(chat, "chat-after-ctrl-c")
-        context.close()
-        output.extend(process.stdout)
         assert process.wait(30) == 0
     finally:
+        context.close()
         if process.poll() is None:
             process.kill()
             process.wait(10)
+        reader.join(10)
     text = "".join(output)
     assert "Traceback" not in text, text
     assert text.rstrip().endswith("cyclone demo stopped"), text
