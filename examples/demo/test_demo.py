@@ -601,6 +601,7 @@ def test_ctrl_c_closes_websockets_with_1001_and_ends_event_streams(
 
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends
         expect(chat.locator("#chat-status")).to_have_text("the server stopped (1001 Going Away)")
+        expect(chat.locator("#chat-text")).to_be_disabled()
         expect(feed.locator("#feed-status")).to_have_text("the server stopped")
         expect(redis.locator("#redis-status")).to_have_text("the server stopped")
         shoot(chat, "chat-after-ctrl-c")

@@ -40,6 +40,10 @@
   socket.addEventListener("close", (event) => {
     const why = event.code === 1001 ? "the server stopped (1001 Going Away)" : `closed (${event.code})`;
     setStatus("closed", why);
+    online.textContent = "0";
+    form.querySelectorAll("input, button").forEach((element) => {
+      element.disabled = true;
+    });
   });
   socket.addEventListener("message", (event) => {
     const data = JSON.parse(event.data);
