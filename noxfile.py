@@ -118,7 +118,7 @@ def _uv() -> str | None:
 
 
 def _demo_stamp() -> str:
-    """What the demo's environment depends on: this Python and every package's pyproject.toml.
+    """What the demo's environment depends on: this Python, the packages' pyproject.toml, VERSION.
 
     The packages are installed editable, so edits to their sources need no reinstall; only
     their metadata (dependencies, entry points) or another interpreter does.
@@ -126,6 +126,9 @@ def _demo_stamp() -> str:
     digest = hashlib.sha256(f"{sys.executable}\n{sys.version}\n".encode())
     for name in PACKAGES:
         digest.update((PACKAGES_DIR / f"cyclone-{name}" / "pyproject.toml").read_bytes())
+    version = ROOT / "VERSION"  # every distribution's version comes from it
+    if version.exists():
+        digest.update(version.read_bytes())
     return digest.hexdigest()
 
 
