@@ -268,7 +268,10 @@ def next_steps(directory: str, modname: str, source: CycloneSource) -> list[str]
     ]
 
 
-def _parser(prog: str, source: CycloneSource) -> argparse.ArgumentParser:
+def _parser(prog: str, source: CycloneSource | None = None) -> argparse.ArgumentParser:
+    """The command line; its example shows the install line for ``source`` (default: detected)."""
+    if source is None:
+        source = detect()
     steps = "\n".join("  " + line for line in next_steps("foobar", "foobar", source))
     parser = argparse.ArgumentParser(
         prog=prog,
