@@ -921,8 +921,7 @@ class EndlessStream(RequestHandler):
         self.done.callback(None)
 
 
-@pytest_twisted.ensureDeferred
-async def test_streaming_loop_ends_quietly_when_the_client_disconnects():
+async def _stream_to_a_client_that_leaves(**settings):
     from twisted.internet.protocol import ClientCreator, Protocol
     from twisted.logger import globalLogPublisher
 
@@ -941,7 +940,7 @@ async def test_streaming_loop_ends_quietly_when_the_client_disconnects():
         def dataReceived(self, data):
             self.transport.loseConnection()
 
-    port = reactor.listenTCP(0, Router([(r"/", EndlessStream)]), interface="127.0.0.1")
+    port = reactor.listenTCP(0, Router([(r"/", EndlessStream)], **settings), interface="127.0.0.1")
     globalLogPublisher.addObserver(observer)
     try:
         await ClientCreator(reactor, Reader).connectTCP("127.0.0.1", port.getHost().port)
@@ -949,5 +948,22 @@ async def test_streaming_loop_ends_quietly_when_the_client_disconnects():
     finally:
         globalLogPublisher.removeObserver(observer)
         await port.stopListening()
-    assert EndlessStream.events == ["on_connection_close", "ConnectionLost", "on_finish"]
+    return EndlessStream.events, criticals
+
+
+@pytest_twisted.ensureDeferred
+async def test_streaming_loop_is_cancelled_quietly_when_the_client_disconnects():
+    events, criticals = await _stream_to_a_client_that_leaves()
+    # Cancelled at whichever await it was in: the flush (which it sees) or the pause.
+    assert events in (
+        ["on_connection_close", "on_finish"],
+        ["on_connection_close", "CancelledError", "on_finish"],
+    )
+    assert criticals == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_streaming_loop_ends_on_connection_lost_when_cancelling_is_off():
+    events, criticals = await _stream_to_a_client_that_leaves(cancel_on_disconnect=False)
+    assert events == ["on_connection_close", "ConnectionLost", "on_finish"]
     assert criticals == []

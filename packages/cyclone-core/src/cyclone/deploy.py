@@ -26,7 +26,11 @@ with a 1001 Going Away, since the HTTP server no longer tracks detached ones):
         return defer.DeferredList([ws.close(1001) for ws in OPEN])
 
 ``--workers N`` runs N processes sharing the listening sockets (see
-`cyclone.workers`). Scripts that call ``reactor.listenTCP`` themselves get the
+`cyclone.workers`); ``--reload`` (for development) runs the application in a
+worker that is restarted when a source file changes (see `cyclone.autoreload`).
+``twistd -r asyncio cyclone ...`` serves on Twisted's asyncio reactor, where
+handlers may await asyncio libraries (see `cyclone.coroutines`); workers run
+the parent's reactor. Scripts that call ``reactor.listenTCP`` themselves get the
 same graceful stop from `install_graceful_shutdown`.
 """
 
@@ -48,6 +52,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from cyclone import accesslog
+from cyclone.coroutines import maybe_deferred
 
 __all__ = [
     "Listener",
@@ -108,7 +113,7 @@ def run_shutdown_hooks(timeout: float, clock: Any = None) -> defer.Deferred[None
         from twisted.internet import reactor as clock
     results = []
     for hook in list(_shutdown_hooks):
-        d = defer.maybeDeferred(hook, timeout)  # coroutines are wrapped too
+        d = maybe_deferred(hook, timeout)
         d.addTimeout(timeout, clock)
         d.addErrback(_log_hook_failure, hook)
         results.append(d)
@@ -532,6 +537,15 @@ class Options(usage.Options):
         ],
     ]
 
+    optFlags = [
+        [
+            "reload",
+            None,
+            "development: restart the application when a source file changes "
+            "(it runs in a worker process; see cyclone.autoreload)",
+        ],
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         self["listen"] = []
@@ -608,6 +622,7 @@ class Options(usage.Options):
             "appopts": list(self["appopts"]),
             "access_log_format": self["access-log-format"],
             "shutdown_timeout": self["shutdown-timeout"],
+            "reload": bool(self["reload"]),
             "tls": {
                 "cert": self["ssl-cert"],
                 "key": self["ssl-key"],
@@ -665,7 +680,11 @@ class ServerService(service.Service):
     def privilegedStartService(self) -> None:
         from twisted.internet import endpoints, reactor
 
+        from cyclone import autoreload
+
         super().privilegedStartService()
+        # An exec would fight twistd's pid file and daemonisation; --reload supervises instead.
+        autoreload.disable("twistd restarts the application only with --reload")
         for listener in self.listeners:
             factory = self.factory
             if listener.tls:
@@ -737,7 +756,7 @@ def makeService(options: Options) -> service.Service:
 
 
 def _make_service(options: Options) -> service.Service:
-    if options["workers"] > 1:
+    if options["workers"] > 1 or options["reload"]:
         from cyclone.workers import WorkerPool
 
         config = options.worker_config()

@@ -13,8 +13,12 @@ The lifecycle of one request lives in `RequestHandler._execute`: method check,
 path arguments, XSRF check, ``prepare()``, the HTTP method, ``finish()``, and
 errors turned into responses. Handler methods may return None, a Deferred
 (``defer.inlineCallbacks`` included) or be ``async def`` coroutines that await
-Deferreds; the response finishes when they complete unless the method is
-decorated with `asynchronous`.
+Deferreds and, on Twisted's asyncio reactor, asyncio futures, tasks and
+coroutines too (see `cyclone.coroutines`); the response finishes when they
+complete unless the method is decorated with `asynchronous`. When the client
+disconnects before the response is finished, ``on_connection_close()`` runs
+and then whatever the handler is waiting on is cancelled (the
+``cancel_on_disconnect`` setting or class attribute turns that off).
 
 This base needs only cyclone-core, so WebSocket, SSE and RPC handlers build on
 it. Template, locale and static-file helpers (``render``, ``locale``,
@@ -23,6 +27,7 @@ it. Template, locale and static-file helpers (``render``, ``locale``,
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import hashlib
@@ -45,6 +50,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cyclone import escape, signing
+from cyclone.coroutines import as_deferred, is_awaitable
 from cyclone.httputil import (
     HTTPHeaders,
     HTTPInputError,
@@ -152,6 +158,8 @@ class Finish(Exception):
 
 
 _ARG_DEFAULT: Any = object()
+#: What a handler's coroutine may raise once its client went away: nothing to answer then.
+_CLIENT_GONE_ERRORS = (ConnectionLost, defer.CancelledError, asyncio.CancelledError)
 _JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 #: Bodies above this size get no automatic ETag (the ``max_etag_body_size`` setting).
 DEFAULT_MAX_ETAG_BODY_SIZE = 64 * 1024
@@ -180,23 +188,6 @@ _NOT_IN_A_SAFE_REDIRECT = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _MAX_TIMESTAMP_DIGITS = 20
 
 
-def _is_awaitable(value: Any) -> bool:
-    return isinstance(value, defer.Deferred) or inspect.isawaitable(value)
-
-
-def _as_deferred(value: Any) -> defer.Deferred[Any]:
-    """Turn whatever a handler method returned (Deferred, coroutine, awaitable) into a Deferred."""
-    if isinstance(value, defer.Deferred):
-        return value
-    if inspect.iscoroutine(value):
-        return defer.ensureDeferred(value)
-
-    async def _await() -> Any:
-        return await value
-
-    return defer.ensureDeferred(_await())
-
-
 class RequestHandler:
     """Subclass and define ``get``/``post``/... to answer requests.
 
@@ -216,6 +207,9 @@ class RequestHandler:
     )
     no_keep_alive = False
     no_xsrf = False
+    #: Cancel the coroutine or Deferred the handler waits on when the client disconnects
+    #: (None: the application's ``cancel_on_disconnect`` setting, True by default).
+    cancel_on_disconnect: bool | None = None
     #: A body limit for this handler's requests, checked before the body is read
     #: (None: the application's ``max_body_size``, or ``max_form_body_size`` for
     #: urlencoded and multipart/form-data bodies).
@@ -244,6 +238,8 @@ class RequestHandler:
     _prepared = False
     _transforms: list[Any] | tuple[()] = ()
     _new_cookie: dict[str, http.cookies.Morsel[str]] | None = None
+    #: What the lifecycle waits on (prepare, the method, the body): cancelled if the client leaves.
+    _waiting_on: defer.Deferred[Any] | None = None
 
     def __init__(self, application: Router, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
@@ -856,7 +852,7 @@ class RequestHandler:
             error, exc_info = bad_request, (HTTPError, bad_request, error.__traceback__)
         if exc_info is None:
             exc_info = (type(error), error, error.__traceback__)
-        if isinstance(error, ConnectionLost) and getattr(
+        if isinstance(error, _CLIENT_GONE_ERRORS) and getattr(
             self.request.connection, "client_disconnected", False
         ):
             # The client went away while the handler waited on it: nothing to
@@ -891,6 +887,21 @@ class RequestHandler:
                 summary=self._request_summary(),
             )
             self.send_error(500, exc_info=exc_info)
+
+    def _client_disconnected(self) -> None:
+        """The client went away: tell ``on_connection_close``, then cancel what we wait on."""
+        try:
+            self.on_connection_close()
+        except Exception:
+            log.failure("on_connection_close raised in {handler}", handler=type(self).__name__)
+        waiting_on = self._waiting_on
+        if waiting_on is None or waiting_on.called or self._finished:
+            return
+        cancel = self.cancel_on_disconnect
+        if cancel is None:
+            cancel = self.settings.get("cancel_on_disconnect", True)
+        if cancel:
+            waiting_on.cancel()
 
     def _handle_failure(self, failure: Failure) -> None:
         error = failure.value
@@ -1138,8 +1149,8 @@ class RequestHandler:
             ):
                 self.check_xsrf_cookie()
             result = self.prepare()
-            if result is not None and _is_awaitable(result):
-                d = _as_deferred(result)
+            if result is not None and is_awaitable(result):
+                d = self._waiting_on = as_deferred(result)
                 d.addCallback(self._after_prepare)
                 d.addErrback(self._handle_failure)
                 return d
@@ -1158,7 +1169,8 @@ class RequestHandler:
             body_done = self.request._body_done  # type: ignore[attr-defined]
             if not body_done.called:
                 d: defer.Deferred[Any] = defer.Deferred()
-                body_done.addCallback(lambda _: d.callback(None))
+                self._waiting_on = d
+                body_done.addCallback(lambda _: d.callback(None) if not d.called else None)
                 d.addCallback(self._run_method)
                 d.addErrback(self._handle_failure)
                 return d
@@ -1176,8 +1188,8 @@ class RequestHandler:
                 method = self.default
             result = method(*self.path_args, **self.path_kwargs)
             if result is not None:
-                if _is_awaitable(result):
-                    d = _as_deferred(result)
+                if is_awaitable(result):
+                    d = self._waiting_on = as_deferred(result)
                     d.addCallback(self._after_method)
                     d.addErrback(self._handle_failure)
                     return d
@@ -1357,7 +1369,7 @@ def asynchronous(method: _Method) -> _Method:
         self._auto_finish = False
         result = method(self, *args, **kwargs)
         if isinstance(result, defer.Deferred) or inspect.iscoroutine(result):
-            d = _as_deferred(result)
+            d = self._waiting_on = as_deferred(result)
             d.addErrback(self._handle_failure)
             return None
         return result

@@ -1036,9 +1036,7 @@ class HTTPServer(protocol.ServerFactory):
         clock: Any = None,
     ) -> None:
         """Set the server options (shared by HTTPServer and the routers built on it)."""
-        if clock is None:
-            from twisted.internet import reactor as clock
-        self.clock = clock
+        self._clock = clock
         self.xheaders = xheaders
         self.no_keep_alive = no_keep_alive
         # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
@@ -1077,6 +1075,25 @@ class HTTPServer(protocol.ServerFactory):
 
     def _start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate:
         raise NotImplementedError("HTTPServer needs a request_callback")
+
+    @property
+    def clock(self) -> Any:
+        """The IReactorTime for timeouts: the ``clock`` option, else the reactor once serving.
+
+        Looked up on first use rather than when the factory is made, so that
+        building an application inside ``asyncio.run`` does not install
+        Twisted's default reactor before ``listen()`` picks the asyncio one.
+        """
+        clock = self._clock
+        if clock is None:
+            from twisted.internet import reactor as clock
+
+            self._clock = clock
+        return clock
+
+    @clock.setter
+    def clock(self, value: Any) -> None:
+        self._clock = value
 
     # -- connection bookkeeping and the one timeout timer --------------------------
 

@@ -22,6 +22,7 @@ UI modules and compression.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from twisted.internet import defer
 from twisted.logger import Logger, globalLogBeginner, globalLogPublisher
 
 from cyclone import accesslog, escape
+from cyclone.coroutines import as_deferred
 from cyclone.handler import ErrorHandler, RequestHandler
 from cyclone.httpserver import HTTPServer
 from cyclone.httputil import (
@@ -43,6 +45,9 @@ __all__ = ["Router", "URLSpec", "url"]
 
 log = Logger(namespace="cyclone.access")
 app_log = Logger(namespace="cyclone.application")
+
+#: Tornado's listen backlog (its ``_DEFAULT_BACKLOG``); Twisted's own default is 50.
+_DEFAULT_BACKLOG = 128
 
 #: Application settings that configure the HTTP server underneath.
 SERVER_SETTINGS = (
@@ -224,7 +229,11 @@ class _HandlerDelegate:
         if handler is None or handler._finished:
             return None
         try:
-            return handler.data_received(chunk)
+            result = handler.data_received(chunk)
+            if result is None or isinstance(result, defer.Deferred):
+                return result
+            # An ``async def data_received`` (Tornado allows it): reading waits for it.
+            return as_deferred(result).addErrback(handler._handle_failure)
         except Exception as error:
             handler._handle_request_exception(error)
             return None
@@ -246,10 +255,7 @@ class _HandlerDelegate:
     def on_connection_close(self) -> None:
         handler = self.handler
         if handler is not None:
-            try:
-                handler.on_connection_close()
-            except Exception:
-                app_log.failure("on_connection_close raised in {handler}", handler=handler)
+            handler._client_disconnected()
         self.body = None
 
     def _make_handler(self) -> RequestHandler | None:
@@ -316,6 +322,72 @@ class Router(HTTPServer):
         )
         if handlers:
             self.add_handlers(".*$", handlers)
+
+    def listen(self, port: int, address: str = "", **server_settings: Any) -> Any:
+        """Serve HTTP on ``address:port`` (all IPv4 addresses by default); Tornado's ``listen``.
+
+        Inside a running asyncio loop (``asyncio.run(main())``) this serves on
+        that loop through Twisted's asyncio reactor, installing it if no
+        reactor is installed yet (see `cyclone.eventloop`); otherwise it uses
+        the installed reactor, for a ``reactor.run()`` program.
+
+        ``server_settings`` are the server settings also accepted by the
+        constructor (``xheaders``, ``max_body_size``, ``idle_connection_timeout``...;
+        this application is the server factory, so they apply to it and must
+        come before it serves a connection), plus Tornado's ``backlog``,
+        ``family`` (``socket.AF_INET6`` with no address listens on ``::``) and
+        ``ssl_options`` (a Twisted context factory such as
+        ``twisted.internet.ssl.CertificateOptions``, or
+        ``{"certfile": ..., "keyfile": ...}``; needs ``cyclone-core[tls]``).
+
+        Returns Twisted's listening port (``getHost().port`` is the port bound
+        when ``port`` is 0, ``stopListening()`` stops accepting) where Tornado
+        returns an ``HTTPServer``: here the application itself is the server,
+        and the port is the one new object a listen makes.
+        """
+        from cyclone.eventloop import serving_reactor
+
+        backlog = server_settings.pop("backlog", _DEFAULT_BACKLOG)
+        family = server_settings.pop("family", None)
+        ssl_options = server_settings.pop("ssl_options", None)
+        if server_settings.pop("reuse_port", False):
+            raise ValueError(
+                "listen(reuse_port=True) is not supported: run several processes with "
+                "twistd cyclone --workers N, which share one socket"
+            )
+        unknown = sorted(set(server_settings) - set(SERVER_SETTINGS))
+        if unknown:
+            raise TypeError(f"listen() got unexpected server settings {unknown}")
+        if server_settings:
+            self._apply_server_settings(server_settings)
+        if not address and family is not None and family == socket.AF_INET6:
+            address = "::"
+        reactor = serving_reactor()
+        if ssl_options is None:
+            return reactor.listenTCP(port, self, backlog=backlog, interface=address)
+        context = _tls_context(ssl_options)
+        return reactor.listenSSL(port, self, context, backlog=backlog, interface=address)
+
+    def _apply_server_settings(self, server_settings: dict[str, Any]) -> None:
+        if self._connections:
+            raise RuntimeError(
+                f"listen() cannot change server settings {sorted(server_settings)} once the "
+                "application serves connections: give them to the application instead"
+            )
+        self.settings.update(server_settings)
+        self._configure_server(
+            self,
+            **{name: self.settings[name] for name in SERVER_SETTINGS if name in self.settings},
+        )
+
+    def startFactory(self) -> None:
+        """Start the autoreloader when ``autoreload`` (or ``debug``) is set, as Tornado does."""
+        super().startFactory()
+        settings = self.settings
+        if settings.get("autoreload", settings.get("debug", False)):
+            from cyclone import autoreload
+
+            autoreload.start()
 
     def __call__(self, request: HTTPServerRequest | None = None) -> Any:
         """``app()`` returns the factory itself (old cyclone ``.tac`` files call it)."""
@@ -415,6 +487,20 @@ class Router(HTTPServer):
         if settings.get("access_log", True) is False or not _someone_is_listening():
             return
         accesslog.log_request(handler, settings.get("access_log_format"))
+
+
+def _tls_context(ssl_options: Any) -> Any:
+    """A Twisted TLS context factory from ``listen(ssl_options=...)``."""
+    if hasattr(ssl_options, "getContext") or hasattr(ssl_options, "serverConnectionForTLS"):
+        return ssl_options
+    if isinstance(ssl_options, dict) and "certfile" in ssl_options:
+        from cyclone.deploy import tls_context_factory
+
+        return tls_context_factory(ssl_options["certfile"], ssl_options.get("keyfile"))
+    raise TypeError(
+        f"ssl_options={ssl_options!r}: Twisted uses pyOpenSSL, so give a context factory "
+        "(twisted.internet.ssl.CertificateOptions) or {'certfile': ..., 'keyfile': ...}"
+    )
 
 
 def _someone_is_listening() -> bool:

@@ -45,7 +45,7 @@ from twisted.logger import (
 )
 from twisted.python.failure import Failure
 
-from cyclone import deploy
+from cyclone import autoreload, deploy
 
 __all__ = ["WorkerPool", "worker_main"]
 
@@ -57,6 +57,8 @@ KILL_GRACE_SECONDS = 5.0
 QUICK_DEATH_SECONDS = 2.0
 #: The longest wait before restarting a crash-looping worker.
 MAX_RESTART_DELAY = 30.0
+#: Seconds a ``--reload`` worker gives requests in flight when it stops to reload.
+RELOAD_SHUTDOWN_TIMEOUT = 2.0
 #: First child file descriptor used for the inherited listening sockets.
 FIRST_SOCKET_FD = 3
 
@@ -216,6 +218,10 @@ class WorkerPool(service.Service):
                 signal=signal_number,
             )
             return
+        if status == autoreload.RELOAD_EXIT_CODE and self.config.get("reload"):
+            log.info("worker {pid} stopped to reload; starting a new one", pid=worker.pid)
+            self._restart_calls[worker.slot] = self.reactor.callLater(0, self._spawn, worker.slot)
+            return
         ready_at = worker.ready_at
         if ready_at is None or time.monotonic() - ready_at < QUICK_DEATH_SECONDS:
             self._quick_deaths[worker.slot] = self._quick_deaths.get(worker.slot, 0) + 1
@@ -335,7 +341,11 @@ def worker_main(argv: Sequence[str]) -> None:
     reactor: Any = installed_reactor
     observers: list[Any] = [jsonFileLogObserver(sys.stdout)]
     globalLogBeginner.beginLoggingTo(observers, redirectStandardIO=False)
-    app = deploy.build_application(config)
+    reloading = bool(config.get("reload"))
+    if reloading:
+        app = _build_for_reload(config, reactor)
+    else:
+        app = deploy.build_application(config)
     sockets = config["sockets"]
     tls_context: Any = deploy.build_tls(config) if any(s["tls"] for s in sockets) else None
     ports = []
@@ -348,6 +358,8 @@ def worker_main(argv: Sequence[str]) -> None:
         ports.append(reactor.adoptStreamPort(item["fd"], item["family"], factory))
         os.close(item["fd"])
     timeout = config.get("shutdown_timeout", deploy.DEFAULT_SHUTDOWN_TIMEOUT)
+    if reloading:
+        timeout = min(timeout, RELOAD_SHUTDOWN_TIMEOUT)
     deploy.install_graceful_shutdown(ports, [app], timeout, reactor)
 
     def parent_gone() -> None:
@@ -371,3 +383,49 @@ def worker_main(argv: Sequence[str]) -> None:
 
     reactor.callWhenRunning(ready)
     reactor.run()
+    if _reload_requested:
+        sys.exit(autoreload.RELOAD_EXIT_CODE)
+
+
+#: Set when a --reload worker stops because a source file changed.
+_reload_requested: list[str] = []
+
+
+def _build_for_reload(config: dict[str, Any], reactor: Any) -> Any:
+    """Build the application of a ``--reload`` worker, which exits when a source file changes.
+
+    If building fails (a syntax error, an exception at import...), the worker
+    logs it, answers every request with a 500 showing it, and waits for a
+    change to one of the imported files or the files in the traceback.
+    """
+
+    def stop_for_reload(changed: list[str]) -> None:
+        log.info("{paths} changed; reloading", paths=", ".join(changed))
+        _reload_requested.extend(changed)
+        if reactor.running:
+            reactor.stop()
+
+    try:
+        app = deploy.build_application(config)
+    except Exception as error:
+        log.failure("the application failed to load; waiting for a change to reload it")
+        autoreload.watch_until_changed(stop_for_reload, autoreload.failure_files(error))
+        return _load_failure_application("".join(traceback.format_exception(error)))
+    autoreload._start_watching(stop_for_reload, autoreload.DEFAULT_CHECK_TIME)
+    return app
+
+
+def _load_failure_application(text: str) -> Any:
+    """A Router answering 500 with ``text`` (the traceback) while ``--reload`` waits for a fix."""
+    from cyclone.handler import RequestHandler
+    from cyclone.routing import Router
+
+    class LoadFailed(RequestHandler):
+        def prepare(self) -> None:
+            self.set_status(500)
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            self.finish(
+                "The application failed to load; it reloads when a file changes.\n\n" + text
+            )
+
+    return Router([], default_handler_class=LoadFailed)

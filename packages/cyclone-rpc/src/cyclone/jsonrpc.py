@@ -61,6 +61,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from cyclone._rpcclient import DEFAULT_MAX_RESPONSE_SIZE, RPCClient
+from cyclone.coroutines import maybe_deferred
 from cyclone.handler import HTTPError, RequestHandler
 
 __all__ = [
@@ -360,7 +361,7 @@ class JsonrpcDispatcher:
         except ValueError:
             pass  # no introspectable signature (some builtins): let the call decide
         try:
-            return await defer.maybeDeferred(function, *args, **kwargs)
+            return await maybe_deferred(function, *args, **kwargs)
         except JsonRpcError:
             raise
         except Exception as error:

@@ -84,6 +84,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from cyclone._rpcclient import DEFAULT_MAX_RESPONSE_SIZE, RPCClient
+from cyclone.coroutines import maybe_deferred
 from cyclone.handler import HTTPError, RequestHandler
 
 __all__ = [
@@ -384,7 +385,7 @@ class XmlrpcDispatcher:
         try:
             function = self.lookup(method_name)
             _check_arguments(function, method_name, params)
-            return await defer.maybeDeferred(function, *params)
+            return await maybe_deferred(function, *params)
         except Fault as fault:
             return fault
         except Exception:

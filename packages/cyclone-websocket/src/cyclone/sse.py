@@ -58,6 +58,7 @@ Settings (on the Router/Application):
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -66,6 +67,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cyclone import escape
+from cyclone.coroutines import as_deferred, is_awaitable
 from cyclone.handler import RequestHandler
 
 __all__ = ["SSEHandler", "format_event"]
@@ -164,6 +166,7 @@ class SSEHandler(RequestHandler):
     _backlog = 0
     _dropped = False
     _sent_since_keepalive = False
+    _binding: defer.Deferred[Any] | None = None  # an async bind() still running
 
     @property
     def last_event_id(self) -> str | None:
@@ -173,7 +176,9 @@ class SSEHandler(RequestHandler):
     def bind(self) -> Any:
         """Called when the stream is open; subscribe this handler to what it streams.
 
-        May return a Deferred or be ``async def``; if it fails the stream is closed.
+        May return a Deferred or be ``async def`` (awaiting asyncio libraries too on the
+        asyncio reactor); if it fails the stream is closed, and if the client leaves
+        while it runs it is cancelled after `unbind`.
         """
 
     def unbind(self) -> None:
@@ -208,10 +213,8 @@ class SSEHandler(RequestHandler):
             log.failure("bind() raised in {handler}; closing the stream", handler=self)
             self._close_after_error()
             return None
-        if result is not None and (
-            isinstance(result, defer.Deferred) or hasattr(result, "__await__")
-        ):
-            d = defer.ensureDeferred(result)
+        if result is not None and is_awaitable(result):
+            d = self._binding = as_deferred(result)
             d.addErrback(self._bind_failed)
         return None
 
@@ -301,6 +304,8 @@ class SSEHandler(RequestHandler):
         self._send(KEEPALIVE_COMMENT)
 
     def _bind_failed(self, failure: Failure) -> None:
+        if self._stream_closed and failure.check(defer.CancelledError, asyncio.CancelledError):
+            return  # the client left while bind() ran: _on_stream_end cancelled it
         log.failure("bind() failed in {handler}; closing the stream", failure, handler=self)
         self._close_after_error()
 
@@ -320,3 +325,6 @@ class SSEHandler(RequestHandler):
             self.unbind()
         except Exception:
             log.failure("unbind() raised in {handler}", handler=self)
+        binding = self._binding
+        if binding is not None and not binding.called:
+            binding.cancel()

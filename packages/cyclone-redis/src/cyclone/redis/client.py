@@ -42,6 +42,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from cyclone.coroutines import as_deferred
 from cyclone.redis.settings import RedisSettings, redis_settings
 
 __all__ = ["RedisClient", "RedisUnavailable", "connect", "unavailable_as_503"]
@@ -540,7 +541,7 @@ def unavailable_as_503(method: _F) -> _F:
         except RedisUnavailable as error:
             raise as_http_error(error) from error
         if inspect.isawaitable(result) and not isinstance(result, Deferred):
-            result = defer.ensureDeferred(result)  # type: ignore[arg-type]
+            result = as_deferred(result)
         if isinstance(result, Deferred):
             result.addErrback(translate)
         return result

@@ -43,6 +43,7 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from cyclone.coroutines import maybe_deferred
 from cyclone.redis.client import (
     RedisUnavailable,
     _ConnectionMonitor,
@@ -285,7 +286,7 @@ class Subscriber:
                         message=message,
                     )
                     continue
-            result = defer.maybeDeferred(callback, channel, value)
+            result = maybe_deferred(callback, channel, value)
             result.addErrback(self._log_callback_failure, callback, channel)
 
     def _log_callback_failure(

@@ -20,6 +20,7 @@ bounds what a peer that doesn't read can make us hold:
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any, Protocol
 
@@ -188,6 +189,10 @@ class WebSocketProtocol(TwistedProtocol):
         if self.close_code is None and self.close_reason is None:
             self.close_code = CloseCode.ABNORMAL
         self.delegate._ws_closed(self.close_code, self.close_reason)
+        delivering = self._delivering
+        if delivering is not None and not delivering.called:
+            # The application's open() or on_message() is still running for a peer that left.
+            delivering.cancel()
 
     # IPushProducer: the transport tells us when its write buffer passes its high-water mark.
 
@@ -333,6 +338,8 @@ class WebSocketProtocol(TwistedProtocol):
             self._dispatch(pending)
 
     def _message_callback_failed(self, failure: Failure) -> None:
+        if self.closed and failure.check(defer.CancelledError, asyncio.CancelledError):
+            return  # cancelled by connectionLost
         log.failure("WebSocket message callback failed", failure)
         self.close(CloseCode.INTERNAL_ERROR, "internal error")
 

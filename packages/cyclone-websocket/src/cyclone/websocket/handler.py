@@ -54,12 +54,15 @@ about 64 KiB + ``websocket_max_buffer_size`` + one message for sending, and
 ``websocket_max_message_size`` (plus one 64 KiB read) for receiving. If ``on_message``
 returns a Deferred (or is ``async def``), reading pauses until it fires; reading also
 waits for ``open()`` to finish.
+
+``open`` and ``on_message`` may be ``async def`` and, on Twisted's asyncio reactor,
+await asyncio libraries as well as Deferreds (see `cyclone.coroutines`). When the
+connection closes while one of them is still running, ``on_close`` runs and then it is
+cancelled (the coroutine sees CancelledError at its ``await``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,6 +70,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from cyclone.coroutines import as_deferred, is_awaitable
 from cyclone.deploy import on_shutdown
 from cyclone.escape import json_encode
 from cyclone.handler import RequestHandler
@@ -95,16 +99,6 @@ log = Logger()
 
 #: Tornado's cap on the default ping timeout.
 _MAX_DEFAULT_PING_TIMEOUT = 30.0
-
-
-def _as_deferred(result: Any) -> defer.Deferred[Any] | None:
-    if isinstance(result, defer.Deferred):
-        return result
-    if inspect.iscoroutine(result):
-        return defer.ensureDeferred(result)
-    if inspect.isawaitable(result):
-        return defer.Deferred.fromFuture(asyncio.ensure_future(result))
-    return None
 
 
 class WebSocketHandler(RequestHandler):
@@ -220,7 +214,11 @@ class WebSocketHandler(RequestHandler):
 
         Messages that arrive before ``open()`` has finished wait for it (Tornado semantics).
         """
-        opened: defer.Deferred[Any] = defer.Deferred()
+        opening: list[defer.Deferred[Any]] = []
+        # Cancelling it (the connection closed during open()) cancels open() itself.
+        opened: defer.Deferred[Any] = defer.Deferred(
+            lambda _: opening[0].cancel() if opening else None
+        )
         protocol = WebSocketProtocol17(
             Role.SERVER,
             self,
@@ -234,14 +232,16 @@ class WebSocketHandler(RequestHandler):
         self.request.connection.write_headers(101, "Switching Protocols", response)
         self.detach(protocol)
         try:
-            result = _as_deferred(self.open(*args, **kwargs))
+            result = self.open(*args, **kwargs)
         except Exception:
             opened.errback()
             return
-        if result is None:
+        if result is None or not is_awaitable(result):
             opened.callback(None)
         else:
-            result.chainDeferred(opened)
+            running = as_deferred(result)
+            opening.append(running)
+            running.chainDeferred(opened)
 
     @property
     def ws_protocol(self) -> WebSocketProtocol17 | None:
@@ -379,7 +379,10 @@ class WebSocketHandler(RequestHandler):
     # -- WebSocketDelegate ---------------------------------------------------------------
 
     def _ws_message(self, message: str | bytes) -> Any:
-        return _as_deferred(self.on_message(message))
+        result = self.on_message(message)
+        if result is None or not is_awaitable(result):
+            return None
+        return as_deferred(result)
 
     def _ws_ping(self, payload: bytes) -> None:
         self.on_ping(payload)
