@@ -717,3 +717,29 @@ def test_plugin_runs_daemonized_with_pidfile_and_logfile(shared_dir: Path, worke
     assert "Server Shut Down." in log_text
     if workers > 1:
         assert log_text.count("stopped (exit 0") == workers
+
+
+# -- twistd on the asyncio reactor ---------------------------------------------------------
+
+
+def test_twistd_on_the_asyncio_reactor_serves_handlers_mixing_asyncio_and_deferreds(
+    tmp_path: Path, servers
+) -> None:
+    from asyncio_helpers import ASYNCIO_APP, get_json, upstream_echo_server
+
+    (tmp_path / "aioapp.py").write_text(ASYNCIO_APP)
+    with upstream_echo_server() as upstream:
+        server = ServerProcess(
+            twistd("-n", "-r", "asyncio", "cyclone", "--app=aioapp:make_app", "--port=0"),
+            tmp_path,
+            env={"UPSTREAM_PORT": str(upstream)},
+        )
+        try:
+            address = server.wait_serving()
+            status, body = get_json(address, "/mixed")
+            assert status == 200, server.output
+            assert body["echoed"] == "ping" and body["deferred"] == "from a Deferred"
+            assert body["task"] is True and body["reactor"] == "AsyncioSelectorReactor"
+            assert_stops_cleanly(server)
+        finally:
+            server.kill()

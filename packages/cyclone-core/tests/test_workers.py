@@ -199,3 +199,33 @@ def test_a_worker_that_cannot_start_is_retried_with_growing_delays(app_dir: Path
         assert "Server Shut Down." in server.output
     finally:
         server.kill()
+
+
+def test_workers_on_the_asyncio_reactor_run_asyncio_handlers(tmp_path: Path) -> None:
+    from asyncio_helpers import ASYNCIO_APP, get_json, upstream_echo_server
+
+    (tmp_path / "aioapp.py").write_text(ASYNCIO_APP)
+    with upstream_echo_server() as upstream:
+        server = ServerProcess(
+            twistd(
+                "-n",
+                "-r",
+                "asyncio",
+                "cyclone",
+                "--app=aioapp:make_app",
+                "--port=0",
+                "--workers=2",
+            ),
+            tmp_path,
+            env={"UPSTREAM_PORT": str(upstream)},
+        )
+        try:
+            address = server.wait_serving()
+            for _ in range(2):
+                server.wait_for(WORKER_SERVING + r" aioapp:make_app \(AsyncioSelectorReactor\)")
+            for _ in range(4):
+                status, body = get_json(address, "/mixed")
+                assert status == 200, server.output
+                assert body["echoed"] == "ping" and body["task"] is True
+        finally:
+            server.kill()

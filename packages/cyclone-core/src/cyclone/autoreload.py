@@ -172,7 +172,7 @@ class _Watcher:
                     log.info("{path} compiles again", path=path)
             elif self.broken.get(path) != error:
                 self.broken[path] = error
-                log.error(
+                _tell(
                     "{path} does not compile, so the server keeps its current code until the "
                     "next change: {error}",
                     path=path,
@@ -200,8 +200,20 @@ def _compile_error(path: str) -> str | None:
     return None
 
 
+def _tell(message: str, **fields: Any) -> None:
+    """Log ``message``, on stderr too when nothing observes the log (a plain script)."""
+    from cyclone.routing import _someone_is_listening
+
+    if "error" in fields:
+        log.error(message, **fields)
+    else:
+        log.info(message, **fields)
+    if not _someone_is_listening():
+        print("cyclone.autoreload: " + message.format(**fields), file=sys.stderr, flush=True)
+
+
 def _restart_process(changed: list[str]) -> None:
-    log.info("{paths} changed; restarting", paths=", ".join(changed))
+    _tell("{paths} changed; restarting", paths=", ".join(changed))
     for hook in _reload_hooks:
         try:
             hook()

@@ -23,8 +23,9 @@ How a coroutine runs depends on the installed reactor:
   asyncio futures to the loop and waits for each Deferred the coroutine
   awaits, resuming it with the Deferred's result or failure. Cancelling the
   returned Deferred cancels the task: the coroutine sees
-  `asyncio.CancelledError` at its current ``await``, and a Deferred it was
-  awaiting is cancelled too.
+  `asyncio.CancelledError` at its current ``await`` (a Deferred it was
+  awaiting is cancelled too), and the Deferred fails with
+  `defer.CancelledError` once the coroutine has unwound.
 - On any other reactor it runs as Twisted runs coroutines
   (`Deferred.fromCoroutine`): Deferreds only, no task. Awaiting an asyncio
   object there fails with `AsyncioReactorRequired`, which says what to change.
@@ -145,13 +146,34 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, _T]) -> defer.Deferred[_T]:
         deferred.addErrback(_explain_missing_loop)
         return deferred
     driver = _TaskDriver(coroutine, loop)
-    result: defer.Deferred[_T] = defer.Deferred(driver.cancel_task)
+    result: _TaskDeferred[_T] = _TaskDeferred(driver)
     driver.report_to(result)
     if _EAGER_TASKS and loop.get_task_factory() is None:
         driver.task = asyncio.Task(driver, loop=loop, eager_start=True)  # type: ignore[call-arg]
     else:
         driver.task = loop.create_task(driver)
     return result
+
+
+class _TaskDeferred(defer.Deferred[_T]):
+    """The Deferred of a coroutine running in an asyncio task.
+
+    ``cancel()`` cancels the task and, like cancelling a Deferred-driven
+    coroutine, fires this Deferred once the coroutine has unwound (with
+    `defer.CancelledError` unless the coroutine caught it and returned), not
+    before: its ``finally`` blocks have run by the time anyone hears of it.
+    """
+
+    def __init__(self, driver: _TaskDriver) -> None:
+        super().__init__()
+        self._driver = driver
+
+    def cancel(self) -> None:
+        task = self._driver.task
+        if not self.called and task is not None and not task.done():
+            task.cancel()
+            return
+        super().cancel()
 
 
 def _future_as_deferred(future: asyncio.Future[Any]) -> defer.Deferred[Any]:
@@ -242,11 +264,6 @@ class _TaskDriver(collections.abc.Coroutine):  # type: ignore[type-arg]
         self._deferred = deferred
         self._context = contextvars.copy_context()
 
-    def cancel_task(self, deferred: defer.Deferred[Any]) -> None:
-        """The Deferred's canceller: cancel the task, which unwinds on the next loop turn."""
-        if self.task is not None:
-            self.task.cancel()
-
     # -- the coroutine protocol the task drives ---------------------------------------
 
     def send(self, value: Any) -> Any:
@@ -335,12 +352,14 @@ class _TaskDriver(collections.abc.Coroutine):  # type: ignore[type-arg]
         deferred = self._deferred
         assert deferred is not None and self._context is not None
         if deferred.called:
-            # Cancelled from outside: the Deferred already failed with CancelledError.
-            if failure is not None and not failure.check(
-                asyncio.CancelledError, defer.CancelledError
-            ):
-                log.failure("a cancelled coroutine raised while unwinding", failure)
+            if failure is not None:
+                log.failure("a coroutine failed after its Deferred had fired", failure)
             return
+        if failure is not None and failure.check(asyncio.CancelledError):
+            # Those who hold the Deferred (addTimeout, handlers) expect Twisted's.
+            cancelled = defer.CancelledError(*failure.value.args)  # type: ignore[union-attr]
+            cancelled.__cause__ = failure.value
+            failure = Failure(cancelled, defer.CancelledError, failure.getTracebackObject())
         if failure is None:
             self._context.run(deferred.callback, value)
         else:
