@@ -146,3 +146,126 @@ def test_cyclone_test_case_runs_under_pytest(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+# -- asyncio handlers ------------------------------------------------------------------------
+
+ASYNCIO_HANDLERS = textwrap.dedent(
+    """
+    import asyncio
+
+    from twisted.internet import task
+
+    from cyclone.handler import RequestHandler
+    from cyclone.routing import Router
+
+
+    class Mixed(RequestHandler):
+        async def get(self):
+            from twisted.internet import reactor
+
+            await asyncio.sleep(0.01)
+            value = await task.deferLater(reactor, 0.01, lambda: "deferred")
+            self.write({"value": value, "task": asyncio.current_task() is not None})
+
+
+    def make_app():
+        return Router([(r"/", Mixed)])
+    """
+)
+
+
+def _run(tmp_path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *argv],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+
+
+def test_the_client_under_pytest_twisted_on_the_asyncio_reactor_runs_asyncio_handlers(tmp_path):
+    (tmp_path / "handlers.py").write_text(ASYNCIO_HANDLERS)
+    (tmp_path / "test_app.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest_twisted
+
+            from cyclone.testing import Client
+            from handlers import make_app
+
+
+            @pytest_twisted.ensureDeferred
+            async def test_mixed():
+                response = await Client(make_app()).get("/")
+                assert response.json() == {"value": "deferred", "task": True}
+            """
+        )
+    )
+    result = _run(
+        tmp_path,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--reactor=asyncio",
+        "test_app.py",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_cyclone_test_case_under_trial_on_the_asyncio_reactor_awaits_asyncio_too(tmp_path):
+    (tmp_path / "handlers.py").write_text(ASYNCIO_HANDLERS)
+    (tmp_path / "test_case.py").write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            from cyclone.testing import CycloneTestCase
+            from handlers import make_app
+
+
+            class MixedTest(CycloneTestCase):
+                app_builder = staticmethod(make_app)
+
+                async def test_handler_and_test_both_use_asyncio(self):
+                    await asyncio.sleep(0.01)
+                    self.assertIsNotNone(asyncio.current_task())
+                    response = await self.client.get("/")
+                    self.assertEqual(response.json(), {"value": "deferred", "task": True})
+            """
+        )
+    )
+    result = _run(tmp_path, "-m", "twisted.trial", "--reactor=asyncio", "test_case")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED (successes=1)" in result.stdout
+
+
+def test_the_client_awaited_from_plain_asyncio_tests_gets_futures(tmp_path):
+    (tmp_path / "handlers.py").write_text(ASYNCIO_HANDLERS)
+    (tmp_path / "test_plain.py").write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            import unittest
+
+            from cyclone.testing import Client
+            from handlers import make_app
+
+
+            class PlainAsyncio(unittest.IsolatedAsyncioTestCase):
+                async def test_mixed(self):
+                    pending = Client(make_app()).get("/")
+                    self.assertIsInstance(pending, asyncio.Future)
+                    response = await pending
+                    self.assertEqual(response.json(), {"value": "deferred", "task": True})
+            """
+        )
+    )
+    result = _run(tmp_path, "-m", "unittest", "-v", "test_plain")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_mixed" in result.stderr and "OK" in result.stderr

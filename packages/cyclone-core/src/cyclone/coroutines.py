@@ -135,6 +135,11 @@ def as_future(value: Any) -> asyncio.Future[Any]:
     return driver.task
 
 
+def _drives_deferreds(task: asyncio.Task[Any]) -> bool:
+    """True for a task running cyclone's driver (its coroutine may await Deferreds)."""
+    return isinstance(task.get_coro(), _TaskDriver)
+
+
 async def _await(awaitable: Any) -> Any:
     return await awaitable
 

@@ -198,9 +198,10 @@ def exchange(
     The Deferred fails with ``ConnectionDone`` if the server closes without
     answering.
     """
-    from twisted.internet import reactor as _reactor
+    from cyclone.eventloop import serving_reactor
 
-    reactor: Any = _reactor
+    # Inside a running asyncio loop: the asyncio reactor on it (see cyclone.eventloop).
+    reactor: Any = serving_reactor()
     result: defer.Deferred[Response] = defer.Deferred()
     scheduled: list[Any] = []
     finishing: list[bool] = []

@@ -20,11 +20,25 @@ and under pytest.
 `Response`, `ResponseReader`, `MemoryTransport` and `exchange` live in
 `cyclone.inmemory` (which does not load ``twisted.trial``) and are re-exported
 here under their old names.
+
+Handlers that await asyncio libraries need Twisted's asyncio reactor, in tests
+too: ``trial --reactor=asyncio`` or ``pytest --reactor=asyncio``
+(pytest-twisted). There, ``async def`` test methods of `CycloneTestCase` run
+like handlers (`cyclone.coroutines`), so they may await asyncio as well as the
+client's Deferreds. Called from an asyncio task that cyclone does not drive
+(``asyncio.run``, ``unittest.IsolatedAsyncioTestCase``, pytest-asyncio) the
+client puts the asyncio reactor on the running loop and returns asyncio
+futures instead of Deferreds, so ``await client.get(...)`` works there too;
+Twisted's reactor cannot restart, so only the first such loop of a process
+can serve (give the tests one loop, e.g. pytest-asyncio's session scope).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import http.cookies
+import inspect
 import json
 import time
 import urllib.parse
@@ -36,6 +50,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from cyclone import signing
+from cyclone.coroutines import _drives_deferreds, as_deferred
 from cyclone.httputil import HTTPHeaders, parse_http_date
 from cyclone.inmemory import MemoryTransport, Response, ResponseReader, exchange
 
@@ -151,7 +166,22 @@ class Client:
             self.cookies._update(response.headers)
             return response
 
-        return d.addCallback(remember_cookies)
+        d.addCallback(remember_cookies)
+        loop = _foreign_asyncio_task_loop()
+        if loop is not None:
+            return d.asFuture(loop)  # type: ignore[return-value]
+        return d
+
+
+def _foreign_asyncio_task_loop() -> asyncio.AbstractEventLoop | None:
+    """The running loop when called from an asyncio task that cannot await Deferreds."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return None
+    if task is None or _drives_deferreds(task):
+        return None
+    return task.get_loop()
 
 
 def _encode_multipart(
@@ -200,3 +230,17 @@ class CycloneTestCase(unittest.TestCase):
         super().__init__(*args, **kwargs)
         self.app: Any = builder() if builder is not None else None
         self.client = Client(self.app) if self.app is not None else None
+        name = getattr(self, "_testMethodName", None)
+        method = getattr(self, name, None) if name else None
+        if method is not None and inspect.iscoroutinefunction(method):
+            setattr(self, name, _run_like_a_handler(method))  # type: ignore[arg-type]
+
+
+def _run_like_a_handler(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an ``async def`` test with cyclone's runner: asyncio too on the asyncio reactor."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> defer.Deferred[Any]:
+        return as_deferred(method(*args, **kwargs))
+
+    return run
