@@ -925,3 +925,24 @@ def _run(deferred: defer.Deferred) -> Any:
     if isinstance(results[0], Failure):
         results[0].raiseException()
     return results[0]
+
+
+def test_an_async_method_awaits_asyncio_and_a_deferred_on_the_asyncio_reactor(tmp_path) -> None:
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from asyncio_server import TIMEOUT, asyncio_server
+
+    with asyncio_server(tmp_path) as port:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/json",
+            data=json.dumps(
+                {"jsonrpc": "2.0", "method": "add", "params": [2, 3], "id": 1}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            reply = json.loads(answer.read())
+    assert reply == {"jsonrpc": "2.0", "result": {"sum": 5, "task": True}, "id": 1}

@@ -777,3 +777,16 @@ def test_any_call_is_answered_with_a_parseable_method_response(value, method):
     else:
         if method == "echo":
             assert result == value
+
+
+def test_an_async_method_awaits_asyncio_and_a_deferred_on_the_asyncio_reactor(tmp_path) -> None:
+    import sys
+    import xmlrpc.client as client
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from asyncio_server import asyncio_server
+
+    with asyncio_server(tmp_path) as port:
+        proxy = client.ServerProxy(f"http://127.0.0.1:{port}/xml")
+        assert proxy.add(2, 3) == {"sum": 5, "task": True}

@@ -487,3 +487,47 @@ async def test_select_subprotocol_picking_what_the_client_did_not_offer_is_a_500
         assert caught.value.code == 500
     finally:
         await port.stopListening()
+
+
+# -- on Twisted's asyncio reactor (a server in a subprocess) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def asyncio_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from asyncio_server import asyncio_server
+
+    with asyncio_server(tmp_path_factory.mktemp("ws-asyncio")) as port:
+        yield port
+
+
+@pytest_twisted.ensureDeferred
+async def test_open_and_on_message_await_asyncio_and_deferreds(asyncio_port: int) -> None:
+    connection = await connect(f"ws://127.0.0.1:{asyncio_port}/ws")
+    try:
+        assert await connection.read_message() == "hello from a task: True"
+        await connection.write_message("shout")
+        assert await connection.read_message() == "SHOUT"
+    finally:
+        connection.close()
+        await connection.wait_closed()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_vanished_peer_cancels_a_running_on_message_after_on_close(
+    asyncio_port: int,
+) -> None:
+    from asyncio_server import events, wait_for_event
+    from twisted.internet import threads
+
+    connection = await connect(f"ws://127.0.0.1:{asyncio_port}/ws")
+    assert await connection.read_message() == "hello from a task: True"
+    before = len(await threads.deferToThread(events, asyncio_port))
+    await connection.write_message("hang")
+    await threads.deferToThread(wait_for_event, asyncio_port, "on_message started")
+    connection.protocol.transport.abortConnection()  # gone without a closing handshake
+    seen = await threads.deferToThread(wait_for_event, asyncio_port, "on_message CancelledError")
+    assert seen[before:] == ["on_message started", "on_close", "on_message CancelledError"]

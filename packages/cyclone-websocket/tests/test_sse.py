@@ -603,3 +603,26 @@ async def test_an_http10_client_gets_a_close_delimited_stream(serve: Any) -> Non
     handler.finish()
     await client.wait_for(lambda: client.disconnected)
     assert await app.settings.unbound is handler
+
+
+# -- on Twisted's asyncio reactor (a server in a subprocess) -------------------------------
+
+
+def test_an_async_bind_awaits_asyncio_and_is_cancelled_after_unbind(tmp_path) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from asyncio_server import TIMEOUT, asyncio_server, wait_for_event
+
+    with asyncio_server(tmp_path) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as client:
+            client.sendall(b"GET /feed HTTP/1.1\r\nHost: test\r\n\r\n")
+            received = b""
+            while b"data: first\n\n" not in received:
+                chunk = client.recv(4096)
+                assert chunk, received
+                received += chunk
+            wait_for_event(port, "bind waiting")
+        seen = wait_for_event(port, "bind CancelledError")
+        assert seen == ["bind waiting", "unbind", "bind CancelledError"]
