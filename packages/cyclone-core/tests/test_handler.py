@@ -967,3 +967,73 @@ async def test_streaming_loop_ends_on_connection_lost_when_cancelling_is_off():
     events, criticals = await _stream_to_a_client_that_leaves(cancel_on_disconnect=False)
     assert events == ["on_connection_close", "ConnectionLost", "on_finish"]
     assert criticals == []
+
+
+# -- cancellation when the client leaves ---------------------------------------------------
+
+
+class Waits(RequestHandler):
+    events: list[str] = []
+
+    async def get(self):
+        try:
+            await defer.Deferred(lambda _: self.events.append("canceller"))
+        except defer.CancelledError:
+            self.events.append("CancelledError")
+            raise
+
+    def on_connection_close(self):
+        self.events.append("on_connection_close")
+
+    def on_finish(self):
+        self.events.append("on_finish")
+        self.done.callback(None)
+
+
+class KeepsWaiting(Waits):
+    cancel_on_disconnect = False
+
+
+async def _leave_while_waiting(handler, listener, **settings):
+    handler.events = []
+    handler.done = defer.Deferred()
+    port = listener.listen(Router([(r"/", handler)], **settings))
+    client = await listener.connect(port)
+    client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await task.deferLater(reactor, 0.05, lambda: None)
+    client.transport.loseConnection()
+    await task.deferLater(reactor, 0.1, lambda: None)
+    return handler.events
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_leaving_cancels_the_awaited_deferred_after_on_connection_close(listener):
+    events = await _leave_while_waiting(Waits, listener)
+    assert events == ["on_connection_close", "canceller", "CancelledError", "on_finish"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_on_disconnect_off_leaves_the_handler_waiting(listener):
+    assert await _leave_while_waiting(KeepsWaiting, listener) == ["on_connection_close"]
+    assert await _leave_while_waiting(Waits, listener, cancel_on_disconnect=False) == [
+        "on_connection_close"
+    ]
+
+
+@stream_request_body
+class AsyncStream(RequestHandler):
+    async def prepare(self):
+        self.chunks = []
+
+    async def data_received(self, chunk):
+        await task.deferLater(reactor, 0, lambda: None)
+        self.chunks.append(chunk)
+
+    def put(self):
+        self.write({"received": b"".join(self.chunks).decode()})
+
+
+@pytest_twisted.ensureDeferred
+async def test_data_received_may_be_a_coroutine():
+    response = await client_for((r"/", AsyncStream)).put("/", body="streamed body")
+    assert response.json() == {"received": "streamed body"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import pytest_twisted
 from twisted.internet import protocol
@@ -208,3 +210,63 @@ async def test_max_form_body_size_none_leaves_forms_to_max_body_size():
 async def test_unmatched_path_answers_404_to_a_form_over_max_form_body_size():
     client = Client(Router([], max_form_body_size=1024))
     assert (await client.post("/nothing", data={"a": "x" * 2000})).code == 404
+
+
+# -- listen() -----------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_listen_serves_on_the_running_reactor_and_returns_the_port(listener):
+    app = Router([(r"/(\w+)", Echo)], max_body_size=10)
+    port = app.listen(0, "127.0.0.1", xheaders=True)
+    listener.track(port)
+    assert port.getHost().host == "127.0.0.1" and port.getHost().port > 0
+    assert app.xheaders is True and app.settings["xheaders"] is True
+    client = await listener.connect(port.getHost().port)
+    client.send(b"GET /there HTTP/1.1\r\nHost: h\r\nX-Real-Ip: 10.0.0.9\r\n\r\n")
+    (response,) = await client.wait_responses(1)
+    assert response.status == 200 and b'"args":["there"]' in response.body
+    client.send(b"POST /there HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n")
+    (_, too_big) = await client.wait_responses(2)
+    assert too_big.status == 413
+
+
+def test_listen_refuses_what_it_cannot_honour():
+    app = Router([])
+    with pytest.raises(TypeError, match=r"unexpected server settings \['flags'\]"):
+        app.listen(0, "127.0.0.1", flags=1)
+    with pytest.raises(ValueError, match="twistd cyclone --workers"):
+        app.listen(0, "127.0.0.1", reuse_port=True)
+    import ssl
+
+    with pytest.raises(TypeError, match="Twisted uses pyOpenSSL"):
+        app.listen(0, "127.0.0.1", ssl_options=ssl.create_default_context())
+
+
+@pytest_twisted.ensureDeferred
+async def test_server_settings_cannot_change_once_connections_are_served(listener):
+    app = Router([(r"/(\w+)", Echo)])
+    port = app.listen(0, "127.0.0.1")
+    listener.track(port)
+    client = await listener.connect(port.getHost().port)
+    client.send(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
+    await client.wait_responses(1)
+    with pytest.raises(RuntimeError, match="give them to the application instead"):
+        app.listen(0, "127.0.0.1", max_body_size=1)
+
+
+def test_listen_with_ipv6_family_and_no_address_binds_the_ipv6_wildcard():
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("no IPv6 loopback: the IPv6 listen test must run under CI=true")
+        pytest.skip("no IPv6 on this machine")
+    port = Router([]).listen(0, family=socket.AF_INET6)
+    try:
+        assert port.getHost().host == "::"
+    finally:
+        port.stopListening()
