@@ -85,15 +85,20 @@ def asyncio_loop() -> asyncio.AbstractEventLoop | None:
 
 def is_awaitable(value: Any) -> bool:
     """True for a Deferred, a coroutine or any other awaitable (what `as_deferred` waits for)."""
+    # Exact types first: Deferred is an ABC here, so isinstance() on it is slow.
+    kind = type(value)
+    if kind is _CoroutineType or kind is _Deferred:
+        return True
     return isinstance(value, _Deferred) or inspect.isawaitable(value)
 
 
 def as_deferred(value: Any) -> defer.Deferred[Any]:
     """A Deferred for ``value``: itself if a Deferred, its outcome if awaitable, else fired with it."""
-    if isinstance(value, _Deferred):
-        return value
-    if type(value) is _CoroutineType:
+    kind = type(value)
+    if kind is _CoroutineType:
         return _run_coroutine(value)
+    if kind is _Deferred or isinstance(value, _Deferred):
+        return value
     if isinstance(value, asyncio.Future):
         return _future_as_deferred(value)
     if inspect.isawaitable(value):
@@ -148,7 +153,8 @@ def _run_coroutine(coroutine: Coroutine[Any, Any, _T]) -> defer.Deferred[_T]:
     loop = asyncio_loop()
     if loop is None:
         deferred = defer.Deferred.fromCoroutine(coroutine)
-        deferred.addErrback(_explain_missing_loop)
+        if not deferred.called or isinstance(deferred.result, Failure):
+            deferred.addErrback(_explain_missing_loop)
         return deferred
     driver = _TaskDriver(coroutine, loop)
     result: _TaskDeferred[_T] = _TaskDeferred(driver)
@@ -343,7 +349,7 @@ class _TaskDriver(collections.abc.Coroutine):  # type: ignore[type-arg]
             if isinstance(error, (asyncio.CancelledError, KeyboardInterrupt, SystemExit)):
                 raise
             raise StopIteration(None) from None
-        if isinstance(yielded, _Deferred):
+        if type(yielded) is _Deferred or isinstance(yielded, _Deferred):
             waker = self._loop.create_future()
             # The flag an asyncio future sets when it is awaited: the task checks it.
             waker._asyncio_future_blocking = True

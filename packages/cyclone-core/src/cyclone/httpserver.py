@@ -1012,6 +1012,8 @@ class HTTPServer(protocol.ServerFactory):
     """
 
     protocol = HTTPConnection  # type: ignore[assignment]
+    #: The IReactorTime for timeouts: the ``clock`` option, else the reactor.
+    clock: Any
 
     def __init__(self, request_callback: Any = None, **options: Any) -> None:
         """``options`` are the keyword arguments of `_configure_server` (limits, xheaders...)."""
@@ -1036,7 +1038,10 @@ class HTTPServer(protocol.ServerFactory):
         clock: Any = None,
     ) -> None:
         """Set the server options (shared by HTTPServer and the routers built on it)."""
-        self._clock = clock
+        if clock is not None:
+            self.clock = clock
+        else:
+            self.__dict__.pop("clock", None)  # the reactor, looked up on first use
         self.xheaders = xheaders
         self.no_keep_alive = no_keep_alive
         # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
@@ -1076,24 +1081,19 @@ class HTTPServer(protocol.ServerFactory):
     def _start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate:
         raise NotImplementedError("HTTPServer needs a request_callback")
 
-    @property
-    def clock(self) -> Any:
-        """The IReactorTime for timeouts: the ``clock`` option, else the reactor once serving.
+    def __getattr__(self, name: str) -> Any:
+        """``clock`` defaults to the reactor, looked up when first needed (then a plain attribute).
 
-        Looked up on first use rather than when the factory is made, so that
-        building an application inside ``asyncio.run`` does not install
-        Twisted's default reactor before ``listen()`` picks the asyncio one.
+        Not when the factory is made: building an application inside
+        ``asyncio.run`` must not install Twisted's default reactor before
+        ``listen()`` picks the asyncio one.
         """
-        clock = self._clock
-        if clock is None:
-            from twisted.internet import reactor as clock
+        if name == "clock":
+            from twisted.internet import reactor
 
-            self._clock = clock
-        return clock
-
-    @clock.setter
-    def clock(self, value: Any) -> None:
-        self._clock = value
+            self.clock = reactor
+            return reactor
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # -- connection bookkeeping and the one timeout timer --------------------------
 
