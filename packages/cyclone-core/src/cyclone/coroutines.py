@@ -240,7 +240,7 @@ def _wake(result: Any, waker: asyncio.Future[Any]) -> Any:
     return None if isinstance(result, Failure) else result
 
 
-class _TaskDriver(collections.abc.Coroutine):  # type: ignore[type-arg]
+class _TaskDriver(collections.abc.Coroutine[Any, Any, Any]):
     """The coroutine an asyncio task runs: the user's coroutine, with Deferreds made awaitable.
 
     An asyncio task only understands asyncio futures (and bare ``yield``).
@@ -303,7 +303,7 @@ class _TaskDriver(collections.abc.Coroutine):  # type: ignore[type-arg]
         self._coroutine.close()
 
     def __await__(self) -> Generator[Any, None, Any]:
-        return self  # type: ignore[return-value]
+        return self
 
     def __iter__(self) -> _TaskDriver:
         return self

@@ -535,10 +535,10 @@ def _start_logging() -> None:
     if getattr(globalLogBeginner, "_temporaryObserver", None) is None:
         return  # twistd (or the program) already started Twisted's logging
     twisted_level = LogLevel.levelWithName("warn" if level == "warning" else level)
-    observer = FilteringLogObserver(
-        textFileLogObserver(sys.stderr),
-        [LogLevelFilterPredicate(defaultLogLevel=twisted_level)],
-    )
+    # zope.interface declarations that mypy cannot follow, hence Any.
+    text: Any = textFileLogObserver(sys.stderr)
+    predicate: Any = LogLevelFilterPredicate(defaultLogLevel=twisted_level)
+    observer: Any = FilteringLogObserver(text, [predicate])
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
 
