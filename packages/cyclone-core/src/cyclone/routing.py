@@ -13,7 +13,8 @@
     reactor.listenTCP(8888, app)
 
 `Router` is an `HTTPServer` factory, so it can be passed to ``listenTCP`` or a
-``.tac``'s ``internet.TCPServer`` directly; calling it with no arguments returns
+``.tac``'s ``internet.TCPServer`` directly, or listen itself with Tornado's
+``app.listen(8888)`` (inside ``asyncio.run`` too: see `Router.listen`); calling it with no arguments returns
 itself, which keeps the old cyclone ``.tac`` idiom ``TCPServer(8888, app())``
 working. `cyclone.web.Application` builds on it with static files, templates,
 UI modules and compression.
@@ -293,7 +294,10 @@ class Router(HTTPServer):
     Settings are kept in ``self.settings`` (an `ObjectDict`); the server limits
     among them (``max_body_size``, ``header_timeout``...) configure the
     connections. ``default_handler_class`` (and ``default_handler_args``)
-    answers unmatched paths instead of the plain 404.
+    answers unmatched paths instead of the plain 404. ``autoreload`` (implied
+    by ``debug``) restarts the process when a source file changes (see
+    `cyclone.autoreload`); ``cancel_on_disconnect`` (True by default) cancels
+    what a handler awaits when its client disconnects.
 
     Form limits: ``max_form_body_size`` (10 MiB; None: only ``max_body_size``)
     caps urlencoded and multipart/form-data bodies, which are buffered and

@@ -20,6 +20,11 @@ processes accepting on the same socket. The parent never accepts itself.
   ``worker <pid>``, so one log shows every process.
 - A worker whose parent disappeared (its stdin pipe closed) stops gracefully
   too, so no orphan keeps serving.
+- With ``--reload`` (any number of workers, one by default) each worker
+  watches the source files it imported (`cyclone.autoreload`) and exits with
+  `cyclone.autoreload.RELOAD_EXIT_CODE` when one changes and compiles; the
+  pool starts a new one at once. A worker whose application fails to load
+  answers 500 with the traceback until the next change.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@
     reactor.listenTCP(8888, application, interface="127.0.0.1")
     reactor.run()
 
-`Application` is a Twisted server factory: give it to ``reactor.listenTCP``,
+`Application` is a Twisted server factory: call Tornado's ``app.listen(port)``
+(inside ``asyncio.run`` it serves on that loop; handlers may then await asyncio
+libraries and Deferreds alike), or give it to ``reactor.listenTCP``,
 to ``internet.TCPServer`` in a ``.tac`` (calling it, ``app()``, returns itself
 as old cyclone code expects) or to any endpoint. Everything an old cyclone or
 Tornado application imports from ``cyclone.web`` is here; the handler
@@ -246,7 +248,9 @@ class FallbackHandler(RequestHandler):
 class Application(Router):
     """The web application: routes plus Tornado's settings, as a Twisted server factory.
 
-    Settings (all optional): ``debug``, ``cookie_secret``, ``login_url``,
+    Settings (all optional): ``debug`` (implies ``autoreload``, see
+    `cyclone.autoreload`), ``autoreload``, ``cancel_on_disconnect`` (True:
+    a client leaving cancels what the handler awaits), ``cookie_secret``, ``login_url``,
     ``allowed_redirect_hosts`` (hosts besides the request's that
     ``get_safe_next_url`` may redirect to; none by default), ``xsrf_cookies``, ``static_path``, ``static_url_prefix``,
     ``static_handler_class``, ``static_handler_args``, ``template_path``,
