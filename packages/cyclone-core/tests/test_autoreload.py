@@ -256,3 +256,26 @@ def test_the_watcher_reports_a_change_only_once_every_changed_file_compiles(
     assert changes == [sorted([str(good), str(other)])]
     watcher.check()
     assert len(changes) == 1
+
+
+def test_twistd_workers_without_reload_do_not_restart_on_debug(project: Path, processes) -> None:
+    port = free_port()
+    server = processes(
+        twistd(
+            "-n",
+            "cyclone",
+            "--app=server:make_app",
+            f"--port={port}",
+            "--interface=127.0.0.1",
+            "--appopts=debug=true",
+            "--workers=2",
+        ),
+        project,
+    )
+    server.wait_serving()
+    wait_for_version(port, 1)
+    server.wait_for("autoreload is off: twistd restarts the application only with --reload")
+    write_handlers(project, HANDLERS.format(version=2))
+    time.sleep(4 * autoreload.DEFAULT_CHECK_TIME)
+    assert version(port)["version"] == 1
+    assert "changed; restarting" not in server.output

@@ -89,6 +89,8 @@ def disable(reason: str) -> None:
 
 def start(check_time: float = DEFAULT_CHECK_TIME) -> None:
     """Watch the imported modules and re-execute the process when one changes (idempotent)."""
+    if _disabled_because is None and sys.argv[:1] == ["-c"]:
+        disable("a python -c program cannot be started again")
     if _disabled_because is not None:
         if not _reported_disabled:
             _reported_disabled.append(True)

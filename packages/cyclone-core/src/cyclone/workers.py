@@ -350,6 +350,7 @@ def worker_main(argv: Sequence[str]) -> None:
     if reloading:
         app = _build_for_reload(config, reactor)
     else:
+        autoreload.disable("twistd restarts the application only with --reload")
         app = deploy.build_application(config)
     sockets = config["sockets"]
     tls_context: Any = deploy.build_tls(config) if any(s["tls"] for s in sockets) else None
