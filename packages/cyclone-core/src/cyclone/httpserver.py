@@ -1012,7 +1012,8 @@ class HTTPServer(protocol.ServerFactory):
     """
 
     protocol = HTTPConnection  # type: ignore[assignment]
-    #: The IReactorTime for timeouts: the ``clock`` option, else the reactor.
+    #: The IReactorTime for timeouts: the ``clock`` option, else the reactor (from the first
+    #: connection on).
     clock: Any
 
     def __init__(self, request_callback: Any = None, **options: Any) -> None:
@@ -1038,10 +1039,8 @@ class HTTPServer(protocol.ServerFactory):
         clock: Any = None,
     ) -> None:
         """Set the server options (shared by HTTPServer and the routers built on it)."""
-        if clock is not None:
-            self.clock = clock
-        else:
-            self.__dict__.pop("clock", None)  # the reactor, looked up on first use
+        # None: the reactor, looked up when the first connection opens (see _connection_opened).
+        self.clock = clock
         self.xheaders = xheaders
         self.no_keep_alive = no_keep_alive
         # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
@@ -1081,20 +1080,6 @@ class HTTPServer(protocol.ServerFactory):
     def _start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate:
         raise NotImplementedError("HTTPServer needs a request_callback")
 
-    def __getattr__(self, name: str) -> Any:
-        """``clock`` defaults to the reactor, looked up when first needed (then a plain attribute).
-
-        Not when the factory is made: building an application inside
-        ``asyncio.run`` must not install Twisted's default reactor before
-        ``listen()`` picks the asyncio one.
-        """
-        if name == "clock":
-            from twisted.internet import reactor
-
-            self.clock = reactor
-            return reactor
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     # -- connection bookkeeping and the one timeout timer --------------------------
 
     @property
@@ -1103,6 +1088,12 @@ class HTTPServer(protocol.ServerFactory):
         return frozenset(self._connections)
 
     def _connection_opened(self, connection: HTTPConnection) -> None:
+        if self.clock is None:
+            # Not when the factory is made: building an application inside asyncio.run must
+            # not install Twisted's default reactor before listen() picks the asyncio one.
+            from twisted.internet import reactor
+
+            self.clock = reactor
         self._connections.add(connection)
         if self._sweeper is None:
             timeouts = [
