@@ -90,7 +90,7 @@ def test_each_twistd_cyclone_command_parses(page, arguments):
 
 def test_every_option_in_the_deployment_table_exists():
     known = set()
-    for long_name, short, *_ in deploy.Options.optParameters:
+    for long_name, short, *_ in [*deploy.Options.optParameters, *deploy.Options.optFlags]:
         known.add(f"--{long_name}")
         if short:
             known.add(f"-{short}")
@@ -100,4 +100,5 @@ def test_every_option_in_the_deployment_table_exists():
     table = (DOCS / "deployment.md").read_text().split("| option |", 1)[1].split("\n\n", 1)[0]
     documented = set(re.findall(r"`(--?[a-z][a-z-]*)`", table))
     assert documented and documented <= known, documented - known
-    assert {f"--{name}" for name, *_ in deploy.Options.optParameters} <= documented
+    every_option = [*deploy.Options.optParameters, *deploy.Options.optFlags]
+    assert {f"--{name}" for name, *_ in every_option} <= documented

@@ -141,8 +141,9 @@ def get(port: int, path: str = "/") -> str:
     [
         ["script", "hello_reactor.py"],
         ["twistd", "-n", "--pidfile=", "-y", "hello.tac"],
+        ["asyncio", "hello_asyncio.py"],
     ],
-    ids=["reactor.run", "twistd -ny hello.tac"],
+    ids=["reactor.run", "twistd -ny hello.tac", "asyncio.run"],
 )
 def test_hello_world_answers(arguments):
     process, port = serve(arguments)
