@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -181,6 +182,32 @@ def test_hello_world_runs_under_the_twistd_cyclone_plugin(tmp_path):
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("twistd cyclone did not serve hello_plugin.Application")
                 time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(timeout=TIMEOUT)
+
+
+def readme_programs() -> list[str]:
+    """The Python programs the repository's README shows, in order."""
+    text = (DOCS.parent / "README.md").read_text()
+    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+
+
+def test_the_readme_shows_both_start_up_forms():
+    programs = readme_programs()
+    assert any("reactor.run()" in program for program in programs)
+    assert any("asyncio.run(" in program for program in programs)
+
+
+@pytest.mark.parametrize("index", range(len(readme_programs())))
+def test_each_readme_program_serves_hello_world(index, tmp_path):
+    program = readme_programs()[index]
+    script = tmp_path / f"readme_{index}.py"
+    script.write_text(program)
+    mode = "asyncio" if "asyncio.run(" in program else "script"
+    process, port = serve([mode, str(script)], cwd=tmp_path)
+    try:
+        assert get(port) == "Hello, world"
     finally:
         process.terminate()
         process.wait(timeout=TIMEOUT)
