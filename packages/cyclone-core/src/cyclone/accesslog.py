@@ -32,6 +32,8 @@ from typing import Any
 
 from twisted.logger import Logger
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = ["FORMATS", "format_line", "log_request", "request_fields"]
 
 log = Logger(namespace="cyclone.access")

@@ -49,6 +49,8 @@ from typing import Any
 from twisted.internet import task
 from twisted.logger import Logger
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = [
     "DEFAULT_CHECK_TIME",
     "RELOAD_EXIT_CODE",

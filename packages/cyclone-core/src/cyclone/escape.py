@@ -19,6 +19,8 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, overload
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = [
     "json_decode",
     "json_encode",

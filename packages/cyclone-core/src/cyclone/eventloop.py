@@ -42,6 +42,8 @@ from typing import Any
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = ["ReactorMismatch", "serving_reactor"]
 
 log = Logger(namespace="cyclone.eventloop")

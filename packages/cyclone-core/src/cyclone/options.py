@@ -50,6 +50,8 @@ import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = [
     "Error",
     "OptionParser",

@@ -41,6 +41,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = [
     "DEFAULT_SIGNED_VALUE_MIN_VERSION",
     "DEFAULT_SIGNED_VALUE_VERSION",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = ["ObjectDict", "basestring_type", "bytes_type", "import_object", "unicode_type"]
 
 #: cyclone 1.x's (and Tornado 4's) Python 2/3 aliases, kept so old imports work.

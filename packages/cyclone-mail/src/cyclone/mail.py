@@ -60,6 +60,8 @@ from twisted.logger import Logger
 from twisted.mail import smtp
 from twisted.python.failure import Failure
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 __all__ = [
     "AuthenticationFailed",
     "ConnectionFailed",

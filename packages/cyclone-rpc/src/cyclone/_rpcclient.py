@@ -18,6 +18,8 @@ from twisted.web.client import Agent, FileBodyProducer, ResponseDone, ResponseNe
 from twisted.web.error import Error
 from twisted.web.http_headers import Headers
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 _T = TypeVar("_T")
 
 DEFAULT_MAX_RESPONSE_SIZE = 64 * 1024 * 1024

@@ -26,6 +26,8 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgent, IAgentEndpointFactory
 from zope.interface import implementer
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 #: Largest proxy answer to CONNECT we read before giving up (bytes): a status
 #: line and a few headers; a proxy sending more is not answering CONNECT.
 MAX_CONNECT_RESPONSE_SIZE = 16 * 1024

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
 from cyclone.skel.source import PYPI, CycloneSource, SourceError, detect
 
 if TYPE_CHECKING:

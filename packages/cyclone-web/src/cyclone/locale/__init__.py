@@ -30,6 +30,7 @@ from typing import ClassVar
 
 from twisted.logger import Logger
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
 from cyclone.locale.names import LOCALE_NAMES, RTL_LANGUAGES
 
 __all__ = [

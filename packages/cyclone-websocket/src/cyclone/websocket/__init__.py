@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
+
 if TYPE_CHECKING:
     # What type checkers see; at run time __getattr__ below imports on first use.
     from cyclone.websocket._protocol import WebSocketProtocol
