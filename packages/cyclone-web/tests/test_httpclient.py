@@ -27,6 +27,11 @@ class Hello(RequestHandler):
 
 
 class Echo(RequestHandler):
+    def get(self) -> None:
+        self.write(
+            {name: self.request.headers.get(name) for name in ("Authorization", "User-Agent")}
+        )
+
     def post(self) -> None:
         self.write(
             {
@@ -123,6 +128,51 @@ def base_url(stall) -> Iterator[str]:
 
 
 # -- plain HTTP -------------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_async_http_client_follows_redirects_and_raises_for_errors_as_tornado(
+    base_url: str,
+) -> None:
+    client = httpclient.AsyncHTTPClient()
+    response = await client.fetch(base_url + "/redirect/2")
+    assert (response.code, response.body) == (200, b"arrived")
+    assert response.effective_url == base_url + "/redirect/0"
+    with pytest.raises(httpclient.HTTPClientError, match="HTTP 404: Not Found") as caught:
+        await client.fetch(base_url + "/status/404")
+    assert caught.value.code == 404 and caught.value.response.code == 404
+    with pytest.raises(httpclient.HTTPClientError, match="HTTP 302"):
+        await client.fetch(base_url + "/redirect/1", follow_redirects=False)
+    kept = await client.fetch(base_url + "/status/503", raise_error=False)
+    assert kept.code == 503
+    with pytest.raises(httpclient.TooManyRedirects):
+        await client.fetch(base_url + "/redirect/3", max_redirects=1, raise_error=False)
+
+
+@pytest_twisted.ensureDeferred
+async def test_async_http_client_sends_an_http_request_and_its_defaults(base_url: str) -> None:
+    client = httpclient.AsyncHTTPClient(defaults={"user_agent": "guide/1.0"})
+    seen = json.loads((await client.fetch(base_url + "/echo")).body)
+    assert seen == {"Authorization": None, "User-Agent": "guide/1.0"}
+    request = httpclient.HTTPRequest(
+        base_url + "/echo", auth_username="ann", auth_password="s3cret", user_agent="x/2"
+    )
+    seen = json.loads((await client.fetch(request)).body)
+    assert seen["Authorization"] == "Basic " + base64.b64encode(b"ann:s3cret").decode()
+    assert seen["User-Agent"] == "x/2"
+    posted = await client.fetch(base_url + "/echo", method="POST", body="a=1")
+    assert json.loads(posted.body)["arguments"] == {"a": "1"}
+    client.close()
+
+
+def test_async_http_client_refuses_what_it_does_not_implement() -> None:
+    client = httpclient.AsyncHTTPClient()
+    with pytest.raises(TypeError, match="prepare_curl_callback"):
+        client.fetch("http://127.0.0.1:1/", prepare_curl_callback=print)
+    with pytest.raises(ValueError, match="auth_mode 'digest'"):
+        httpclient.HTTPRequest("http://127.0.0.1:1/", auth_mode="digest")
+    with pytest.raises(ValueError, match="HTTPRequest object"):
+        client.fetch(httpclient.HTTPRequest("http://127.0.0.1:1/"), method="POST")
 
 
 @pytest_twisted.ensureDeferred

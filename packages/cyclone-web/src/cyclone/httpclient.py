@@ -1,4 +1,4 @@
-"""An asynchronous HTTP client on treq: ``fetch`` and a JSON-RPC proxy.
+"""An asynchronous HTTP client on treq: ``fetch``, Tornado's ``AsyncHTTPClient``, JSON-RPC.
 
 Needs the ``client`` extra: ``pip install "cyclone-web[client]"`` (treq, and
 through it pyOpenSSL for HTTPS); so does `cyclone.auth`, which talks to identity
@@ -35,6 +35,10 @@ would log "Starting factory" and "Stopping factory" for every call).
 ``proxy="http://host:3128"`` sends the request through an HTTP proxy (CONNECT
 for https).
 
+`AsyncHTTPClient` and `HTTPRequest` are Tornado's API over the same ``fetch``, with
+Tornado's defaults: redirects followed, a final status outside 2xx raised as
+`HTTPClientError` (``raise_error=False`` returns it), 20 s timeouts.
+
 From cyclone 1.x: redirects are not followed unless ``follow_redirects=True``
 (or ``followRedirect=True``), a POST without Content-Type is sent as a form,
 ``proxy=(host, port)``, and the names `StringProducer`, `Receiver`, ``agent``
@@ -43,6 +47,7 @@ and ``proxy_agent`` for code driving Twisted's Agent itself.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import urllib.parse
@@ -74,7 +79,9 @@ except ImportError as error:  # pragma: no cover - exercised by tools/check_whee
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
+    "AsyncHTTPClient",
     "HTTPClientError",
+    "HTTPRequest",
     "HTTPResponse",
     "HTTPTimeoutError",
     "JsonRPC",
@@ -401,6 +408,132 @@ def fetch(
         )
     )
     return _with_deadline(exchange, reactor, timeout, f"{verb} {text_url}")
+
+
+class HTTPRequest:
+    """Tornado's description of a request, for `AsyncHTTPClient.fetch`.
+
+    Tornado's defaults: redirects are followed (up to 5), and connecting and the
+    whole request each get 20 seconds. ``auth_username``/``auth_password`` send
+    Basic credentials; ``proxy_host``/``proxy_port`` go through an HTTP proxy.
+    Tornado options this client does not implement (``max_clients``, curl's
+    ``prepare_curl_callback``, ``header_callback``, ...) are a `TypeError`
+    rather than silently ignored.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        method: str = "GET",
+        headers: Mapping[str, Any] | HTTPHeaders | None = None,
+        body: bytes | str | None = None,
+        *,
+        auth_username: str | None = None,
+        auth_password: str | None = None,
+        auth_mode: str | None = None,
+        connect_timeout: float | None = 20.0,
+        request_timeout: float | None = 20.0,
+        follow_redirects: bool = True,
+        max_redirects: int = 5,
+        user_agent: str | None = None,
+        proxy_host: str | None = None,
+        proxy_port: int | None = None,
+        validate_cert: bool = True,
+        ca_certs: str | None = None,
+        streaming_callback: Callable[[bytes], Any] | None = None,
+    ) -> None:
+        if auth_mode not in (None, "basic"):
+            raise ValueError(f"unsupported auth_mode {auth_mode!r}: only 'basic'")
+        self.url = url
+        self.method = method.upper()
+        self.headers = HTTPHeaders(headers or {})
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.auth_username = auth_username
+        self.auth_password = auth_password
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.user_agent = user_agent
+        self.proxy_host = proxy_host
+        self.proxy_port = proxy_port
+        self.validate_cert = validate_cert
+        self.ca_certs = ca_certs
+        self.streaming_callback = streaming_callback
+
+    def _fetch(self, reactor: Any) -> defer.Deferred[HTTPResponse]:
+        headers = HTTPHeaders(self.headers)
+        if self.user_agent and "User-Agent" not in headers:
+            headers["User-Agent"] = self.user_agent
+        if self.auth_username is not None and "Authorization" not in headers:
+            credentials = f"{self.auth_username}:{self.auth_password or ''}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode("ascii")
+        proxy = None
+        if self.proxy_host:
+            proxy = (self.proxy_host, self.proxy_port or 80)
+        return fetch(
+            self.url,
+            method=self.method,
+            headers=headers,
+            body=self.body,
+            follow_redirects=self.follow_redirects,
+            max_redirects=self.max_redirects,
+            timeout=self.request_timeout,
+            connect_timeout=self.connect_timeout,
+            validate_cert=self.validate_cert,
+            ca_certs=self.ca_certs,
+            streaming_callback=self.streaming_callback,
+            proxy=proxy,
+            reactor=reactor,
+        )
+
+
+class AsyncHTTPClient:
+    """Tornado's client API over `fetch`: ``await AsyncHTTPClient().fetch(url)``.
+
+        class MainHandler(RequestHandler):
+            async def get(self):
+                response = await AsyncHTTPClient().fetch("http://127.0.0.1:8888/api")
+                self.write(response.body)
+
+    ``fetch(request, raise_error=True, **kwargs)`` takes a URL (with `HTTPRequest`'s
+    keyword arguments) or an `HTTPRequest`, and returns a Deferred (awaitable in
+    handlers) firing with an `HTTPResponse`. As in Tornado, redirects are followed
+    and a final status outside 2xx raises `HTTPClientError` unless
+    ``raise_error=False``; network errors and timeouts raise either way.
+    ``defaults`` gives keyword arguments for every request. Each instance is
+    independent (there is no per-IOLoop singleton to share, so ``force_instance``
+    changes nothing) and ``close()`` has nothing to release.
+    """
+
+    def __init__(
+        self, force_instance: bool = False, defaults: Mapping[str, Any] | None = None
+    ) -> None:
+        self.defaults = dict(defaults or {})
+
+    def fetch(
+        self, request: str | HTTPRequest, raise_error: bool = True, **kwargs: Any
+    ) -> defer.Deferred[HTTPResponse]:
+        if isinstance(request, HTTPRequest):
+            if kwargs:
+                raise ValueError("kwargs can't be used if request is an HTTPRequest object")
+        else:
+            request = HTTPRequest(request, **{**self.defaults, **kwargs})
+        from twisted.internet import reactor
+
+        d = request._fetch(reactor)
+        if raise_error:
+            d.addCallback(_raise_for_non_2xx)
+        return d
+
+    def close(self) -> None:
+        """Nothing to release: each fetch uses its own connection."""
+
+
+def _raise_for_non_2xx(response: HTTPResponse) -> HTTPResponse:
+    if not 200 <= response.code < 300:
+        raise HTTPClientError(f"HTTP {response.code}: {response.reason}", response)
+    return response
 
 
 def _legacy_redirect_options(
