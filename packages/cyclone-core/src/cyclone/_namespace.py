@@ -23,6 +23,10 @@ top-level cyclone module imports this one, which does two things once per proces
   to repair the installation, instead of a puzzling ImportError from a module of
   the other version or a silent mix of both.
 
+Type checkers do not run this hook: mypy and pyright report ``cyclone.web`` as
+missing unless the program imports ``cyclone.web`` itself, which is the spelling
+to use in type-checked code.
+
 When 1.x's package comes from an earlier (or later) ``sys.path`` entry than
 cyclone 2's, Python imports 1.x's modules only and none of this runs:
 ``from cyclone import handler`` then fails with Python's own "cannot import name
