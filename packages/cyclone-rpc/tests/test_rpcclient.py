@@ -97,3 +97,19 @@ async def test_connection_errors_reach_the_caller():
         free_port = probe.getsockname()[1]
     with pytest.raises(ConnectionRefusedError):
         await Plain(f"http://127.0.0.1:{free_port}/").send(b"")
+
+
+def test_importing_the_rpc_servers_loads_neither_the_http_client_nor_tls():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, cyclone.xmlrpc, cyclone.jsonrpc\n"
+        "loaded = [m for m in ('twisted.web.client', 'OpenSSL', 'cryptography') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

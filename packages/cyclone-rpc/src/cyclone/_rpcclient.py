@@ -3,6 +3,9 @@
 Private to cyclone-rpc; `cyclone.jsonrpc.JsonRpcProxy` and
 `cyclone.xmlrpc.XmlRpcProxy` build on it. Uses ``twisted.web.client.Agent``
 directly (no treq): one POST and one bounded body read need nothing more.
+``twisted.web.client`` is imported when a proxy is built, not with this module:
+it loads Twisted's TLS support (pyOpenSSL, cryptography: tens of MiB), which an
+RPC server that never calls out does not need.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any, TypeVar
 from twisted.internet import defer
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
-from twisted.web.client import Agent, FileBodyProducer, ResponseDone, ResponseNeverReceived
 from twisted.web.error import Error
 from twisted.web.http_headers import Headers
 
@@ -50,7 +52,11 @@ class RPCClient:
 
             reactor = default_reactor
         self._reactor = reactor
-        self._agent: Any = agent if agent is not None else Agent(reactor)
+        if agent is None:
+            from twisted.web.client import Agent
+
+            agent = Agent(reactor)
+        self._agent: Any = agent
 
     def _start(self, coroutine: Coroutine[Any, Any, _T]) -> defer.Deferred[_T]:
         """Run one exchange; past ``timeout`` seconds it is cancelled and fails with TimeoutError."""
@@ -65,6 +71,8 @@ class RPCClient:
         headers = Headers({b"Content-Type": [self.content_type], b"Accept": [self.content_type]})
         for name, value in self.headers.items():
             headers.setRawHeaders(name.encode("latin-1"), [value.encode("latin-1")])
+        from twisted.web.client import FileBodyProducer, ResponseNeverReceived
+
         try:
             response = await self._agent.request(
                 b"POST", self.url, headers, FileBodyProducer(BytesIO(body))
@@ -116,6 +124,9 @@ class _BodyCollector(Protocol):
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         if self.done.called:
             return
+        # Loaded already: an Agent delivered this body.
+        from twisted.web.client import ResponseDone
+
         if reason is None or reason.check(ResponseDone):
             self.done.callback(b"".join(self._chunks))
         else:
