@@ -1,7 +1,10 @@
+import re
+
 import pytest
 import pytest_twisted
 import txredisapi
-from twisted.internet import defer
+from twisted.internet import defer, reactor, task
+from twisted.logger import formatEvent, globalLogPublisher
 
 import cyclone.redis
 from cyclone.redis import RedisUnavailable
@@ -346,3 +349,159 @@ async def test_other_errors_pass_through_the_503_decorator(redis_url, clients):
     redis = clients(cyclone.redis.connect(redis_url))
     response = await Client(_app(redis)).get("/broken")
     assert response.code == 500
+
+
+# --- what the client logs -----------------------------------------------------------------
+
+
+@pytest.fixture
+def logged():
+    """Every twisted.logger event of the test, formatted: (level name, text)."""
+    events = []
+    globalLogPublisher.addObserver(events.append)
+
+    def lines(containing=""):
+        found = [(event["log_level"].name, formatEvent(event)) for event in events]
+        return [(level, text) for level, text in found if containing in text]
+
+    yield lines
+    globalLogPublisher.removeObserver(events.append)
+
+
+def assert_no_object_reprs_or_retry_notes(lines):
+    for _, text in lines:
+        assert " object at 0x" not in text, text
+        assert "Scheduling retry" not in text, text
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_pool_logs_one_line_once_connected(redis_server, key, clients, logged):
+    server = redis_server()
+    redis = clients(cyclone.redis.connect(server.url, pool_size=3))
+    await redis.whenConnected()
+    await defer.gatherResults([redis.blpop([key], timeout=1) for _ in range(3)])
+    assert len(redis._factory.pool) == 3
+    assert logged(server.url) == [
+        ("info", f"Connected to Redis at {server.url} (client, pool of 3)")
+    ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_outage_is_one_warning_with_the_reason_then_one_line_when_back(
+    redis_server, key, clients, logged
+):
+    server = redis_server()
+    redis = clients(quick(server.url, pool_size=2))
+    await redis.ping()
+    server.kill()
+    with pytest.raises(RedisUnavailable):
+        await redis.ping()
+    # Let both connections retry a few times (every 50 ms at most) while Redis is down.
+    await task.deferLater(reactor, 0.5, lambda: None)
+    server.start()
+    await redis.whenConnected()
+    assert await redis.ping() == "PONG"
+
+    connected, down, back = logged(server.url)
+    assert connected == ("info", f"Connected to Redis at {server.url} (client, pool of 2)")
+    level, text = down
+    assert level == "warn"
+    assert text.startswith(
+        f"Redis at {server.url} is unavailable (client, pool of 2), "
+        "reconnecting in the background: connection lost: "
+    )
+    level, text = back
+    assert level == "info"
+    found = re.fullmatch(
+        re.escape(f"Connected to Redis at {server.url} again (client, pool of 2) after ")
+        + r"\d+\.\d s and (\d+) failed attempt\(s\)",
+        text,
+    )
+    assert found is not None, text
+    assert int(found.group(1)) >= 2  # several attempts, and not one line each
+    assert_no_object_reprs_or_retry_notes(logged())
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_client_without_reconnect_says_it_will_not_reconnect(
+    redis_server, clients, logged
+):
+    server = redis_server()
+    redis = clients(quick(server.url, reconnect=False))
+    await redis.ping()
+    server.kill()
+    with pytest.raises(RedisUnavailable):
+        await redis.ping()
+    [(level, text)] = logged("is unavailable")
+    assert level == "warn"
+    assert text.startswith(f"Redis at {server.url} is unavailable (client), not reconnecting: ")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_wrong_password_stays_visible_as_a_warning(redis_server, clients, logged):
+    server = redis_server("--requirepass", "right")
+    url = f"redis://:wrong@127.0.0.1:{server.port}/0"
+    bad = clients(cyclone.redis.connect(url))
+    with pytest.raises(RedisUnavailable):
+        await bad.ping()
+    warnings = [text for level, text in logged() if level == "warn"]
+    address = f"redis://127.0.0.1:{server.port}/0"
+    assert any(
+        text.startswith(f"Redis at {address} is unavailable (client)") and "auth" in text
+        for text in warnings
+    ), warnings
+    assert not any("wrong" in text for _, text in logged())  # the password is not logged
+
+
+STOPPING_SCRIPT = """
+import json
+import sys
+
+from twisted.internet import defer, reactor
+from twisted.logger import formatEvent, globalLogPublisher
+
+import cyclone.redis
+
+events = []
+globalLogPublisher.addObserver(events.append)
+
+
+async def main():
+    client = cyclone.redis.connect(sys.argv[1], pool_size=2)
+    subscriber = cyclone.redis.Subscriber(sys.argv[1])
+    await client.whenConnected()
+    await subscriber.subscribe("cyclone-test:stopping", print)
+    assert await client.ping() == "PONG"
+    reactor.stop()  # without disconnecting: the reactor closes the connections
+
+
+def run():
+    defer.ensureDeferred(main()).addErrback(lambda failure: (failure.printTraceback(), reactor.stop()))
+
+
+reactor.callWhenRunning(run)
+reactor.run()
+for event in events:
+    print(json.dumps([event["log_level"].name, formatEvent(event)]))
+"""
+
+
+def test_stopping_the_process_is_not_reported_as_an_outage(redis_url, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "stopping.py"
+    script.write_text(STOPPING_SCRIPT)
+    result = subprocess.run(
+        [sys.executable, str(script), redis_url], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    lines = [tuple(json.loads(line)) for line in result.stdout.splitlines()]
+    assert [line for line in lines if "Redis" in line[1]] == [
+        ("info", f"Connected to Redis at {redis_url} (client, pool of 2)"),
+        ("info", f"Connected to Redis at {redis_url} (subscriber)"),
+    ]
+    assert [line for line in lines if line[0] != "info"] == []
+    assert_no_object_reprs_or_retry_notes(lines)

@@ -24,21 +24,31 @@ background with exponential backoff up to ``max_reconnect_delay``. Only right af
 `connect`, before the first connection attempt has finished, does a command wait,
 for at most ``connect_timeout`` seconds. Decorate handler methods with
 `unavailable_as_503` to answer "503 Service Unavailable" in that case.
+
+Logging is one line per event that matters, per client (pool) rather than per
+connection or per attempt: ``Connected to Redis at ...`` once the first
+connection is up, a warning naming the reason when Redis becomes unavailable,
+and ``Connected to Redis at ... again`` with the outage's length and number of
+failed attempts when it is back. Twisted's per-attempt "Scheduling retry ..."
+lines are not emitted, and connections closed because the process is stopping
+are not reported as an outage.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeAlias, TypeVar, overload
+from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
 import txredisapi
+from twisted.application.internet import ClientService
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint, UNIXClientEndpoint
 from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.logger import Logger
+from twisted.logger import ILogObserver, Logger, LogLevel, globalLogPublisher
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -73,16 +83,24 @@ def _describe(failure: Failure | BaseException | str) -> str:
     return str(failure)
 
 
+def _global_reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
 class _ConnectionMonitor:
     """Knows whether a pool has a usable connection, and who is waiting for one.
 
     States: ``connecting`` (no attempt has finished yet), ``up`` (at least one
     connection is usable), ``down`` (the last attempt failed or every connection
-    was lost) and ``closed``.
+    was lost) and ``closed``. It also writes the pool's log lines, one per change
+    of state: ``role`` says which pool (``"client"``, ``"subscriber"``).
     """
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, role: str = "client") -> None:
         self.address = address
+        self.role = role
         self.state = "connecting"
         self.reason = "not connected yet"
         self._waiters: list[tuple[Deferred[None], bool]] = []
@@ -90,6 +108,15 @@ class _ConnectionMonitor:
         # Set by the factory: a failed attempt of one pooled connection doesn't make
         # Redis unavailable while another connection still works.
         self.has_connection: Callable[[], bool] = lambda: False
+        #: Whether lost connections are re-established (set by the factory).
+        self.reconnecting = True
+        self._down_since: float | None = None
+        self._failed_attempts = 0
+        self._process_stopping = False
+        self._reactor = _global_reactor()
+        self._shutdown_trigger: Any = self._reactor.addSystemEventTrigger(
+            "before", "shutdown", self._stopping
+        )
 
     def unavailable(self, command: str | None = None) -> RedisUnavailable:
         what = f" for {command}()" if command else ""
@@ -139,22 +166,50 @@ class _ConnectionMonitor:
     def connection_ready(self, connection: Any) -> None:
         if self.state == "closed":
             return
-        if self.state != "up":
-            _log.info("Connected to Redis at {address}", address=self.address)
+        if self.state == "connecting":
+            _log.info(
+                "Connected to Redis at {address} ({role})", address=self.address, role=self.role
+            )
+        elif self.state == "down":
+            down_for = time.monotonic() - (self._down_since or time.monotonic())
+            _log.info(
+                "Connected to Redis at {address} again ({role}) after {down_for:.1f} s "
+                "and {attempts} failed attempt(s)",
+                address=self.address,
+                role=self.role,
+                down_for=down_for,
+                attempts=self._failed_attempts,
+            )
         self.state = "up"
         self.reason = "connected"
+        self._down_since = None
+        self._failed_attempts = 0
         for callback in list(self.on_ready):
             callback(connection)
         waiters, self._waiters = self._waiters, []
         for waiter, _ in waiters:
             waiter.callback(None)
 
+    def attempt_failed(self, reason: str) -> None:
+        """A connection attempt failed (refused, timed out, TLS...)."""
+        if self.state != "up":
+            self._failed_attempts += 1
+        self.went_down(reason)
+
     def went_down(self, reason: str) -> None:
         if self.state == "closed" or self.has_connection():
             return
-        if self.state != "down":
+        if self._process_stopping:
+            # The reactor closes every connection on its way out: not an outage.
+            reason = "the process is stopping"
+        elif self.state != "down":
+            self._down_since = time.monotonic()
             _log.warn(
-                "Redis at {address} is unavailable: {reason}", address=self.address, reason=reason
+                "Redis at {address} is unavailable ({role}), {next}: {reason}",
+                address=self.address,
+                role=self.role,
+                next="reconnecting in the background" if self.reconnecting else "not reconnecting",
+                reason=reason,
             )
         self.state = "down"
         self.reason = reason
@@ -163,12 +218,57 @@ class _ConnectionMonitor:
         for waiter in failing:
             waiter.errback(self.unavailable())
 
+    def _stopping(self) -> None:
+        self._shutdown_trigger = None
+        self._process_stopping = True
+
     def close(self) -> None:
         self.state = "closed"
         self.reason = "the client was disconnected"
+        trigger, self._shutdown_trigger = self._shutdown_trigger, None
+        if trigger is not None:
+            self._reactor.removeSystemEventTrigger(trigger)
         waiters, self._waiters = self._waiters, []
         for waiter, _ in waiters:
             waiter.errback(self.unavailable())
+
+
+@implementer(ILogObserver)
+class _WarningsOnly:
+    """Passes on what ClientService logs at warning level or above; drops its per-attempt notes."""
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        level = event.get("log_level")
+        if level is not None and level >= LogLevel.warn:
+            globalLogPublisher(event)
+
+
+class _QuietClientService(ClientService):
+    """ClientService without its "Scheduling retry N to connect <endpoint object>" lines.
+
+    One per pooled connection and attempt, with an object repr for a name: the
+    pool's monitor reports the outage instead, once, with the address and reason.
+    """
+
+    _log = Logger(observer=cast(ILogObserver, _WarningsOnly()))
+
+
+class _QuietPoolSlot(txredisapi._PoolSlot):
+    """txredisapi's pool slot (one connection, kept up by a ClientService), made quiet.
+
+    txredisapi builds the ClientService in the slot's constructor with no way to
+    pass another class, so the slot's service is replaced before it starts, with
+    the same arguments txredisapi 1.6 gives it.
+    """
+
+    def __init__(self, factory: Any, endpoint: Any, reconnect: bool = True) -> None:
+        super().__init__(factory, endpoint, reconnect)
+        self.service = _QuietClientService(
+            endpoint,
+            txredisapi._SlotFactory(factory, self),
+            retryPolicy=self._retryDelay,
+            prepareConnection=self._prepareConnection,
+        )
 
 
 class _MonitoredFactory(txredisapi.RedisFactory):
@@ -182,6 +282,13 @@ class _MonitoredFactory(txredisapi.RedisFactory):
         # With lazy handlers nobody reads this Deferred; txredisapi still fails it on a
         # fatal error (bad password, ...), which the monitor already reports.
         self.deferred.addErrback(lambda failure: None)
+
+    def startConnecting(self, endpoint: Any) -> None:
+        """Open and keep ``poolsize`` connections, as txredisapi does, with quiet slots."""
+        for _ in range(self.poolsize):
+            slot = _QuietPoolSlot(self, endpoint, self.reconnect)
+            self.slots.append(slot)
+            slot.start()
 
     def addConnection(self, conn: Any) -> None:
         super().addConnection(conn)
@@ -230,7 +337,7 @@ class _MonitoredEndpoint:
 
     def _failed(self, failure: Failure) -> Failure:
         if not failure.check(defer.CancelledError):
-            self._monitor.went_down(_describe(failure))
+            self._monitor.attempt_failed(_describe(failure))
         return failure
 
 
@@ -310,6 +417,7 @@ def _start_pool(
         username=settings.username,
     )
     factory.reconnect = reconnect
+    monitor.reconnecting = reconnect
     factory.maxDelay = max_reconnect_delay
     factory.initialDelay = min(factory.initialDelay, max_reconnect_delay)
     factory.startConnecting(_endpoint_for(settings, connect_timeout, tls_options, monitor))
@@ -339,7 +447,8 @@ class RedisClient:
     ) -> None:
         self.settings = settings
         self.connect_timeout = connect_timeout
-        self._monitor = _ConnectionMonitor(settings.address)
+        role = "client" if pool_size == 1 else f"client, pool of {pool_size}"
+        self._monitor = _ConnectionMonitor(settings.address, role)
         self._factory = _start_pool(
             settings,
             self._monitor,

@@ -99,7 +99,7 @@ class Subscriber:
         self._patterns: dict[str, list[tuple[MessageCallback, bool]]] = {}
         self._connection: Any = None
         self._resubscribed: Deferred[None] = defer.succeed(None)
-        self._monitor = _ConnectionMonitor(self.settings.address)
+        self._monitor = _ConnectionMonitor(self.settings.address, "subscriber")
         self._monitor.on_ready.append(self._connection_ready)
         self._factory = _start_pool(
             self.settings,
