@@ -49,10 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     app = make_app(redis_url=options.redis or None, cookie_secret=os.environ.get("DEMO_SECRET"))
     port = reactor.listenTCP(options.port, app, interface=options.interface)
     # On Ctrl-C: stop accepting, let requests finish, close WebSockets with 1001 (done by
-    # cyclone.websocket) and end the event streams with a goodbye (the hooks below).
+    # cyclone.websocket), end the event streams after their `bye` event (cyclone.sse calls
+    # on_server_shutdown), and close the Redis connections (the hook below).
     install_graceful_shutdown([port], [app], timeout=SHUTDOWN_TIMEOUT)
-    on_shutdown(app.settings.feed.close_all)
-    on_shutdown(app.settings.redis_link.close_all)
+    on_shutdown(app.settings.redis_link.disconnect)
     connecting = defer.ensureDeferred(app.settings.redis_link.connect())
     connecting.addErrback(log.err, "connecting to Redis failed unexpectedly")
 

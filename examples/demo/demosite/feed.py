@@ -6,8 +6,9 @@ posted to ``/feed/publish`` goes to every listener as a ``note`` event with an
 id. A browser that lost the stream reconnects by itself and sends the last id
 it saw (``Last-Event-ID``): `FeedEvents.bind` replays the notes it missed.
 
-`Feed.close_all` ends every stream with a ``bye`` event; the demo calls it when
-it stops, so pages say "the server stopped" instead of reconnecting in vain.
+When the demo stops (Ctrl-C), cyclone.sse ends every open stream and calls
+`FeedEvents.on_server_shutdown` first, which sends a ``bye`` event: the page
+says "the server stopped" instead of reconnecting in vain.
 """
 
 from __future__ import annotations
@@ -73,12 +74,6 @@ class Feed:
         for listener in list(self.listeners):
             listener.sendEvent(event, event="tick")
 
-    def close_all(self, timeout: float = 0) -> None:
-        """Say goodbye on every stream and end it (called on shutdown)."""
-        for listener in list(self.listeners):
-            listener.sendEvent({"reason": "the server is shutting down"}, event="bye")
-            listener.finish()
-
 
 class FeedPage(BaseHandler):
     page = "feed"
@@ -100,6 +95,10 @@ class FeedEvents(SSEHandler):
 
     def unbind(self) -> None:
         self.feed.remove(self)
+
+    def on_server_shutdown(self) -> None:
+        """The last event before cyclone.sse ends the stream on a graceful stop."""
+        self.sendEvent({"reason": "the server is shutting down"}, event="bye")
 
 
 class FeedPublish(BaseHandler):

@@ -99,11 +99,8 @@ class RedisLink:
         for listener in list(self.listeners):
             listener.sendEvent(message, event="message")
 
-    def close_all(self, timeout: float = 0) -> Any:
-        """End every event stream with a ``bye`` event, and disconnect (on shutdown)."""
-        for listener in list(self.listeners):
-            listener.sendEvent({"reason": "the server is shutting down"}, event="bye")
-            listener.finish()
+    def disconnect(self, timeout: float = 0) -> Any:
+        """Close the Redis connections (on shutdown; cyclone.sse ends the event streams)."""
         if self.client is not None and self.subscriber is not None:
             client, subscriber, self.client, self.subscriber = (
                 self.client,
@@ -145,6 +142,10 @@ class RedisEvents(SSEHandler):
 
     def unbind(self) -> None:
         self.link.listeners.discard(self)
+
+    def on_server_shutdown(self) -> None:
+        """The last event before cyclone.sse ends the stream on a graceful stop."""
+        self.sendEvent({"reason": "the server is shutting down"}, event="bye")
 
 
 class RedisPublish(BaseHandler):

@@ -626,3 +626,172 @@ def test_an_async_bind_awaits_asyncio_and_is_cancelled_after_unbind(tmp_path) ->
             wait_for_event(port, "bind waiting")
         seen = wait_for_event(port, "bind CancelledError")
         assert seen == ["bind waiting", "unbind", "bind CancelledError"]
+
+
+# -- graceful shutdown ---------------------------------------------------------------
+
+
+class GoodbyeHandler(RecordingHandler):
+    """Says goodbye with a last event, after a turn of the reactor (an async override)."""
+
+    async def on_server_shutdown(self) -> None:  # type: ignore[override]
+        await task.deferLater(reactor, 0, lambda: None)
+        await self.sendEvent({"reason": "the server is stopping"}, event="bye")
+
+
+class BrokenGoodbyeHandler(RecordingHandler):
+    def on_server_shutdown(self) -> None:
+        raise RuntimeError("no goodbye today")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_graceful_shutdown_ends_open_streams_cleanly_without_waiting_for_the_timeout(
+    serve: Any,
+) -> None:
+    from cyclone import deploy
+
+    app, client, handler = await open_recorded(serve)
+    handler.sendEvent("news")
+    await client.wait_for_events(1)
+    port = reactor.listenTCP(0, app, interface="127.0.0.1")
+    # The timeout is longer than the test waits for the stream's end: only a clean
+    # finish from the shutdown hook ends it in time.
+    await deploy.graceful_shutdown([port], [app], timeout=WAIT_TIMEOUT * 3)
+    await client.wait_for(lambda: client.ended)
+    assert client.comments == ["server shutting down"]
+    assert client.body.endswith(b"data: news\n\n: server shutting down\n\n")
+    assert app.settings.unbind_calls == [handler]
+    await client.wait_for(lambda: client.disconnected)  # Connection: close, after the end
+
+
+@pytest_twisted.ensureDeferred
+async def test_shutdown_hooks_send_the_applications_last_event_then_end_the_stream(
+    serve: Any,
+) -> None:
+    from cyclone import deploy
+
+    app = Router([(r"/goodbye", GoodbyeHandler)], streams=[], unbind_calls=[])
+    first = await open_stream(serve(app), "/goodbye")
+    second = await open_stream(serve(app), "/goodbye")
+    await deploy.run_shutdown_hooks(WAIT_TIMEOUT)
+    for client in (first, second):
+        await client.wait_for(lambda client=client: client.ended)
+        assert client.events == [Event("bye", '{"reason":"the server is stopping"}', "")]
+        assert client.comments == []
+    assert len(app.settings.unbind_calls) == 2
+    for client in (first, second):
+        client.transport.loseConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_failing_on_server_shutdown_is_logged_and_the_stream_still_ends(
+    serve: Any, warnings: Any
+) -> None:
+    from cyclone import deploy
+
+    app = Router([(r"/broken", BrokenGoodbyeHandler)], streams=[], unbind_calls=[])
+    client = await open_stream(serve(app), "/broken")
+    await deploy.run_shutdown_hooks(WAIT_TIMEOUT)
+    await client.wait_for(lambda: client.ended)
+    assert client.events == []
+    assert len(app.settings.unbind_calls) == 1
+    failures = [e for e in warnings if "on_server_shutdown() failed" in str(e.get("log_format"))]
+    assert [e["log_failure"].getErrorMessage() for e in failures] == ["no goodbye today"]
+    client.transport.loseConnection()
+
+
+@pytest_twisted.ensureDeferred
+async def test_streams_that_already_ended_are_not_touched_by_a_shutdown(serve: Any) -> None:
+    from cyclone import deploy
+
+    app, client, handler = await open_recorded(serve)
+    client.transport.loseConnection()
+    await app.settings.unbound
+    await deploy.run_shutdown_hooks(WAIT_TIMEOUT)
+    assert app.settings.unbind_calls == [handler]
+    assert client.comments == []
+
+
+SSE_APP = """
+import os
+
+from cyclone.routing import Router
+from cyclone.sse import SSEHandler
+
+
+class Hello(SSEHandler):
+    def bind(self):
+        self.sendEvent(str(os.getpid()), event="hello")
+
+
+def make_app():
+    return Router([(r"/events", Hello)], access_log=False)
+"""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_to_twistd_ends_event_streams_cleanly(tmp_path: Any, workers: int) -> None:
+    """``twistd cyclone`` (one process, or the workers' parent) on SIGTERM, as systemd stops it.
+
+    The shutdown timeout is longer than this test waits, so the stream and the
+    process end in time only because the hook finished the stream.
+    """
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    (tmp_path / "sseapp.py").write_text(SSE_APP)
+    command = [
+        sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+        "-n", "--pidfile=", "cyclone", f"--app={tmp_path / 'sseapp.py'}:make_app",
+        "--port=0", f"--workers={workers}", "--shutdown-timeout=300",
+    ]  # fmt: skip
+    server = subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    serving: queue.Queue[int] = queue.Queue()
+
+    def read() -> None:  # all along, so twistd never blocks on a full pipe
+        assert server.stdout is not None
+        for line in server.stdout:
+            output.append(line)
+            found = re.search(r"cyclone serving \S+ on http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                serving.put(int(found.group(1)))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        try:
+            port = serving.get(timeout=60)
+        except queue.Empty:
+            raise AssertionError("twistd did not start:\n" + "".join(output)) from None
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            received = b""
+            while b"event: hello" not in received:
+                chunk = sock.recv(65536)
+                assert chunk, received
+                received += chunk
+            server.send_signal(signal.SIGTERM)
+            while chunk := sock.recv(65536):
+                received += chunk
+        assert b": server shutting down\n\n" in received, received
+        assert received.endswith(b"\r\n0\r\n\r\n"), received  # the chunked end, not a reset
+        # twistd ends with status 0, or by re-raising SIGTERM once it cleaned up.
+        assert server.wait(60) in (0, -signal.SIGTERM)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        reader.join(10)
+    assert "Traceback" not in "".join(output), "".join(output)

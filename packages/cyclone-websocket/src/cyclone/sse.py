@@ -35,6 +35,15 @@ On reconnect a browser sends the id of the last event it saw in the
 ``Last-Event-ID`` header; it is `SSEHandler.last_event_id` (None on a first
 connection), so `bind()` can replay what was missed.
 
+A graceful shutdown (``twistd cyclone`` on SIGTERM or SIGINT, each ``--workers``
+process, or `cyclone.deploy.install_graceful_shutdown`) ends every open stream
+cleanly through a `cyclone.deploy.on_shutdown` hook: `SSEHandler.on_server_shutdown`
+runs (by default it sends the comment ``: server shutting down``), then the
+response is finished. The browser sees the stream end rather than a reset
+connection and reconnects after its retry delay, to another worker or to the
+restarted server, with ``Last-Event-ID``. Override `on_server_shutdown` to send
+a last event instead, e.g. one telling the page the server went away.
+
 Settings (on the Router/Application):
 
 - ``sse_keepalive_interval`` (seconds, default 15; 0 or None turns it off): when
@@ -67,7 +76,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cyclone import escape
-from cyclone.coroutines import as_deferred, is_awaitable
+from cyclone.coroutines import as_deferred, is_awaitable, maybe_deferred
+from cyclone.deploy import on_shutdown
 from cyclone.handler import RequestHandler
 
 __all__ = ["SSEHandler", "format_event"]
@@ -76,6 +86,8 @@ log = Logger()
 
 #: A keepalive comment; a line starting with ":" is ignored by EventSource (WHATWG HTML §9.2.6).
 KEEPALIVE_COMMENT = b": keepalive\n\n"
+#: The comment `SSEHandler.on_server_shutdown` sends by default before the stream ends.
+SHUTDOWN_COMMENT = b": server shutting down\n\n"
 #: Default seconds of silence before a keepalive comment; well under the 30-60 s
 #: idle timeouts common in proxies and load balancers.
 DEFAULT_KEEPALIVE_INTERVAL = 15.0
@@ -184,6 +196,19 @@ class SSEHandler(RequestHandler):
     def unbind(self) -> None:
         """Called once when the stream ends (client disconnect or ``finish()``): unsubscribe."""
 
+    def on_server_shutdown(self) -> Any:
+        """Called when the server stops gracefully, just before the stream is finished.
+
+        The default sends the comment ``: server shutting down``, which EventSource
+        ignores: the browser sees a clean end and reconnects after its retry delay.
+        Override it to send a last event instead (``self.sendEvent(...)``), for a page
+        that should say the server went away, or ``retry`` to change when the browser
+        comes back. It may return a Deferred or be ``async def``; the stream is
+        finished once that fires, or when the shutdown timeout runs out.
+        """
+        if not (self._stream_closed or self._dropped):
+            self._send(SHUTDOWN_COMMENT)
+
     def set_stream_headers(self) -> None:
         """Set the event-stream headers; override to add your own (call super)."""
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -200,6 +225,8 @@ class SSEHandler(RequestHandler):
         self._transforms: list[Any] = []
         self.set_stream_headers()
         self._stream_open = True
+        self._shutdown_waiters: list[defer.Deferred[None]] = []
+        _open_streams.add(self)
         self.notifyFinish().addCallback(self._on_stream_end)
         self.flush()
         interval = self.settings.get("sse_keepalive_interval", DEFAULT_KEEPALIVE_INTERVAL)
@@ -211,7 +238,7 @@ class SSEHandler(RequestHandler):
             result = self.bind()
         except Exception:
             log.failure("bind() raised in {handler}; closing the stream", handler=self)
-            self._close_after_error()
+            self._finish_if_open()
             return None
         if result is not None and is_awaitable(result):
             d = self._binding = as_deferred(result)
@@ -307,24 +334,58 @@ class SSEHandler(RequestHandler):
         if self._stream_closed and failure.check(defer.CancelledError, asyncio.CancelledError):
             return  # the client left while bind() ran: _on_stream_end cancelled it
         log.failure("bind() failed in {handler}; closing the stream", failure, handler=self)
-        self._close_after_error()
+        self._finish_if_open()
 
-    def _close_after_error(self) -> None:
+    def _finish_if_open(self) -> None:
         if not self._stream_closed and not self._finished:
             self.finish()
 
+    def _end_for_shutdown(self) -> defer.Deferred[None]:
+        """Run `on_server_shutdown`, then finish; fires once the stream has ended."""
+        ended: defer.Deferred[None] = defer.Deferred()
+        self._shutdown_waiters.append(ended)
+        goodbye = maybe_deferred(self.on_server_shutdown)
+        goodbye.addErrback(
+            lambda failure: log.failure(
+                "on_server_shutdown() failed in {handler}", failure, handler=self
+            )
+        )
+        goodbye.addCallback(lambda _: self._finish_if_open())
+        return ended
+
     def _on_stream_end(self, _: Any) -> None:
-        if self._stream_closed:
-            return
-        self._stream_closed = True
-        keepalive, self._keepalive = self._keepalive, None
-        if keepalive is not None and keepalive.running:
-            keepalive.stop()
-        self._cancel_drain_timer()
-        try:
-            self.unbind()
-        except Exception:
-            log.failure("unbind() raised in {handler}", handler=self)
-        binding = self._binding
-        if binding is not None and not binding.called:
-            binding.cancel()
+        _open_streams.discard(self)
+        if not self._stream_closed:
+            self._stream_closed = True
+            keepalive, self._keepalive = self._keepalive, None
+            if keepalive is not None and keepalive.running:
+                keepalive.stop()
+            self._cancel_drain_timer()
+            try:
+                self.unbind()
+            except Exception:
+                log.failure("unbind() raised in {handler}", handler=self)
+            binding = self._binding
+            if binding is not None and not binding.called:
+                binding.cancel()
+        waiters, self._shutdown_waiters = self._shutdown_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
+
+
+#: Open event streams, ended by `_end_streams_for_shutdown` on a graceful shutdown.
+_open_streams: set[SSEHandler] = set()
+
+
+def _end_streams_for_shutdown(timeout: float) -> defer.Deferred[Any]:
+    """End every open event stream cleanly (`SSEHandler.on_server_shutdown`, then finish).
+
+    Registered with `cyclone.deploy.on_shutdown`: without it an open stream would
+    hold the server's shutdown until its timeout and then be aborted, which
+    EventSource reports as an error rather than a stream that ended.
+    """
+    ending = [stream._end_for_shutdown() for stream in list(_open_streams)]
+    return defer.DeferredList(ending, consumeErrors=True)
+
+
+on_shutdown(_end_streams_for_shutdown)
