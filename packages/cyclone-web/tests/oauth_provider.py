@@ -363,8 +363,11 @@ class _OAuth1Validator(RequestValidator):
         return entry["secret"] if entry else "dummy"
 
 
+# The icon link keeps browsers from asking for /favicon.ico: its 404 would be a console
+# error, which the examples' browser tests count as a failure.
 _CONSENT_PAGE = """<!doctype html>
-<html><head><title>Sign in to the test provider</title></head>
+<html><head><title>Sign in to the test provider</title>
+<link rel="icon" href="data:,"></head>
 <body>
 <h1>Sign in to the test provider</h1>
 <p><b>{client}</b> asks for: {scope}</p>
