@@ -3,9 +3,10 @@
 Every page is visited at desktop and phone sizes; a console error or an uncaught
 page error fails the test, and a screenshot of each page is saved in
 examples/demo/screenshots/ (ignored by git) to look at. Then each part is used
-as a visitor would: the form, signing in, an upload, the languages, the chat
-between two browsers, the live feed, the RPC client, the static files, Redis
-pub/sub between two demo processes, and Ctrl-C with live connections open.
+as a visitor would: the form, signing in (with a password, and through a real
+OpenID Connect provider on loopback, see conftest.py), an upload, the languages,
+the chat between two browsers, the live feed, the RPC client, the static files,
+Redis pub/sub between two demo processes, and Ctrl-C with live connections open.
 
 Redis comes from a private ``redis-server`` on a free port (skipped without one,
 and failing under CI=true, like the browser itself).
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -267,6 +269,14 @@ def test_signing_in_sets_a_signed_cookie_that_cannot_be_edited(
     expect(page).to_have_url(demo + "/account")
     expect(page.locator("#account-title")).to_have_text("Signed in as ana")
     expect(page.locator(".user-chip")).to_have_text("ana")
+    expect(page.locator("#account-via")).to_have_text("You signed in with a password.")
+    # The table takes the signed value apart: the cookie's name, then "ana" in base64.
+    parts = page.locator(".cookie-parts tr")
+    expect(parts.locator("th")).to_have_text(
+        ["format", "key version", "timestamp", "name", "value (base64)", "signature"]
+    )
+    expect(parts.nth(3).locator("td")).to_have_text("user")
+    expect(parts.nth(4).locator("td")).to_have_text("YW5h")
     (cookie,) = [c for c in context.cookies() if c["name"] == "user"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     shoot(page, "account")
@@ -293,6 +303,113 @@ def test_sign_in_never_redirects_to_another_site(context: Any, demo: str) -> Non
         page.click("#signin-form button")
         assert page.url == demo + "/account", target
         page.click("#signout-form button")
+
+
+def test_without_a_provider_the_sign_in_page_says_so_and_offers_no_button(
+    context: Any, demo: str, console: Console
+) -> None:
+    from playwright.sync_api import expect
+
+    page = console.watch(context.new_page())
+    page.goto(demo + "/signin")
+    expect(page.locator("#external-none")).to_contain_text("No identity provider is configured")
+    expect(page.locator("#external-panel a")).to_have_count(0)
+    assert page.request.get(demo + "/auth/oidc").status == 404
+    assert page.request.get(demo + "/auth/github").status == 404
+
+
+def consent(page: Any, provider: str, decision: str = "allow", user: str = "alice") -> None:
+    """On the provider's page: sign in as ``user`` and allow or deny."""
+    from playwright.sync_api import expect
+
+    expect(page).to_have_url(re.compile(re.escape(provider) + r"/authorize\?"))
+    page.fill("input[name=username]", user)
+    page.click(f"button[value={decision}]")
+
+
+def test_signing_in_with_openid_connect_comes_back_to_next(
+    context: Any, signin_demo: Any, console: Console
+) -> None:
+    from playwright.sync_api import expect
+
+    demo, provider = signin_demo.url, signin_demo.provider
+    page = console.watch(context.new_page())
+    page.goto(demo + "/signin?next=%2Flocale%3Fcount%3D2")
+    expect(page.locator("#external-sign-in a")).to_have_text(
+        ["Sign in with OpenID Connect", "Sign in with GitHub"]
+    )
+    shoot(page, "signin-providers")
+    with page.expect_request(re.compile(re.escape(provider) + r"/authorize\?")) as sent:
+        page.click("#signin-oidc")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(sent.value.url).query)
+    assert query["redirect_uri"] == [demo + "/auth/oidc"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert {"state", "nonce", "code_challenge"} <= set(query)
+    # While the visitor is at the provider, next waits in a signed HttpOnly cookie.
+    (waiting,) = [c for c in context.cookies() if c["name"] == "signin_next"]
+    assert waiting["httpOnly"] and waiting["sameSite"] == "Lax"
+    consent(page, provider)
+
+    expect(page).to_have_url(demo + "/locale?count=2")
+    expect(page.locator(".user-chip")).to_have_text("Alice Liddell")
+    names = {c["name"] for c in context.cookies()}
+    assert "user" in names and "signin_next" not in names and "_oidc_state" not in names
+    page.goto(demo + "/account")
+    expect(page.locator("#account-title")).to_have_text("Signed in as Alice Liddell")
+    expect(page.locator("#account-via")).to_contain_text("You signed in with OpenID Connect")
+    shoot(page, "account-oidc")
+    page.click("#signout-form button")
+    expect(page).to_have_url(demo + "/signin")
+
+    # A next leading to another site, given to /auth/oidc directly, still lands here.
+    for target in ("//evil.example/", "https://evil.example/"):
+        page.goto(demo + "/auth/oidc?" + urllib.parse.urlencode({"next": target}))
+        consent(page, provider, user="bob")
+        expect(page).to_have_url(demo + "/account")
+        expect(page.locator("#account-title")).to_have_text("Signed in as Bob")
+        page.click("#signout-form button")
+
+
+def test_a_denied_sign_in_says_why_and_keeps_next_for_the_password_form(
+    context: Any, signin_demo: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    demo, provider = signin_demo.url, signin_demo.provider
+    console = Console()
+    page = console.watch(context.new_page())
+    page.goto(demo + "/signin?next=%2Fform")
+    page.click("#signin-oidc")
+    consent(page, provider, decision="deny")
+    expect(page.locator("#signin-error")).to_contain_text(
+        "Sign-in with OpenID Connect failed: the provider refused the sign-in: access_denied"
+    )
+    expect(page.locator("#signin-next")).to_have_value("/form")
+    shoot(page, "signin-denied")
+    # The only console line is Chromium reporting the page's own 403 status.
+    assert [error.split(": ", 1)[1] for error in console.errors] == [
+        "Failed to load resource: the server responded with a status of 403 (Forbidden)"
+    ]
+    page.fill("#signin-name", "ana")
+    page.fill("#signin-password", "cyclone")
+    page.click("#signin-form button")
+    expect(page).to_have_url(demo + "/form")
+
+
+def test_signing_in_with_github_uses_its_oauth_flow_and_api(
+    context: Any, signin_demo: Any, console: Console
+) -> None:
+    from playwright.sync_api import expect
+
+    demo, provider = signin_demo.url, signin_demo.provider
+    page = console.watch(context.new_page())
+    page.goto(demo + "/account")
+    expect(page).to_have_url(demo + "/signin?next=%2Faccount")
+    page.click("#signin-github")
+    consent(page, provider)
+    expect(page).to_have_url(demo + "/account")
+    expect(page.locator("#account-title")).to_have_text("Signed in as Alice Liddell")
+    expect(page.locator("#account-via")).to_contain_text("You signed in with GitHub")
 
 
 def test_http_basic_and_digest_accept_the_demo_accounts(

@@ -8,8 +8,11 @@ handlers redirect only through ``get_safe_next_url()``).
 from __future__ import annotations
 
 import http.client
+import os
 import pathlib
 import re
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -105,3 +108,25 @@ def test_signing_out_clears_the_cookie_and_stays_on_this_site(browser_for_demo):
     assert (response.status, response.headers["Location"]) == (302, "/signin")
     assert browser_for_demo.cookies["user"] == ""
     assert browser_for_demo.request("GET", "/account").status == 302
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--oidc-issuer", "http://127.0.0.1:9"], "--oidc-issuer needs --oidc-client-id"),
+        (["--oidc-client-id", "demo"], "--oidc-client-id needs --oidc-issuer"),
+        (["--github-client-id", "demo"], "needs $DEMO_GITHUB_CLIENT_SECRET too"),
+    ],
+)
+def test_a_provider_configured_by_half_is_refused_at_start(arguments, message):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DEMO_")}
+    result = subprocess.run(
+        [sys.executable, str(HERE / "app.py"), "--redis", "", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

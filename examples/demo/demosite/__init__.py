@@ -4,26 +4,42 @@
     app = make_app(redis_url="redis://127.0.0.1:6379/0")
     reactor.listenTCP(8888, app, interface="127.0.0.1")
 
-Each module holds one part; `make_app` lists every route in one place.
+Each module holds one part; `make_app` lists every route in one place (the
+sign-in routes of the identity providers, when there are some, come from
+`demosite.external_signin.setup`).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import cyclone.web
 from cyclone.web import url
 from demosite import chat, feed, forms, locales, redis_pubsub, rpc, signin, tour, upload
 from demosite.base import NotFoundHandler
+from demosite.signin import IdentityProviders
 from demosite.uimodules import FeatureCard, LanguagePicker, SourceCode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_app(
-    redis_url: str | None = None, cookie_secret: str | None = None
+    redis_url: str | None = None,
+    cookie_secret: str | None = None,
+    providers: IdentityProviders | None = None,
 ) -> cyclone.web.Application:
-    """The demo's routes and settings; ``redis_url=None`` leaves the Redis page off."""
+    """The demo's routes and settings.
+
+    ``redis_url=None`` leaves the Redis page off; ``providers`` adds "Sign in with
+    OpenID Connect" and "Sign in with GitHub" (which need cyclone-web[client]).
+    """
+    sign_in_routes: list[Any] = []
+    sign_in_settings: dict[str, Any] = {"external_sign_in": []}
+    if providers is not None and providers.configured:
+        from demosite import external_signin  # imports cyclone.auth, hence the HTTP client
+
+        sign_in_routes, sign_in_settings = external_signin.setup(providers)
     locales.load_catalogs()
     room = chat.ChatRoom()
     news = feed.Feed()
@@ -38,6 +54,7 @@ def make_app(
         url(r"/account", signin.AccountPage, name="account"),
         url(r"/auth/basic", signin.BasicAuthPage, name="auth-basic"),
         url(r"/auth/digest", signin.DigestAuthPage, name="auth-digest"),
+        *sign_in_routes,
         url(r"/upload", upload.UploadPage, name="upload"),
         url(r"/upload/file", upload.UploadReceiver, name="upload-file"),
         url(r"/locale", locales.LanguagePage, name="locale"),
@@ -77,4 +94,5 @@ def make_app(
         feed=news,
         chat_room=room,
         redis_link=redis_link,
+        **sign_in_settings,
     )

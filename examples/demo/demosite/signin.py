@@ -9,12 +9,12 @@
   a ``next`` leading elsewhere (``//attacker.example``, ``https://...``) with /account.
 - /auth/basic and /auth/digest ask the browser for the same credentials over HTTP
   authentication (`cyclone.httpauth`).
+- "Sign in with OpenID Connect" and "Sign in with GitHub" (cyclone.auth, in
+  `demosite.external_signin`) appear when the demo is started with an
+  `IdentityProviders` configuration; without one the page says how to add them.
 
 Passwords are never stored: `Users` keeps a salted PBKDF2 hash for the form and
 Basic, and the Digest HA1 value (RFC 7616 §3.4.2) per algorithm.
-
-Third-party sign-in (OAuth 2.0 / OpenID Connect with cyclone.auth) belongs in
-`EXTERNAL_SIGN_IN`: each entry becomes a button on /signin.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import urllib.parse
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from twisted.internet import defer, threads
@@ -40,14 +42,77 @@ PBKDF2_ITERATIONS = 200_000
 
 
 class ExternalSignIn(NamedTuple):
-    """A "Sign in with ..." button: the label and the URL that starts the provider's flow."""
+    """A "Sign in with ..." button: the provider's name, the URL that starts its flow, an id."""
 
     label: str
     url: str
+    id: str
 
 
-#: Providers added by cyclone.auth (OAuth 2.0 / OpenID Connect) go here; empty by default.
-EXTERNAL_SIGN_IN: list[ExternalSignIn] = []
+@dataclass(frozen=True)
+class IdentityProviders:
+    """The identity providers the demo offers sign-in with; none by default.
+
+    OpenID Connect needs the issuer and a client id (and usually a secret); GitHub
+    an OAuth app's client id and secret. The GitHub endpoints default to
+    github.com's; GitHub Enterprise or a look-alike (the local test provider)
+    sets them. app.py fills them from its command line and environment (see the
+    README).
+    """
+
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_authorize_url: str | None = None
+    github_token_url: str | None = None
+    github_api_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.oidc_issuer or self.github_client_id)
+
+    def problems(self) -> list[str]:
+        """What is missing for the providers named (empty when usable)."""
+        found = []
+        if self.oidc_issuer and not self.oidc_client_id:
+            found.append("--oidc-issuer needs --oidc-client-id (or $DEMO_OIDC_CLIENT_ID)")
+        if self.oidc_client_id and not self.oidc_issuer:
+            found.append("--oidc-client-id needs --oidc-issuer (or $DEMO_OIDC_ISSUER)")
+        if self.github_client_id and not self.github_client_secret:
+            found.append("GitHub sign-in needs $DEMO_GITHUB_CLIENT_SECRET too")
+        return found
+
+
+#: The cookie saying how the visitor signed in ("password", "OpenID Connect", "GitHub").
+VIA_COOKIE = "signin_via"
+
+
+def sign_in(handler: BaseHandler, name: str, via: str) -> None:
+    """Set the signed ``user`` cookie (and how they signed in) for a session."""
+    # No expires_days: session cookies, gone when the browser closes; the server
+    # also refuses them after a day (max_age_days in BaseHandler.get_current_user).
+    for cookie, value in (("user", name), (VIA_COOKIE, via)):
+        handler.set_secure_cookie(cookie, value, expires_days=None, httponly=True, samesite="Lax")
+
+
+def render_sign_in(
+    handler: BaseHandler, next_url: str, error: str | None = None, name: str = ""
+) -> None:
+    """The sign-in page, with a button per configured provider carrying ``next``."""
+    external = [
+        provider._replace(url=provider.url + "?" + urllib.parse.urlencode({"next": next_url}))
+        for provider in handler.settings.get("external_sign_in", [])
+    ]
+    handler.render(
+        "signin.html",
+        error=error,
+        name=name,
+        next_url=next_url,
+        accounts=DEMO_ACCOUNTS,
+        external=external,
+    )
 
 
 class Users:
@@ -93,7 +158,7 @@ class SignInPage(BaseHandler):
         if self.current_user:
             self.redirect(next_url)
             return
-        self.render("signin.html", error=None, name="", next_url=next_url, **self._extra())
+        render_sign_in(self, next_url)
 
     async def post(self) -> None:
         name = self.get_body_argument("name", "")
@@ -101,15 +166,10 @@ class SignInPage(BaseHandler):
         next_url = self.get_safe_next_url("/account")
         if not await USERS.check(name, password):
             error = "Unknown user name or wrong password."
-            self.render("signin.html", error=error, name=name, next_url=next_url, **self._extra())
+            render_sign_in(self, next_url, error=error, name=name)
             return
-        # No expires_days: a session cookie, gone when the browser closes; the server
-        # also refuses it after a day (max_age_days in BaseHandler.get_current_user).
-        self.set_secure_cookie("user", name, expires_days=None, httponly=True, samesite="Lax")
+        sign_in(self, name, via="password")
         self.redirect(next_url)
-
-    def _extra(self) -> dict[str, object]:
-        return {"accounts": DEMO_ACCOUNTS, "external": EXTERNAL_SIGN_IN}
 
 
 class AccountPage(BaseHandler):
@@ -121,11 +181,13 @@ class AccountPage(BaseHandler):
     def get(self) -> None:
         raw = self.get_cookie("user", "")
         parts = raw.split("|")
+        via = self.get_secure_cookie(VIA_COOKIE, max_age_days=1)
         self.render(
             "account.html",
             cookie=raw,
             parts=parts,
             verified=decode_signed_value(self.settings.cookie_secret, "user", raw) is not None,
+            via=via.decode("utf-8") if via else "password",
         )
 
 
@@ -133,7 +195,8 @@ class SignOut(BaseHandler):
     """POST (with the XSRF token) clears the cookie; a GET link could be forged by any site."""
 
     def post(self) -> None:
-        self.clear_cookie("user", httponly=True, samesite="Lax")
+        for cookie in ("user", VIA_COOKIE):
+            self.clear_cookie(cookie, httponly=True, samesite="Lax")
         self.redirect(self.get_safe_next_url("/signin"))
 
 

@@ -47,7 +47,7 @@ TOUR = [
         "title": N_("Sign in"),
         "href": "/signin",
         "text": N_("A signed session cookie, @authenticated pages, HTTP Basic and Digest."),
-        "modules": ["set_secure_cookie", "cyclone.httpauth"],
+        "modules": ["set_secure_cookie", "cyclone.httpauth", "cyclone.auth"],
     },
     {
         "title": N_("File upload"),
