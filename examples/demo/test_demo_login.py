@@ -115,7 +115,7 @@ def test_signing_out_clears_the_cookie_and_stays_on_this_site(browser_for_demo):
     [
         (["--oidc-issuer", "http://127.0.0.1:9"], "--oidc-issuer needs --oidc-client-id"),
         (["--oidc-client-id", "demo"], "--oidc-client-id needs --oidc-issuer"),
-        (["--github-client-id", "demo"], "needs $DEMO_GITHUB_CLIENT_SECRET too"),
+        (["--github-client-id", "demo"], "--github-client-id needs --github-client-secret"),
     ],
 )
 def test_a_provider_configured_by_half_is_refused_at_start(arguments, message):

@@ -81,7 +81,9 @@ class IdentityProviders:
         if self.oidc_client_id and not self.oidc_issuer:
             found.append("--oidc-client-id needs --oidc-issuer (or $DEMO_OIDC_ISSUER)")
         if self.github_client_id and not self.github_client_secret:
-            found.append("GitHub sign-in needs $DEMO_GITHUB_CLIENT_SECRET too")
+            found.append(
+                "--github-client-id needs --github-client-secret (or $DEMO_GITHUB_CLIENT_SECRET)"
+            )
         return found
 
 
