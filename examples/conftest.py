@@ -97,8 +97,12 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
     """A fresh browser context (its own cookies and storage), closed after the test."""
+    from playwright.sync_api import expect
+
     ctx = browser.new_context()
     ctx.set_default_timeout(15_000)
+    # expect() has its own 5 s default; a loaded CI machine needs the same slack as actions.
+    expect.set_options(timeout=15_000)
     try:
         yield ctx
     finally:

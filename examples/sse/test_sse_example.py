@@ -70,7 +70,7 @@ def test_a_reconnecting_page_gets_the_missed_events_once_via_last_event_id(
     expect(page.locator("#status")).to_have_text("reconnecting")
     for message in ("three", "four"):  # published while the page is away
         assert context.request.post(url + "/publish", form={"message": message}).ok
-    for _ in range(250):
+    for _ in range(750):  # up to 15 s, as long as any expect() here may wait
         if held:
             break
         page.wait_for_timeout(20)  # lets Playwright dispatch the held request to us
