@@ -12,6 +12,7 @@ from twisted.internet import defer, reactor
 
 import cyclone.handler
 import cyclone.locale
+import cyclone.web
 from cyclone import template
 from cyclone.locale.mo import write_mo
 from cyclone.locale.po import read_po
@@ -429,3 +430,151 @@ async def test_each_application_keeps_its_own_template_settings(templates):
         assert body == (b"&lt;b&gt;" if escaping else b"<b>"), index
         del app
         gc.collect()
+
+
+# -- the mixin: render() goes through the handler's own methods -------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_render_uses_the_handlers_own_render_string(templates):
+    templates("page.html", "from the template")
+
+    class Page(RequestHandler):
+        def render_string(self, template_name, **kwargs):
+            return b"overridden " + template_name.encode()
+
+        def get(self):
+            self.render("page.html")
+
+    response = await Client(Application([(r"/", Page)], template_path=templates.path)).get("/")
+    assert response.body == b"overridden page.html"
+
+
+@pytest_twisted.ensureDeferred
+async def test_render_finishes_once_a_deferred_page_fires(templates):
+    templates("user.html", "<p>{{ name }}</p>")
+    finished = []
+
+    class Page(RequestHandler):
+        def get(self):
+            name = defer.Deferred()
+            reactor.callLater(0, name.callback, "Ann")
+            self.render("user.html", name=name)
+
+        def on_finish(self):
+            finished.append(self.get_status())
+
+    response = await Client(Application([(r"/", Page)], template_path=templates.path)).get("/")
+    assert (response.code, response.body, finished) == (200, b"<p>Ann</p>", [200])
+
+
+@pytest_twisted.ensureDeferred
+async def test_render_of_a_deferred_page_that_fails_answers_500(templates):
+    templates("user.html", "<p>{{ name }}</p>")
+
+    class Page(RequestHandler):
+        def get(self):
+            name = defer.Deferred()
+            reactor.callLater(0, name.errback, RuntimeError("the database is down"))
+            self.render("user.html", name=name)
+
+    response = await Client(Application([(r"/", Page)], template_path=templates.path)).get("/")
+    assert response.code == 500
+    assert b"the database is down" not in response.body
+
+
+@pytest_twisted.ensureDeferred
+async def test_templates_resolve_next_to_the_handlers_module_without_template_path(tmp_path):
+    (tmp_path / "handlers_here.py").write_text(
+        "from cyclone.web import RequestHandler\n\n"
+        "class Page(RequestHandler):\n"
+        "    def get(self):\n"
+        "        self.render('beside.html', who='module')\n"
+    )
+    (tmp_path / "beside.html").write_text("next to the {{ who }}")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("handlers_here", tmp_path / "handlers_here.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    response = await Client(Application([(r"/", module.Page)])).get("/")
+    assert (response.code, response.body) == (200, b"next to the module")
+
+
+class _Scripted(cyclone.web.UIModule):
+    def javascript_files(self):
+        return ["/a.js", "/a.js"]
+
+    def embedded_javascript(self):
+        return "go()"
+
+    def css_files(self):
+        return "/a.css"
+
+    def embedded_css(self):
+        return "p{}"
+
+    def render(self):
+        return "module"
+
+
+@pytest_twisted.ensureDeferred
+async def test_render_asks_the_handler_to_render_linked_and_embedded_resources(templates):
+    templates("page.html", "<html><head></head><body>{% module Scripted() %}</body></html>")
+
+    class Page(RequestHandler):
+        def render_linked_js(self, js_files):
+            return f"<js {','.join(js_files)}>"
+
+        def render_embed_js(self, js_embed):
+            return b"<inline js " + b",".join(part.encode() for part in js_embed) + b">"
+
+        def render_linked_css(self, css_files):
+            return f"<css {','.join(css_files)}>"
+
+        def render_embed_css(self, css_embed):
+            return f"<inline css {','.join(css_embed)}>"
+
+        def get(self):
+            self.render("page.html")
+
+    app = Application(
+        [(r"/", Page)], template_path=templates.path, ui_modules={"Scripted": _Scripted}
+    )
+    body = (await Client(app).get("/")).text
+    assert body == (
+        "<html><head><css /a.css><inline css p{}>\n</head>"
+        "<body>module<js /a.js,/a.js><inline js go()>\n</body></html>"
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_default_resource_rendering_links_each_file_once(templates):
+    templates("page.html", "<html><head></head><body>{% module Scripted() %}</body></html>")
+
+    class Page(RequestHandler):
+        def get(self):
+            self.render("page.html")
+
+    app = Application(
+        [(r"/", Page)], template_path=templates.path, ui_modules={"Scripted": _Scripted}
+    )
+    body = (await Client(app).get("/")).text
+    assert body.count('<script src="/a.js"') == 1
+    assert '<link href="/a.css" type="text/css" rel="stylesheet"/>' in body
+    assert "//<![CDATA[\ngo()\n//]]>" in body
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_core_handler_can_list_the_web_mixin_first(templates):
+    templates("page.html", "{{ who }}")
+
+    class MixedIn(cyclone.web.WebMixin, cyclone.handler.RequestHandler):
+        def render_string(self, template_name, **kwargs):
+            return super().render_string(template_name, who="mixin")
+
+        def get(self):
+            self.render("page.html")
+
+    response = await Client(Router([(r"/", MixedIn)], template_path=templates.path)).get("/")
+    assert response.body == b"mixin"

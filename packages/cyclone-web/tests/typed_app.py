@@ -11,9 +11,10 @@ from cyclone import template, web
 
 
 class Home(web.RequestHandler):
-    def get(self) -> None:
-        page: bytes = self.render_string("home.html", name="Ana")
-        self.write(page)
+    async def get(self) -> None:
+        page = self.render_string("home.html", name="Ana")
+        # A Deferred when a template expression waits on an unfired Deferred.
+        self.write(page if isinstance(page, bytes) else await page)
 
 
 class SignIn(web.RequestHandler):
@@ -33,4 +34,7 @@ def make_app() -> web.Application:
 def render_greeting() -> str:
     page = template.Template("Hello, {{ name }}!")
     web.Application([], default_host=42)  # type: ignore[arg-type]
-    return page.generate(name="Ana").decode()
+    rendered = page.generate(name="Ana")
+    if isinstance(rendered, bytes):
+        return rendered.decode()
+    raise TypeError("no Deferred value was given, so the page is bytes")

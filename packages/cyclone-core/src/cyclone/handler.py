@@ -188,6 +188,17 @@ _NOT_IN_A_SAFE_REDIRECT = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _MAX_TIMESTAMP_DIGITS = 20
 
 
+def _web_mixin(handler: RequestHandler) -> Any:
+    """cyclone-web's `WebMixin` class, or a clear error naming the distribution to install."""
+    try:
+        return importlib.import_module("cyclone.web_features").WebMixin
+    except ImportError:
+        raise RuntimeError(
+            f"{type(handler).__name__} needs cyclone-web for templates, locales and static "
+            "files: pip install cyclone-web"
+        ) from None
+
+
 class RequestHandler:
     """Subclass and define ``get``/``post``/... to answer requests.
 
@@ -215,20 +226,11 @@ class RequestHandler:
     #: urlencoded and multipart/form-data bodies).
     max_body_size: int | None = None
     _stream_request_body = False
-    _template_loaders: dict[str, Any] = {}
 
     path_args: list[str]
     path_kwargs: dict[str, str]
     #: Fired once prepare() completed, for streamed bodies (set by the router).
     _prepared_waiter: defer.Deferred[None]
-
-    @property
-    def ui(self) -> Any:
-        """The UI methods (bound to this handler) and ``ui.modules``, as templates see them."""
-        ui = self.__dict__.get("_ui")
-        if ui is None:
-            ui = self._web().ui_namespace(self)
-        return ui
 
     # Per-request state starts from these class-level defaults (a handler is
     # created for every request, so __init__ only sets what differs).
@@ -1069,56 +1071,65 @@ class RequestHandler:
         token = escape.xhtml_escape(self.xsrf_token)
         return f'<input type="hidden" name="_xsrf" value="{token}"/>'
 
-    # -- cyclone-web features, imported on first use --------------------------------
+    # -- cyclone-web's methods, for handlers on this base --------------------------------
+    # cyclone.web.RequestHandler gets these from cyclone.web_features.WebMixin, listed
+    # before this class. Every cyclone 1.x handler could render, so handlers on the
+    # core base (WebSocket, SSE, RPC) keep these names: each calls the mixin's method
+    # bound to this handler, or says which distribution to install.
 
-    def _web(self) -> Any:
-        try:
-            web_features = importlib.import_module("cyclone.web_features")
-        except ImportError:
-            raise RuntimeError(
-                f"{type(self).__name__} needs cyclone-web for templates, locales and static "
-                "files: pip install cyclone-web"
-            ) from None
-        return web_features
+    def render(self, template_name: str, **kwargs: Any) -> Any:
+        """Render a template and finish with it (cyclone-web's `WebMixin.render`)."""
+        return _web_mixin(self).render(self, template_name, **kwargs)
 
-    def render(self, template_name: str, **kwargs: Any) -> defer.Deferred[None]:
-        """Render a template and finish the response with it (needs cyclone-web)."""
-        return self._web().render(self, template_name, **kwargs)
+    def render_string(self, template_name: str, **kwargs: Any) -> Any:
+        """Render a template to bytes (cyclone-web's `WebMixin.render_string`)."""
+        return _web_mixin(self).render_string(self, template_name, **kwargs)
 
-    def render_string(self, template_name: str, **kwargs: Any) -> bytes:
-        """Render a template to bytes (needs cyclone-web)."""
-        return self._web().render_string(self, template_name, **kwargs)
+    def render_linked_js(self, js_files: Iterable[str]) -> Any:
+        return _web_mixin(self).render_linked_js(self, js_files)
+
+    def render_embed_js(self, js_embed: Iterable[Any]) -> Any:
+        return _web_mixin(self).render_embed_js(self, js_embed)
+
+    def render_linked_css(self, css_files: Iterable[str]) -> Any:
+        return _web_mixin(self).render_linked_css(self, css_files)
+
+    def render_embed_css(self, css_embed: Iterable[Any]) -> Any:
+        return _web_mixin(self).render_embed_css(self, css_embed)
 
     def get_template_namespace(self) -> dict[str, Any]:
-        return self._web().get_template_namespace(self)
+        return _web_mixin(self).get_template_namespace(self)
 
     def get_template_path(self) -> str | None:
-        return self.settings.get("template_path")
+        return _web_mixin(self).get_template_path(self)
 
     def create_template_loader(self, template_path: str) -> Any:
-        return self._web().create_template_loader(self, template_path)
+        return _web_mixin(self).create_template_loader(self, template_path)
+
+    @property
+    def ui(self) -> Any:
+        """The UI methods and ``ui.modules`` (cyclone-web's `WebMixin.ui`)."""
+        return _web_mixin(self).ui.fget(self)
 
     @property
     def locale(self) -> Any:
-        """The user's locale: `get_user_locale`, else the browser's Accept-Language."""
-        if not hasattr(self, "_locale"):
-            self._locale = self._web().resolve_locale(self)
-        return self._locale
+        """The user's locale (cyclone-web's `WebMixin.locale`)."""
+        return _web_mixin(self).locale.fget(self)
 
     @locale.setter
     def locale(self, value: Any) -> None:
-        self._locale = value
+        self.__dict__["_locale"] = value
 
     def get_user_locale(self) -> Any:
         """Override to choose the locale (e.g. from a cookie); None means use the browser's."""
         return None
 
     def get_browser_locale(self, default: str = "en_US") -> Any:
-        return self._web().browser_locale(self, default)
+        return _web_mixin(self).get_browser_locale(self, default)
 
     def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
-        """The URL of a static file with a version hash for caching (needs cyclone-web)."""
-        return self._web().static_url(self, path, include_host, **kwargs)
+        """The versioned URL of a static file (cyclone-web's `WebMixin.static_url`)."""
+        return _web_mixin(self).static_url(self, path, include_host, **kwargs)
 
     # -- the lifecycle -------------------------------------------------------------
 

@@ -254,7 +254,7 @@ def _log_abandoned(failure: Failure) -> None:
     log.failure("a Deferred template value failed after the page had failed", failure)
 
 
-def _fill_in(template_name: str, text: str, since: int) -> Any:
+def _fill_in(template_name: str, text: str, since: int) -> bytes | Deferred[bytes]:
     """The page ``text`` with its markers replaced; bytes if every value is there, else a Deferred."""
     pieces = _MARKER_RE.split(text)
     with _pending_lock:
@@ -295,7 +295,8 @@ def _fill_in(template_name: str, text: str, since: int) -> Any:
     if isinstance(result, Failure):
         page.addErrback(lambda _: None)  # raised below instead
         result.raiseException()
-    return result
+    filled: bytes = result
+    return filled
 
 
 def _escape_html(value: Any) -> str:
@@ -944,7 +945,7 @@ class Template:
         self._globals["__name__"] = self._filename[: -len(".py")]
         self._globals["__loader__"] = _SourceLoader(self.code)
 
-    def generate(self, **kwargs: Any) -> Any:
+    def generate(self, **kwargs: Any) -> bytes | Deferred[bytes]:
         """Render the template with ``kwargs`` (and the loader's namespace) as globals.
 
         Returns the page as UTF-8 bytes, or (cyclone 1.x) a Deferred firing with

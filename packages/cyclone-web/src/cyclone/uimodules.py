@@ -18,6 +18,7 @@ module it used: files and embedded code before ``</head>`` (CSS) and
 from __future__ import annotations
 
 import types
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cyclone import escape
@@ -25,7 +26,13 @@ from cyclone import escape
 if TYPE_CHECKING:
     from cyclone.handler import RequestHandler
 
-__all__ = ["TemplateModule", "UIModule", "UIModuleNamespace"]
+__all__ = [
+    "PageResources",
+    "TemplateModule",
+    "UIModule",
+    "UIModuleNamespace",
+    "collect_module_resources",
+]
 
 
 class UIModule:
@@ -197,69 +204,38 @@ class UIModuleNamespace:
         return list(self._active.values())
 
 
-def _resource_url(handler: RequestHandler, path: str) -> str:
-    if path.startswith("/") or "://" in path:
-        return path
-    return handler.static_url(path)
+@dataclass
+class PageResources:
+    """What the UI modules a page used ask for, gathered for ``render()``.
+
+    File lists keep the modules' order, duplicates included: the handler's
+    ``render_linked_js``/``render_linked_css`` turn them into URLs and tags.
+    """
+
+    javascript_files: list[str] = field(default_factory=list)
+    css_files: list[str] = field(default_factory=list)
+    embedded_javascript: list[str] = field(default_factory=list)
+    embedded_css: list[str] = field(default_factory=list)
+    html_heads: list[str] = field(default_factory=list)
+    html_bodies: list[str] = field(default_factory=list)
 
 
-def collect_page_resources(handler: RequestHandler, modules: list[UIModule]) -> dict[str, str]:
-    """The HTML each module asks for, grouped by where it goes in the page."""
-    js_files: list[str] = []
-    css_files: list[str] = []
-    embedded_js: list[str] = []
-    embedded_css: list[str] = []
-    heads: list[str] = []
-    bodies: list[str] = []
+def collect_module_resources(modules: list[UIModule]) -> PageResources:
+    """Ask each module for its JavaScript, CSS and extra HTML, in the modules' order."""
+    resources = PageResources()
     for module in modules:
-        for method, bucket in (
-            (module.javascript_files, js_files),
-            (module.css_files, css_files),
+        for files, bucket in (
+            (module.javascript_files(), resources.javascript_files),
+            (module.css_files(), resources.css_files),
         ):
-            files = method()
             if files:
-                for path in [files] if isinstance(files, str) else files:
-                    url = _resource_url(handler, path)
-                    if url not in bucket:
-                        bucket.append(url)
-        for method, bucket in (
-            (module.embedded_javascript, embedded_js),
-            (module.embedded_css, embedded_css),
-            (module.html_head, heads),
-            (module.html_body, bodies),
+                bucket.extend([files] if isinstance(files, str) else files)
+        for value, texts in (
+            (module.embedded_javascript(), resources.embedded_javascript),
+            (module.embedded_css(), resources.embedded_css),
+            (module.html_head(), resources.html_heads),
+            (module.html_body(), resources.html_bodies),
         ):
-            value = method()
             if value:
-                bucket.append(escape.to_unicode(value))
-    head_parts = [
-        f'<link href="{escape.xhtml_escape(url)}" type="text/css" rel="stylesheet"/>'
-        for url in css_files
-    ]
-    if embedded_css:
-        head_parts.append('<style type="text/css">\n' + "\n".join(embedded_css) + "\n</style>")
-    head_parts.extend(heads)
-    body_parts = [
-        f'<script src="{escape.xhtml_escape(url)}" type="text/javascript"></script>'
-        for url in js_files
-    ]
-    if embedded_js:
-        body_parts.append(
-            '<script type="text/javascript">\n//<![CDATA[\n'
-            + "\n".join(embedded_js)
-            + "\n//]]>\n</script>"
-        )
-    body_parts.extend(bodies)
-    return {"head": "".join(head_parts), "body": "".join(body_parts)}
-
-
-def insert_page_resources(html: bytes, resources: dict[str, str]) -> bytes:
-    """Put head resources before ``</head>`` and body resources before ``</body>``."""
-    if resources["head"]:
-        position = html.rfind(b"</head>")
-        if position != -1:
-            html = html[:position] + resources["head"].encode() + b"\n" + html[position:]
-    if resources["body"]:
-        position = html.rfind(b"</body>")
-        if position != -1:
-            html = html[:position] + resources["body"].encode() + b"\n" + html[position:]
-    return html
+                texts.append(escape.to_unicode(value))
+    return resources

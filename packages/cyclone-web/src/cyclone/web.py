@@ -56,6 +56,7 @@ from cyclone.uimodules import (
     load_ui_methods,
     load_ui_modules,
 )
+from cyclone.web_features import WebMixin
 
 __all__ = [
     "Application",
@@ -72,6 +73,7 @@ __all__ = [
     "TemplateModule",
     "UIModule",
     "URLSpec",
+    "WebMixin",
     "addslash",
     "asynchronous",
     "authenticated",
@@ -84,8 +86,8 @@ __all__ = [
 log = Logger()
 
 
-class RequestHandler(_BaseRequestHandler):
-    """The handler users subclass; templates, locales and static URLs are built in."""
+class RequestHandler(WebMixin, _BaseRequestHandler):
+    """The handler users subclass: core's lifecycle plus `WebMixin` (templates, locales, static URLs)."""
 
 
 class RedirectHandler(RequestHandler):
