@@ -338,26 +338,39 @@ async def test_shutdown_hooks_get_the_timeout_and_a_failing_hook_does_not_block(
     def broken(timeout: float) -> None:
         raise RuntimeError("hook bug")
 
-    deploy.on_shutdown(closer)
-    deploy.on_shutdown(broken)
-    try:
+    before = list(deploy.shutdown_hooks)
+    with deploy.shutdown_hooks.scoped():
+        deploy.on_shutdown(closer)
+        deploy.on_shutdown(broken)
         await deploy.graceful_shutdown([], [], timeout=7.0)
-    finally:
         deploy.remove_shutdown_hook(closer)
-        deploy.remove_shutdown_hook(broken)
     assert seen == [7.0]
-    assert deploy._shutdown_hooks == []
+    assert list(deploy.shutdown_hooks) == before
 
 
 @pytest_twisted.ensureDeferred
 async def test_a_hook_still_running_after_the_timeout_is_cancelled() -> None:
     stuck: defer.Deferred[None] = defer.Deferred()
-    deploy.on_shutdown(lambda timeout: stuck)
-    try:
+    with deploy.shutdown_hooks.scoped():
+        deploy.on_shutdown(lambda timeout: stuck)
         await deploy.run_shutdown_hooks(0.01)
-    finally:
-        deploy._shutdown_hooks.clear()
     assert stuck.called
+
+
+def test_scoped_hooks_keep_the_hooks_registered_before_and_drop_the_new_ones() -> None:
+    def earlier(timeout: float) -> None:
+        pass
+
+    def later(timeout: float) -> None:
+        pass
+
+    hooks = deploy.ShutdownHooks()
+    hooks.add(earlier)
+    with hooks.scoped():
+        hooks.add(later)
+        hooks.remove(earlier)
+        assert list(hooks) == [later]
+    assert list(hooks) == [earlier]
 
 
 # -- twistd, for real -------------------------------------------------------------------------

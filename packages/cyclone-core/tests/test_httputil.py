@@ -198,7 +198,7 @@ def test_request_parses_a_urlencoded_body_into_arguments():
         headers=HTTPHeaders({"Content-Type": "application/x-www-form-urlencoded"}),
         body=b"a=b1&c=%E2%98%95&d=x+y",
     )
-    request._parse_body()
+    request.parse_form_body()
     assert request.body_arguments == {"a": [b"b1"], "c": ["☕".encode()], "d": [b"x y"]}
     assert request.arguments == {"a": [b"q", b"b1"], "c": ["☕".encode()], "d": [b"x y"]}
 
@@ -208,8 +208,9 @@ _FORM = HTTPHeaders({"Content-Type": "application/x-www-form-urlencoded"})
 
 def _request_with_pending_body(body: bytes, uri: str = "/", headers=_FORM) -> HTTPServerRequest:
     """A request as the router leaves it: body buffered, parsed when first read."""
-    request = HTTPServerRequest("POST", uri, headers=headers, body=body)
-    request._form_pending = True
+    request = HTTPServerRequest("POST", uri, headers=headers)
+    request.set_pending_form_body(body)
+    assert request.form_pending and request.body == body
     return request
 
 
@@ -251,7 +252,7 @@ def test_request_arguments_can_be_replaced_as_in_tornado():
 def test_request_without_a_pending_body_leaves_the_body_alone_as_in_tornado():
     request = HTTPServerRequest("POST", "/", headers=_FORM, body=b"a=1")
     assert request.arguments == {}
-    request._parse_body()
+    request.parse_form_body()
     assert request.arguments == {"a": [b"1"]}
 
 
@@ -267,7 +268,7 @@ def test_request_malformed_pending_body_raises_on_every_read():
 
 def test_request_query_past_the_field_limit_raises_when_read_not_when_built():
     request = HTTPServerRequest("GET", "/?" + "&".join(["a=1"] * 5))
-    request._max_form_fields = 4
+    request.max_form_fields = 4
     with pytest.raises(HTTPInputError, match="5 fields, more than the limit of 4"):
         _ = request.query_arguments
     with pytest.raises(HTTPInputError):
@@ -276,7 +277,7 @@ def test_request_query_past_the_field_limit_raises_when_read_not_when_built():
 
 def test_request_body_past_the_field_limit_raises_when_read():
     request = _request_with_pending_body(b"&".join([b"a=1"] * 5))
-    request._max_form_fields = 4
+    request.max_form_fields = 4
     with pytest.raises(HTTPInputError, match="max_form_fields"):
         _ = request.body_arguments
 

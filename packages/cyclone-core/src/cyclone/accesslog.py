@@ -45,7 +45,7 @@ def request_fields(handler: Any) -> dict[str, Any]:
     """The facts an access-log line is made of, read from a finished handler."""
     request = handler.request
     connection = getattr(request, "connection", None)
-    size = getattr(connection, "_written", None)
+    size = getattr(connection, "bytes_written", None)
     headers = request.headers
     return {
         "remote_ip": request.remote_ip,

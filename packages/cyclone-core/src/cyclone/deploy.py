@@ -42,7 +42,8 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,10 +62,11 @@ __all__ = [
     "graceful_shutdown",
     "install_graceful_shutdown",
     "load_application",
-    "makeService",
     "on_shutdown",
     "parse_appopts",
     "remove_shutdown_hook",
+    "shutdown_hooks",
+    "ShutdownHooks",
     "resolve_application",
     "run_shutdown_hooks",
     "tls_context_factory",
@@ -79,7 +81,64 @@ DEFAULT_PORT = 8888
 
 # -- shutdown hooks ---------------------------------------------------------------------
 
-_shutdown_hooks: list[Callable[[float], Any]] = []
+
+class ShutdownHooks:
+    """An ordered set of ``hook(timeout)`` callables to run when a graceful shutdown begins.
+
+    The process has one, `shutdown_hooks`, which `on_shutdown` adds to and
+    `graceful_shutdown` runs. `scoped` gives code that registers hooks for a
+    while (a test, a server embedded in a larger program) a block after
+    which the registry is as it was, so one suite's hooks never leak into
+    another's run.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: list[Callable[[float], Any]] = []
+
+    def add(self, hook: Callable[[float], Any]) -> Callable[[float], Any]:
+        """Register ``hook`` (once); returns it, so it works as a decorator."""
+        if hook not in self._hooks:
+            self._hooks.append(hook)
+        return hook
+
+    def remove(self, hook: Callable[[float], Any]) -> None:
+        """Forget ``hook`` (a hook that is not registered is ignored)."""
+        if hook in self._hooks:
+            self._hooks.remove(hook)
+
+    def __iter__(self) -> Iterator[Callable[[float], Any]]:
+        return iter(list(self._hooks))
+
+    def __len__(self) -> int:
+        return len(self._hooks)
+
+    @contextmanager
+    def scoped(self) -> Iterator[ShutdownHooks]:
+        """Within the block, hooks may come and go; after it, exactly the hooks before it remain."""
+        saved = list(self._hooks)
+        try:
+            yield self
+        finally:
+            self._hooks[:] = saved
+
+    def run(self, timeout: float, clock: Any = None) -> defer.Deferred[None]:
+        """Call every hook with ``timeout``; fires when all are done (errors logged).
+
+        A hook still running after ``timeout`` seconds is cancelled.
+        """
+        if clock is None:
+            from twisted.internet import reactor as clock
+        results = []
+        for hook in list(self._hooks):
+            d = maybe_deferred(hook, timeout)
+            d.addTimeout(timeout, clock)
+            d.addErrback(_log_hook_failure, hook)
+            results.append(d)
+        return defer.DeferredList(results).addCallback(lambda _: None)
+
+
+#: The process's shutdown hooks (WebSocket connections register their closing here).
+shutdown_hooks = ShutdownHooks()
 
 
 def on_shutdown(hook: Callable[[float], Any]) -> Callable[[float], Any]:
@@ -91,17 +150,12 @@ def on_shutdown(hook: Callable[[float], Any]) -> Callable[[float], Any]:
     where connections the HTTP server no longer tracks (WebSocket, SSE)
     get closed cleanly.
     """
-    if hook not in _shutdown_hooks:
-        _shutdown_hooks.append(hook)
-    return hook
+    return shutdown_hooks.add(hook)
 
 
 def remove_shutdown_hook(hook: Callable[[float], Any]) -> None:
     """Forget a hook registered with `on_shutdown` (missing hooks are ignored)."""
-    try:
-        _shutdown_hooks.remove(hook)
-    except ValueError:
-        pass
+    shutdown_hooks.remove(hook)
 
 
 def run_shutdown_hooks(timeout: float, clock: Any = None) -> defer.Deferred[None]:
@@ -109,15 +163,7 @@ def run_shutdown_hooks(timeout: float, clock: Any = None) -> defer.Deferred[None
 
     A hook still running after ``timeout`` seconds is cancelled.
     """
-    if clock is None:
-        from twisted.internet import reactor as clock
-    results = []
-    for hook in list(_shutdown_hooks):
-        d = maybe_deferred(hook, timeout)
-        d.addTimeout(timeout, clock)
-        d.addErrback(_log_hook_failure, hook)
-        results.append(d)
-    return defer.DeferredList(results).addCallback(lambda _: None)
+    return shutdown_hooks.run(timeout, clock)
 
 
 def _log_hook_failure(failure: Any, hook: Callable[[float], Any]) -> None:
@@ -739,40 +785,3 @@ def describe_address(address: Any) -> str:
     if isinstance(name, bytes):
         name = name.decode("utf-8", "replace")
     return f"unix:{name}"
-
-
-def makeService(options: Options) -> service.Service:
-    """Build the ``twistd cyclone`` service: one process, or a pool of workers.
-
-    An ``--app`` that names nothing loadable (a missing module or attribute,
-    or something that is not a server factory) ends twistd with a one-line
-    error and status 1 instead of a traceback through Twisted's plugin
-    machinery.
-    """
-    try:
-        return _make_service(options)
-    except usage.UsageError as error:
-        raise SystemExit(f"twistd cyclone: error: {error}") from None
-
-
-def _make_service(options: Options) -> service.Service:
-    if options["workers"] > 1 or options["reload"]:
-        from cyclone.workers import WorkerPool
-
-        config = options.worker_config()
-        # Find the application and the TLS files here, so a typo fails at once rather
-        # than in every worker; building the application (which may connect to
-        # databases) is left to the workers.
-        resolve_application(config["app"])
-        if any(item.tls for item in options["listeners"]):
-            build_tls(config)
-        return WorkerPool(
-            config,
-            options["listeners"],
-            options["workers"],
-            options["shutdown-timeout"],
-        )
-    config = options.worker_config()
-    app = build_application(config)
-    tls = build_tls(config) if any(item.tls for item in options["listeners"]) else None
-    return ServerService(app, options["listeners"], tls, options["shutdown-timeout"])

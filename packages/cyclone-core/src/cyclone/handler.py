@@ -52,6 +52,7 @@ from twisted.python.failure import Failure
 from cyclone import escape, signing
 from cyclone.coroutines import as_deferred, is_awaitable
 from cyclone.httputil import (
+    TOKEN_RE,
     HTTPHeaders,
     HTTPInputError,
     HTTPServerRequest,
@@ -69,6 +70,7 @@ __all__ = [
     "HTTPAuthenticationRequired",
     "HTTPError",
     "MissingArgumentError",
+    "RequestBodyStream",
     "RequestHandler",
     "addslash",
     "asynchronous",
@@ -100,7 +102,7 @@ class HTTPError(Exception):
         self.status_code = status_code
         self.log_message = log_message
         self.args = args
-        self.reason = reason or kwargs.get("reason")
+        self.reason = reason
         if log_message and not args:
             self.log_message = log_message.replace("%", "%%")
 
@@ -166,8 +168,8 @@ DEFAULT_MAX_ETAG_BODY_SIZE = 64 * 1024
 _DEFAULT_HEADERS = {"Server": "cyclone", "Content-Type": "text/html; charset=UTF-8"}
 _REMOVE_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")
 _UNSAFE_HEADER_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+#: Header and cookie names are tokens (RFC 9110 §5.1, RFC 6265 §4.1.1).
+_HEADER_NAME = _COOKIE_NAME = TOKEN_RE
 # RFC 6265 §4.1.1: a cookie value is ASCII without controls, space, DQUOTE, comma,
 # semicolon or backslash; attribute values (path, extensions) are ASCII without
 # controls or semicolons; a Domain is a host name (non-ASCII ones punycoded).
@@ -186,6 +188,33 @@ _NOT_IN_A_SAFE_REDIRECT = re.compile(r"[\x00-\x20\x7f-\x9f]")
 #: Digits accepted in the timestamp of an XSRF token: a 64-bit number has at most
 #: 20, and int() on a longer string costs time before it fails.
 _MAX_TIMESTAMP_DIGITS = 20
+
+
+class RequestBodyStream:
+    """How the router hands a streamed body to a `stream_request_body` handler.
+
+    Two Deferreds, in the order a request meets them: ``prepared`` fires
+    once ``prepare()`` completed (or the request ended first): the server
+    delivers body bytes to ``data_received`` only then, as the router
+    returns it from ``headers_received``. ``complete`` fires once the whole
+    body arrived: the HTTP method runs only after it.
+    """
+
+    __slots__ = ("prepared", "complete")
+
+    def __init__(self) -> None:
+        self.prepared: defer.Deferred[None] = defer.Deferred()
+        self.complete: defer.Deferred[None] = defer.Deferred()
+
+    def release_reading(self) -> None:
+        """Let the body flow (prepare() completed, or the request ended before it did)."""
+        if not self.prepared.called:
+            self.prepared.callback(None)
+
+    def body_complete(self) -> None:
+        """The last body byte arrived (the router's delegate calls it)."""
+        if not self.complete.called:
+            self.complete.callback(None)
 
 
 def _web_mixin(handler: RequestHandler) -> Any:
@@ -229,8 +258,8 @@ class RequestHandler:
 
     path_args: list[str]
     path_kwargs: dict[str, str]
-    #: Fired once prepare() completed, for streamed bodies (set by the router).
-    _prepared_waiter: defer.Deferred[None]
+    #: For a `stream_request_body` handler, how the router hands it the body; else None.
+    body_stream: RequestBodyStream | None = None
 
     # Per-request state starts from these class-level defaults (a handler is
     # created for every request, so __init__ only sets what differs).
@@ -302,7 +331,7 @@ class RequestHandler:
 
     def clear(self) -> None:
         """Reset headers and body to their defaults (used before error pages too)."""
-        self._headers = HTTPHeaders._from_canonical(_DEFAULT_HEADERS)
+        self._headers = HTTPHeaders.from_canonical(_DEFAULT_HEADERS)
         self.set_default_headers()
         self._write_buffer: list[bytes] = []
         self._status_code = 200
@@ -601,7 +630,7 @@ class RequestHandler:
             return
         if isinstance(chunk, (dict, list)):
             chunk = escape.json_encode(chunk)
-            self._headers._values["content-type"] = ("Content-Type", [_JSON_CONTENT_TYPE])
+            self._headers.set_canonical("content-type", "Content-Type", _JSON_CONTENT_TYPE)
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8")
         elif not isinstance(chunk, (bytes, bytearray, memoryview)):
@@ -715,7 +744,7 @@ class RequestHandler:
             self.write(chunk)
         if not self._headers_written:
             status = self._status_code
-            header_values = self._headers._values
+            header_values = self._headers.table
             if (
                 status == 200
                 and self.request.method in ("GET", "HEAD")
@@ -734,24 +763,23 @@ class RequestHandler:
                     self.clear_header(name)
             elif "content-length" not in header_values:
                 length = str(sum(map(len, self._write_buffer)))
-                header_values["content-length"] = ("Content-Length", [length])
+                self._headers.set_canonical("content-length", "Content-Length", length)
         d = self.flush(include_footers=True)
         self.request.connection.finish()
         self._finished = True
-        if self._stream_request_body:
-            self._release_prepared_waiter()
+        if self.body_stream is not None:
+            self.body_stream.release_reading()
         self._log()
+        self._call_on_finish()
+        self._break_cycles()
+        return d
+
+    def _call_on_finish(self) -> None:
+        """Run the `on_finish` hook; what it raises is logged, as the response is already out."""
         try:
             self.on_finish()
         except Exception:
             log.failure("on_finish raised in {handler}", handler=type(self).__name__)
-        self._break_cycles()
-        return d
-
-    def _release_prepared_waiter(self) -> None:
-        waiter = self.__dict__.pop("_prepared_waiter", None)
-        if waiter is not None and not waiter.called:
-            waiter.callback(None)
 
     def _break_cycles(self) -> None:
         self.__dict__.pop("_ui", None)
@@ -862,32 +890,19 @@ class RequestHandler:
             log.debug("client disconnected during {summary}", summary=self._request_summary())
             if not self._finished:
                 self._finished = True
-                self._release_prepared_waiter()
-                try:
-                    self.on_finish()
-                except Exception:
-                    log.failure("on_finish raised in {handler}", handler=type(self).__name__)
+                if self.body_stream is not None:
+                    self.body_stream.release_reading()
+                self._call_on_finish()
             return
         if self._finished:
             log.failure(
                 "exception after the response finished", Failure(error, exc_info[0], exc_info[2])
             )
             return
+        self.log_exception(*exc_info)
         if isinstance(error, HTTPError):
-            if error.log_message:
-                log.warn(
-                    "{status} {summary}: {message}",
-                    status=error.status_code,
-                    summary=self._request_summary(),
-                    message=error.log_message % error.args,
-                )
             self.send_error(error.status_code, exc_info=exc_info)
         else:
-            log.failure(
-                "Uncaught exception {summary}",
-                Failure(error, exc_info[0], exc_info[2]),
-                summary=self._request_summary(),
-            )
             self.send_error(500, exc_info=exc_info)
 
     def _client_disconnected(self) -> None:
@@ -912,8 +927,25 @@ class RequestHandler:
         self._handle_request_exception(error, (failure.type, error, traceback_object))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """Log an exception (kept for compatibility with Tornado subclasses)."""
-        log.failure("Uncaught exception", Failure(value, typ, tb))
+        """Log an exception that ends the request; override to log elsewhere (as in Tornado).
+
+        An `HTTPError` logs its ``log_message`` as a warning (none without
+        one); anything else logs the traceback.
+        """
+        if isinstance(value, HTTPError):
+            if value.log_message:
+                log.warn(
+                    "{status} {summary}: {message}",
+                    status=value.status_code,
+                    summary=self._request_summary(),
+                    message=value.log_message % value.args,
+                )
+            return
+        log.failure(
+            "Uncaught exception {summary}",
+            Failure(value, typ, tb),
+            summary=self._request_summary(),
+        )
 
     def _request_summary(self) -> str:
         return f"{self.request.method} {self.request.uri} ({self.request.remote_ip})"
@@ -1140,6 +1172,8 @@ class RequestHandler:
         and continues asynchronously from the first one that does.
         """
         self._transforms = transforms
+        if self._stream_request_body:
+            self.body_stream = RequestBodyStream()
         try:
             method = self.request.method
             if method not in self.SUPPORTED_METHODS:
@@ -1172,19 +1206,18 @@ class RequestHandler:
 
     def _after_prepare(self, _: Any) -> Any:
         self._prepared = True
-        if self._stream_request_body:
-            self._release_prepared_waiter()
-        if self._finished:
-            return None
-        if self._stream_request_body:
-            body_done = self.request._body_done  # type: ignore[attr-defined]
-            if not body_done.called:
+        stream = self.body_stream
+        if stream is not None:
+            stream.release_reading()
+            if not self._finished and not stream.complete.called:
                 d: defer.Deferred[Any] = defer.Deferred()
                 self._waiting_on = d
-                body_done.addCallback(lambda _: d.callback(None) if not d.called else None)
+                stream.complete.addCallback(lambda _: d.callback(None) if not d.called else None)
                 d.addCallback(self._run_method)
                 d.addErrback(self._handle_failure)
                 return d
+        if self._finished:
+            return None
         return self._run_method(None)
 
     def _run_method(self, _: Any) -> Any:

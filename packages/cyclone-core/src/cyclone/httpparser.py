@@ -13,7 +13,9 @@ The parser follows RFC 9112 strictly where leniency would allow request
 smuggling or desynchronisation: conflicting or repeated Content-Length,
 Transfer-Encoding together with Content-Length, malformed chunk sizes,
 obs-fold, bad header names or values and a missing or repeated Host on
-HTTP/1.1 are all rejected with a `ParseError` carrying the status to answer.
+HTTP/1.1 are all rejected with a `MalformedRequest` event carrying the status
+to answer (an event, like the others, not an exception: the parser never
+raises on client input).
 After `EndOfMessage` it pauses (returns `PAUSED`) until the server has
 answered and calls `start_next_request()`, so pipelined requests are
 answered in order and never parsed ahead without bound.
@@ -25,13 +27,14 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from cyclone.httputil import HTTPHeaders, _canonical_header_name
+from cyclone.httputil import TOKEN_PATTERN, HTTPHeaders, canonical_header_name
 
 __all__ = [
     "NEED_DATA",
     "PAUSED",
     "BodyData",
     "EndOfMessage",
+    "MalformedRequest",
     "ParseError",
     "RequestHead",
     "RequestParser",
@@ -79,18 +82,24 @@ PAUSED: Final = _Sentinel("PAUSED")
 
 @dataclass(slots=True)
 class RequestHead:
-    """A parsed request line and header block."""
+    """A parsed request line and header block.
+
+    The defaults describe the common request: no body, no ``Expect``, an
+    origin-form target.
+    """
 
     method: str
     #: The target in origin-form (``/path?query``); absolute-form targets are reduced to it.
     uri: str
     version: str
     headers: HTTPHeaders
+    #: The Host header's value (validated), or None when there is none (HTTP/1.0).
+    host: str | None
     keep_alive: bool
-    expect_continue: bool
+    expect_continue: bool = False
     #: Declared body length, or None when there is no Content-Length.
-    content_length: int | None
-    chunked: bool
+    content_length: int | None = None
+    chunked: bool = False
     #: The authority of an absolute-form target (it overrides Host, RFC 9112 §3.2.2).
     authority: str | None = None
     #: The scheme of an absolute-form target.
@@ -120,15 +129,20 @@ EndOfMessage: Final = _EndOfMessage()
 
 
 @dataclass(slots=True)
-class ParseError:
-    """The request cannot be parsed: answer ``status`` and close the connection."""
+class MalformedRequest:
+    """The request cannot be parsed: answer ``status`` and close the connection.
+
+    The last event of a connection: the parser returns it again if asked.
+    """
 
     status: int
     message: str
 
 
-# RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+#: The event's name in cyclone 2's first releases (it is an event, not an exception).
+ParseError = MalformedRequest
+
+_TOKEN = TOKEN_PATTERN
 _METHOD_RE = re.compile(_TOKEN)
 _HEADER_LINE_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*(.*?)[ \t]*")
 # Extracts the (name, value) pairs of a header block `_HEAD_RE` has validated.
@@ -165,13 +179,39 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 #: Headers that change how a request is framed or kept alive (lower-cased).
 _FRAMING_HEADERS = frozenset({"connection", "transfer-encoding", "content-length", "expect"})
 
-(_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _END, _DONE, _ERROR) = (
-    range(9)
-)
+# The parser's states: what the next bytes of the connection are.
+#: A request head (or empty lines before one).
+_HEAD: Final = "head"
+#: Body bytes counted by Content-Length.
+_BODY_LENGTH: Final = "body-length"
+#: A chunk-size line of a chunked body (RFC 9112 §7.1).
+_CHUNK_SIZE: Final = "chunk-size"
+#: The data of a chunk.
+_CHUNK_DATA: Final = "chunk-data"
+#: The CRLF after a chunk's data.
+_CHUNK_END: Final = "chunk-end"
+#: Trailer fields after the last chunk, up to an empty line (RFC 9112 §7.1.2).
+_TRAILERS: Final = "trailers"
+#: The body is complete: EndOfMessage is next.
+_END: Final = "end"
+#: The request is complete: PAUSED until start_next_request().
+_DONE: Final = "done"
+#: The connection's bytes are not HTTP: the MalformedRequest again, forever.
+_ERROR: Final = "error"
+_CHUNKED_STATES: Final = frozenset({_CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS})
+_BODY_STATES: Final = _CHUNKED_STATES | {_BODY_LENGTH}
 
 
 def _body_data(pieces: list[bytes]) -> BodyData:
     return BodyData(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+
+
+def _keep_alive(version: str, connection_values: list[str]) -> bool:
+    """Whether the connection persists after this request, from its Connection tokens (§9.3)."""
+    tokens = {token.strip().lower() for value in connection_values for token in value.split(",")}
+    if version == "HTTP/1.1":
+        return "close" not in tokens
+    return "keep-alive" in tokens and "close" not in tokens
 
 
 def _describe_bad_header_line(lines: list[str]) -> str:
@@ -233,7 +273,7 @@ class RequestParser:
         self._head_scanned = 0
         self._trailer_scanned = 0
         self._chunk_line_scanned = 0
-        self._error: ParseError | None = None
+        self._error: MalformedRequest | None = None
 
     # -- feeding -------------------------------------------------------------
 
@@ -253,7 +293,8 @@ class RequestParser:
 
     @property
     def reading_body(self) -> bool:
-        return _BODY_LENGTH <= self._state <= _TRAILERS
+        """True while a request body is being read (the application may answer before its end)."""
+        return self._state in _BODY_STATES
 
     def take_buffered(self) -> bytes:
         """Remove and return every byte not parsed yet (for a protocol switch)."""
@@ -270,34 +311,36 @@ class RequestParser:
 
     # -- events --------------------------------------------------------------
 
-    def next_event(self) -> RequestHead | BodyData | _EndOfMessage | ParseError | _Sentinel:
+    def next_event(self) -> RequestHead | BodyData | _EndOfMessage | MalformedRequest | _Sentinel:
         """Return the next event, `NEED_DATA` or `PAUSED`."""
         state = self._state
         if state == _HEAD:
             return self._next_head()
         if state == _BODY_LENGTH:
             return self._next_length_body()
-        if _CHUNK_SIZE <= state <= _TRAILERS:
+        if state in _CHUNKED_STATES:
             return self._next_chunked_body()
         if state == _END:
             self._state = _DONE
             return EndOfMessage
         if state == _ERROR:
-            # An error found after body data was returned with that data comes now.
+            # Also how an error found after some body data comes out: the data first.
             return self._error  # type: ignore[return-value]
         return PAUSED
 
-    def _fail(self, status: int, message: str) -> ParseError:
+    def _fail(self, status: int, message: str) -> MalformedRequest:
         self._state = _ERROR
-        self._error = ParseError(status, message)
+        self._error = MalformedRequest(status, message)
         return self._error
 
-    def _fail_after(self, pieces: list[bytes], status: int, message: str) -> BodyData | ParseError:
+    def _fail_after(
+        self, pieces: list[bytes], status: int, message: str
+    ) -> BodyData | MalformedRequest:
         """Fail, but first return the body data collected before the error was found."""
         error = self._fail(status, message)
         return _body_data(pieces) if pieces else error
 
-    def _next_head(self) -> RequestHead | ParseError | _Sentinel:
+    def _next_head(self) -> RequestHead | MalformedRequest | _Sentinel:
         buffer = self._buffer
         if not buffer:
             return NEED_DATA
@@ -333,7 +376,7 @@ class RequestParser:
         self._head_scanned = 0
         return self._parse_head(head)
 
-    def _parse_head(self, head: bytes) -> RequestHead | ParseError:
+    def _parse_head(self, head: bytes) -> RequestHead | MalformedRequest:
         stripped = len(head.translate(None, _CONTROL_AND_LINE_BREAK_BYTES))
         if stripped + 2 * head.count(b"\r\n") == len(head):
             text = head.decode("latin-1")
@@ -363,10 +406,10 @@ class RequestParser:
                 key = name.lower()
                 entry = values.get(key)
                 if entry is None:
-                    values[key] = (_canonical_header_name(name), [value])
+                    values[key] = (canonical_header_name(name), [value])
                 else:
                     entry[1].append(value)
-        headers = HTTPHeaders._from_values(values)
+        headers = HTTPHeaders.from_table(values)
 
         authority = scheme = None
         if target[0] != "/":
@@ -385,51 +428,57 @@ class RequestParser:
                 return self._fail(400, f"invalid request target: {target[:100]!r}")
 
         host_entry = values.get("host")
+        host = None
         if host_entry is not None:
             if len(host_entry[1]) > 1:
                 return self._fail(400, "more than one Host header")
-            if not _HOST_RE.fullmatch(host_entry[1][0]):
-                return self._fail(400, f"invalid Host header: {host_entry[1][0][:100]!r}")
+            host = host_entry[1][0]
+            if not _HOST_RE.fullmatch(host):
+                return self._fail(400, f"invalid Host header: {host[:100]!r}")
         elif version == "HTTP/1.1":
             return self._fail(400, "HTTP/1.1 request without a Host header")
 
         self._body_received = 0
-        if _FRAMING_HEADERS.isdisjoint(values):
-            # The common case: no body, no Expect, the version's default persistence.
-            self._state = _END
-            return RequestHead(
-                method, target, version, headers, version == "HTTP/1.1", False, None, False,
-                authority, scheme,
-            )  # fmt: skip
-        return self._head_with_framing(method, target, version, headers, authority, scheme)
+        # The version's default persistence; the defaults say: no body, no Expect.
+        request = RequestHead(method, target, version, headers, host, version == "HTTP/1.1")
+        if authority is not None:
+            request.authority, request.scheme = authority, scheme
+        if not _FRAMING_HEADERS.isdisjoint(values):
+            return self._head_with_framing(request)
+        self._state = _END
+        return request
 
-    def _head_with_framing(
-        self,
-        method: str,
-        target: str,
-        version: str,
-        headers: HTTPHeaders,
-        authority: str | None,
-        scheme: str | None,
-    ) -> RequestHead | ParseError:
-        """Read Connection, Transfer-Encoding, Content-Length and Expect (RFC 9112 §6, §9.3)."""
-        values = headers._values
-        connection_entry = values.get("connection")
-        if connection_entry is None:
-            keep_alive = version == "HTTP/1.1"
+    def _head_with_framing(self, head: RequestHead) -> RequestHead | MalformedRequest:
+        """Complete ``head`` from Connection, Transfer-Encoding, Content-Length and Expect.
+
+        RFC 9112 §6 (message body length) and §9.3 (persistence); the
+        parser's next state follows from the framing.
+        """
+        values = head.headers.table
+        version = head.version
+        connection = values.get("connection")
+        if connection is not None:
+            head.keep_alive = _keep_alive(version, connection[1])
+        framing = self._body_framing(version, values)
+        if type(framing) is MalformedRequest:
+            return framing
+        head.content_length, head.chunked = framing  # type: ignore[misc]
+        expect = values.get("expect")
+        if expect is not None and version == "HTTP/1.1":
+            head.expect_continue = expect[1][-1].strip().lower() == "100-continue"
+        if head.chunked:
+            self._state = _CHUNK_SIZE
+        elif head.content_length:
+            self._state = _BODY_LENGTH
+            self._remaining = head.content_length
         else:
-            tokens = {
-                token.strip().lower()
-                for value in connection_entry[1]
-                for token in value.split(",")
-            }
-            if version == "HTTP/1.1":
-                keep_alive = "close" not in tokens
-            else:
-                keep_alive = "keep-alive" in tokens and "close" not in tokens
+            self._state = _END
+        return head
 
-        content_length: int | None = None
-        chunked = False
+    def _body_framing(
+        self, version: str, values: dict[str, tuple[str, list[str]]]
+    ) -> tuple[int | None, bool] | MalformedRequest:
+        """(Content-Length, chunked) of the body, refusing what could desynchronise (§6.1, §6.3)."""
         transfer_entry = values.get("transfer-encoding")
         length_entry = values.get("content-length")
         if transfer_entry is not None:
@@ -446,44 +495,20 @@ class RequestParser:
                 return self._fail(400, f"invalid Transfer-Encoding: {', '.join(codings)!r}")
             if len(codings) > 1:
                 return self._fail(501, f"unsupported transfer coding: {codings[0]!r}")
-            chunked = True
-        elif length_entry is not None:
-            if len(length_entry[1]) > 1:
-                return self._fail(400, "more than one Content-Length header")
-            raw_length = length_entry[1][0]
-            if not _DIGITS_RE.fullmatch(raw_length):
-                return self._fail(400, f"invalid Content-Length: {raw_length[:40]!r}")
-            significant = raw_length.lstrip("0")
-            if len(significant) > MAX_CONTENT_LENGTH_DIGITS:
-                return self._fail(413, f"Content-Length is too large: {raw_length[:40]!r}...")
-            content_length = int(significant or "0")
+            return None, True
+        if length_entry is None:
+            return None, False
+        if len(length_entry[1]) > 1:
+            return self._fail(400, "more than one Content-Length header")
+        raw_length = length_entry[1][0]
+        if not _DIGITS_RE.fullmatch(raw_length):
+            return self._fail(400, f"invalid Content-Length: {raw_length[:40]!r}")
+        significant = raw_length.lstrip("0")
+        if len(significant) > MAX_CONTENT_LENGTH_DIGITS:
+            return self._fail(413, f"Content-Length is too large: {raw_length[:40]!r}...")
+        return int(significant or "0"), False
 
-        expect_entry = values.get("expect")
-        expect_continue = False
-        if expect_entry is not None and version == "HTTP/1.1":
-            expect_continue = expect_entry[1][-1].strip().lower() == "100-continue"
-
-        if chunked:
-            self._state = _CHUNK_SIZE
-        elif content_length:
-            self._state = _BODY_LENGTH
-            self._remaining = content_length
-        else:
-            self._state = _END
-        return RequestHead(
-            method,
-            target,
-            version,
-            headers,
-            keep_alive,
-            expect_continue,
-            content_length,
-            chunked,
-            authority,
-            scheme,
-        )
-
-    def _fail_head(self, text: str) -> ParseError:
+    def _fail_head(self, text: str) -> MalformedRequest:
         """Say precisely what is wrong with a head `_HEAD_RE` refused (``text`` ends in CRLF)."""
         request_line, _, block = text.partition("\r\n")
         if len(request_line) > self.max_request_line_size:
@@ -492,7 +517,7 @@ class RequestParser:
             return self._fail(400, _describe_bad_request_line(request_line))
         return self._fail(400, _describe_bad_header_line(block.split("\r\n")))
 
-    def _next_length_body(self) -> BodyData | _EndOfMessage | ParseError | _Sentinel:
+    def _next_length_body(self) -> BodyData | _EndOfMessage | MalformedRequest | _Sentinel:
         if self._remaining > self.max_body_size:
             return self._fail(413, f"request body of {self._remaining} bytes is too large")
         buffer = self._buffer
@@ -506,85 +531,118 @@ class RequestParser:
             self._state = _END
         return BodyData(data)
 
-    def _next_chunked_body(self) -> BodyData | _EndOfMessage | ParseError | _Sentinel:
-        buffer = self._buffer
-        state = self._state
-        # The data of every complete chunk in the buffer, returned as one event:
-        # tiny chunks must not cost an event (and an object) each.
+    def _next_chunked_body(self) -> BodyData | _EndOfMessage | MalformedRequest | _Sentinel:
+        """Read a chunked body (RFC 9112 §7.1) as far as the buffer goes.
+
+        The data of every complete chunk in the buffer comes out as one
+        event: tiny chunks must not cost an event (and an object) each. Each
+        step reads one part of the framing and returns None to go on, or
+        the event to return.
+        """
         pieces: list[bytes] = []
+        event: BodyData | _EndOfMessage | MalformedRequest | _Sentinel | None
         while True:
+            state = self._state
             if state == _CHUNK_SIZE:
-                scanned = self._chunk_line_scanned
-                line_end = buffer.find(b"\r\n", max(0, scanned - 1), MAX_CHUNK_SIZE_LINE + 2)
-                if line_end == -1:
-                    if len(buffer) > MAX_CHUNK_SIZE_LINE or buffer.find(b"\n", scanned) != -1:
-                        return self._fail_after(pieces, 400, "malformed chunk size line")
-                    self._chunk_line_scanned = len(buffer)
-                    return _body_data(pieces) if pieces else NEED_DATA
-                self._chunk_line_scanned = 0
-                match = _CHUNK_SIZE_RE.fullmatch(buffer, 0, line_end)
-                if match is None or b"\n" in buffer[:line_end]:
-                    return self._fail_after(
-                        pieces, 400, f"invalid chunk size line: {bytes(buffer[:40])!r}"
-                    )
-                size = int(match.group(1), 16)
-                del buffer[: line_end + 2]
-                if size == 0:
-                    state = self._state = _TRAILERS
-                    self._trailer_size = 0
-                    self._trailer_scanned = 0
-                    if pieces:
-                        return _body_data(pieces)
-                    continue
-                if self._body_received + size > self.max_body_size:
-                    return self._fail_after(pieces, 413, "chunked request body is too large")
-                self._remaining = size
-                state = self._state = _CHUNK_DATA
+                event = self._read_chunk_size(pieces)
             elif state == _CHUNK_DATA:
-                if not buffer:
-                    return _body_data(pieces) if pieces else NEED_DATA
-                take = min(self._remaining, len(buffer))
-                pieces.append(bytes(buffer[:take]))
-                del buffer[:take]
-                self._remaining -= take
-                self._body_received += take
-                if self._remaining:
-                    return _body_data(pieces)
-                state = self._state = _CHUNK_END
+                event = self._read_chunk_data(pieces)
             elif state == _CHUNK_END:
-                if len(buffer) < 2:
-                    if buffer and buffer != b"\r":
-                        return self._fail_after(pieces, 400, "chunk data is not followed by CRLF")
-                    return _body_data(pieces) if pieces else NEED_DATA
-                if buffer[:2] != b"\r\n":
-                    return self._fail_after(pieces, 400, "chunk data is not followed by CRLF")
-                del buffer[:2]
-                state = self._state = _CHUNK_SIZE
+                event = self._read_chunk_end(pieces)
             elif state == _TRAILERS:
-                scanned = self._trailer_scanned
-                line_end = buffer.find(b"\r\n", max(0, scanned - 1))
-                if line_end == -1:
-                    if len(buffer) + self._trailer_size > self.max_header_size:
-                        return self._fail(431, "trailer section too large")
-                    if buffer.find(b"\n", scanned) != -1:
-                        return self._fail(400, "bare LF in the trailer section")
-                    self._trailer_scanned = len(buffer)
-                    return NEED_DATA
-                line = bytes(buffer[:line_end])
-                del buffer[: line_end + 2]
-                self._trailer_scanned = 0
-                if not line:
-                    self._state = _DONE
-                    return EndOfMessage
-                self._trailer_size += line_end + 2
-                if self._trailer_size > self.max_header_size:
-                    return self._fail(431, "trailer section too large")
-                if (
-                    line[:1] in (b" ", b"\t")
-                    or b"\r" in line
-                    or _FORBIDDEN_HEAD_BYTES.search(line)
-                    or not _HEADER_LINE_RE.fullmatch(line.decode("latin-1"))
-                ):
-                    return self._fail(400, f"malformed trailer field: {line[:100]!r}")
+                event = self._read_trailer_field()
             else:
                 return PAUSED
+            if event is not None:
+                return event
+
+    def _read_chunk_size(
+        self, pieces: list[bytes]
+    ) -> BodyData | MalformedRequest | _Sentinel | None:
+        """The chunk-size line: its hex size (extensions ignored); size 0 starts the trailers."""
+        buffer = self._buffer
+        scanned = self._chunk_line_scanned
+        line_end = buffer.find(b"\r\n", max(0, scanned - 1), MAX_CHUNK_SIZE_LINE + 2)
+        if line_end == -1:
+            if len(buffer) > MAX_CHUNK_SIZE_LINE or buffer.find(b"\n", scanned) != -1:
+                return self._fail_after(pieces, 400, "malformed chunk size line")
+            self._chunk_line_scanned = len(buffer)
+            return _body_data(pieces) if pieces else NEED_DATA
+        self._chunk_line_scanned = 0
+        match = _CHUNK_SIZE_RE.fullmatch(buffer, 0, line_end)
+        if match is None or b"\n" in buffer[:line_end]:
+            return self._fail_after(
+                pieces, 400, f"invalid chunk size line: {bytes(buffer[:40])!r}"
+            )
+        size = int(match.group(1), 16)
+        del buffer[: line_end + 2]
+        if size == 0:
+            self._state = _TRAILERS
+            self._trailer_size = 0
+            self._trailer_scanned = 0
+            return _body_data(pieces) if pieces else None
+        if self._body_received + size > self.max_body_size:
+            return self._fail_after(pieces, 413, "chunked request body is too large")
+        self._remaining = size
+        self._state = _CHUNK_DATA
+        return None
+
+    def _read_chunk_data(self, pieces: list[bytes]) -> BodyData | _Sentinel | None:
+        """As much of the chunk's data as the buffer has."""
+        buffer = self._buffer
+        if not buffer:
+            return _body_data(pieces) if pieces else NEED_DATA
+        take = min(self._remaining, len(buffer))
+        pieces.append(bytes(buffer[:take]))
+        del buffer[:take]
+        self._remaining -= take
+        self._body_received += take
+        if self._remaining:
+            return _body_data(pieces)
+        self._state = _CHUNK_END
+        return None
+
+    def _read_chunk_end(
+        self, pieces: list[bytes]
+    ) -> BodyData | MalformedRequest | _Sentinel | None:
+        """The CRLF that must follow a chunk's data."""
+        buffer = self._buffer
+        if len(buffer) < 2:
+            if buffer and buffer != b"\r":
+                return self._fail_after(pieces, 400, "chunk data is not followed by CRLF")
+            return _body_data(pieces) if pieces else NEED_DATA
+        if buffer[:2] != b"\r\n":
+            return self._fail_after(pieces, 400, "chunk data is not followed by CRLF")
+        del buffer[:2]
+        self._state = _CHUNK_SIZE
+        return None
+
+    def _read_trailer_field(self) -> _EndOfMessage | MalformedRequest | _Sentinel | None:
+        """One trailer field, checked as a header line and dropped; an empty line ends the body."""
+        buffer = self._buffer
+        scanned = self._trailer_scanned
+        line_end = buffer.find(b"\r\n", max(0, scanned - 1))
+        if line_end == -1:
+            if len(buffer) + self._trailer_size > self.max_header_size:
+                return self._fail(431, "trailer section too large")
+            if buffer.find(b"\n", scanned) != -1:
+                return self._fail(400, "bare LF in the trailer section")
+            self._trailer_scanned = len(buffer)
+            return NEED_DATA
+        line = bytes(buffer[:line_end])
+        del buffer[: line_end + 2]
+        self._trailer_scanned = 0
+        if not line:
+            self._state = _DONE
+            return EndOfMessage
+        self._trailer_size += line_end + 2
+        if self._trailer_size > self.max_header_size:
+            return self._fail(431, "trailer section too large")
+        if (
+            line[:1] in (b" ", b"\t")
+            or b"\r" in line
+            or _FORBIDDEN_HEAD_BYTES.search(line)
+            or not _HEADER_LINE_RE.fullmatch(line.decode("latin-1"))
+        ):
+            return self._fail(400, f"malformed trailer field: {line[:100]!r}")
+        return None

@@ -42,7 +42,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from twisted.internet import defer, interfaces, protocol, task, tcp
 from twisted.internet.error import ConnectionDone, ConnectionLost
@@ -59,17 +59,18 @@ from cyclone.httpparser import (
     PAUSED,
     BodyData,
     EndOfMessage,
-    ParseError,
+    MalformedRequest,
     RequestHead,
     RequestParser,
 )
 from cyclone.httputil import (
+    BufferedBodyDelegate,
     HTTPHeaders,
     HTTPInputError,
     HTTPMessageDelegate,
     HTTPServerRequest,
-    responses,
 )
+from cyclone.httpwriter import ResponseWriter, error_response
 
 __all__ = ["HTTPConnection", "HTTPRequestConnection", "HTTPServer"]
 
@@ -89,9 +90,36 @@ DEFAULT_WRITE_TIMEOUT = 60.0
 #: so the client reads our 4xx instead of a TCP reset (RFC 9112 §9.6).
 LINGER_SECONDS = 2.0
 
-_NO_BODY_STATUSES = frozenset({204, 304})
 _CONNECTION_DONE = Failure(ConnectionDone())
-_date_cache: list[Any] = [0, ""]
+#: HTTPServerRequest's ``body`` and ``files`` arguments when its head arrives.
+_BODY_NOT_READ_YET = None
+_NO_FILES_YET = None
+
+
+class Deadline:
+    """What a connection's one deadline is for (checked by the server's sweeping timer)."""
+
+    #: A kept-alive connection waits for its next request (``idle_connection_timeout``).
+    IDLE: Final = "idle"
+    #: A request head is arriving (``header_timeout``, from its first byte).
+    HEADER: Final = "header"
+    #: A request body is arriving (``body_timeout``).
+    BODY: Final = "body"
+    #: After an error response, reading and discarding before the close (`LINGER_SECONDS`).
+    LINGER: Final = "linger"
+    ALL: Final = frozenset({IDLE, HEADER, BODY, LINGER})
+
+
+class PauseReason:
+    """Why a connection stopped reading; it reads again once no reason is left."""
+
+    #: The transport's send buffer is full (the client does not read its responses).
+    WRITE_BUFFER: Final = "write-buffer"
+    #: Pipelined requests piled up while a response is pending.
+    PIPELINE: Final = "pipeline"
+    #: The delegate returned a Deferred from headers_received or data_received.
+    DELEGATE: Final = "delegate"
+    ALL: Final = frozenset({WRITE_BUFFER, PIPELINE, DELEGATE})
 
 
 def _direct_socket(transport: Any) -> Any:
@@ -141,31 +169,25 @@ def _fail_write(waiter: defer.Deferred[None]) -> None:
     waiter.addErrback(_ignore_connection_lost)
 
 
-def _http_date_now() -> str:
-    """The current time as an HTTP date, formatted at most once a second."""
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[0] = now
-        _date_cache[1] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
-    return _date_cache[1]
-
-
-class HTTPRequestConnection:
+class HTTPRequestConnection(ResponseWriter):
     """Writes the response to one request; available as ``request.connection``.
 
-    It chooses the framing when the headers are written: the application's
-    Content-Length if it set one, chunked for HTTP/1.1 streams of unknown
-    length, and close-delimited for HTTP/1.0.
+    It is the request's `cyclone.httpwriter.ResponseWriter`, which chooses the
+    framing (Content-Length, chunked or close-delimited) and turns the
+    response into bytes, plus what needs the socket: sending those bytes,
+    flow control, and the request's lifecycle (finish, disconnects, hand-over).
+    One object per response, not two: a request costs one allocation less.
+
+    Attributes the server and applications read: ``request`` (the
+    `HTTPServerRequest`), ``keep_alive`` (set False to close after the
+    response), ``headers_written``, ``bytes_written`` (the access log's size),
+    `finished` and ``client_disconnected``.
     """
 
     # Per-request state starts from these class-level defaults, so creating one
     # (once per request) only sets what differs.
     request: HTTPServerRequest | None = None
-    _started = False
     _finished = False
-    _chunked = False
-    _expected_length: int | None = None
-    _written = 0
     _pending: list[bytes] | None = None
     _finish_deferreds: list[defer.Deferred[None]] | None = None
     _close_callback: Callable[[], Any] | None = None
@@ -174,9 +196,10 @@ class HTTPRequestConnection:
 
     def __init__(self, connection: HTTPConnection, head: RequestHead) -> None:
         self._connection = connection
-        self._head = head
+        # ResponseWriter.__init__'s three fields, set here: one call less per request.
+        self.request_version = head.version
         self.keep_alive = head.keep_alive and not connection.factory.no_keep_alive
-        self._discard_body = head.method == "HEAD"
+        self.discard_body = head.method == "HEAD"
 
     # -- what applications use ----------------------------------------------------
 
@@ -187,12 +210,18 @@ class HTTPRequestConnection:
 
     @property
     def finished(self) -> bool:
+        """True once the response ended (or the client left, or the socket was handed over)."""
         return self._finished
 
     @property
     def stream(self) -> HTTPConnection:
-        """The protocol carrying this request (Tornado-compatible name)."""
+        """The protocol carrying this request (Tornado's name for it)."""
         return self._connection
+
+    @property
+    def default_max_body_size(self) -> int:
+        """The server's ``max_body_size``: the limit before any `set_max_body_size` call."""
+        return self._connection.factory.max_body_size
 
     def set_max_body_size(self, max_body_size: int) -> None:
         """Allow a larger (or smaller) body for this request; call it before the body is read."""
@@ -200,7 +229,7 @@ class HTTPRequestConnection:
 
     def set_body_timeout(self, seconds: float) -> None:
         """Change the body deadline for this request, counted from now."""
-        self._connection._set_deadline("body", seconds)
+        self._connection._set_deadline(Deadline.BODY, seconds)
 
     def set_close_callback(self, callback: Callable[[], Any] | None) -> None:
         """Call ``callback`` if the client disconnects before the response is finished."""
@@ -229,7 +258,7 @@ class HTTPRequestConnection:
         1xx statuses are informational: they may be followed by the final
         response (or, for 101, by a protocol switch through `detach`).
         """
-        self._write_head(status_code, reason, headers, chunk)
+        self.send_head(status_code, reason, headers, chunk)
         return self._connection._drained()
 
     def write(self, chunk: bytes) -> defer.Deferred[None]:
@@ -238,7 +267,7 @@ class HTTPRequestConnection:
         The Deferred fires once the transport's buffer is below its high-water
         mark, so a streaming application can wait on it before writing more.
         """
-        self._write_body(chunk)
+        self.send_body(chunk)
         return self._connection._drained()
 
     def finish(self) -> None:
@@ -247,7 +276,7 @@ class HTTPRequestConnection:
             return
         if self._finished:
             raise RuntimeError("finish() called twice")
-        if not self._started:
+        if not self.headers_written:
             pending = self._pending
             body = b"".join(pending) if pending else b""
             self._pending = None
@@ -255,21 +284,17 @@ class HTTPRequestConnection:
                 "content-type": ("Content-Type", ["text/html; charset=UTF-8"]),
                 "content-length": ("Content-Length", [str(len(body))]),
             }
-            self._write_head(200, "OK", HTTPHeaders._from_values(default_headers), body)
-        if self._chunked:
-            self._connection._send(b"0\r\n\r\n")
-        elif (
-            self._expected_length is not None
-            and self._written != self._expected_length
-            and not self._discard_body
-        ):
+            self.send_head(200, "OK", HTTPHeaders.from_table(default_headers), body)
+        ending = self.frame_end()
+        if ending:
+            self._connection._send(ending)
+        elif self.length_mismatch:
             log.warn(
                 "response body of {written} bytes does not match its Content-Length {expected}; "
                 "closing the connection",
-                written=self._written,
-                expected=self._expected_length,
+                written=self.bytes_written,
+                expected=self.expected_length,
             )
-            self.keep_alive = False
         self._finished = True
         request = self.request
         if request is not None:
@@ -278,124 +303,46 @@ class HTTPRequestConnection:
             self._fire_finish_deferreds()
         self._connection._response_finished(self)
 
-    # -- the framing -----------------------------------------------------------------
-
-    def _write_head(
-        self, status_code: int, reason: str | None, headers: HTTPHeaders, chunk: bytes
+    def send_head(
+        self, status_code: int, reason: str | None, headers: HTTPHeaders, chunk: bytes = b""
     ) -> None:
-        """`write_headers` without the Deferred (``finish`` and callbacks need none)."""
+        """`write_headers` without the flow-control Deferred, for callers that do not wait."""
         if self.client_disconnected:
             return
-        if self._started:
-            raise RuntimeError("the response headers were already written")
         if self._finished:
             raise RuntimeError("the response is already finished")
-        connection = self._connection
-        reason = reason or responses.get(status_code, "Unknown")
         if not isinstance(headers, HTTPHeaders):
             headers = HTTPHeaders(headers)
-        informational = status_code < 200
-        if informational:
-            values = headers._values
-        else:
-            # Framing headers go on a copy and the framing is applied once the
-            # head proved valid: a refused head leaves everything as it was.
-            values = dict(headers._values)
-            framing = self._choose_framing(status_code, values)
-            if "date" not in values:
-                values["date"] = ("Date", [_http_date_now()])
-        lines = [f"{name}: {value}\r\n" for name, items in values.values() for value in items]
-        text = f"HTTP/1.1 {status_code} {reason}\r\n{''.join(lines)}\r\n"
-        line_count = len(lines) + 2
-        if text.count("\n") != line_count or text.count("\r") != line_count:
-            # Whoever controls a value with CR or LF could add headers or a
-            # whole response (response splitting); refuse before sending.
-            line = next(
-                line
-                for line in [f"{reason}\r\n", *lines]
-                if line.count("\r") + line.count("\n") != 2
-            )
-            raise ValueError(f"CR or LF inside a response header line: {line[:200]!r}")
-        try:
-            data = text.encode("latin-1")
-        except UnicodeEncodeError as error:
-            raise ValueError(f"response header is not latin-1 text: {error.object!r}")
-        if not informational:
-            self._started = True
-            self._chunked, self._expected_length, self.keep_alive, self._discard_body = framing
         pending = self._pending
-        if pending:
-            self._pending = None
+        if pending and status_code >= 200:
             chunk = b"".join([*pending, chunk])
-        if not chunk or self._discard_body or informational:
-            connection._send(data)
+        connection = self._connection
+        parts = self.frame_head(
+            status_code, reason, headers, chunk, connection._parser.reading_body
+        )
+        if pending and status_code >= 200:
+            self._pending = None
+        if len(parts) == 1:
+            connection._send(parts[0])
         else:
-            self._written += len(chunk)
-            if self._chunked:
-                connection._send_sequence([data, b"%x\r\n" % len(chunk), chunk, b"\r\n"])
-            elif len(chunk) <= 16384:
-                connection._send(data + chunk)
-            else:
-                connection._send_sequence([data, chunk])
+            connection._send_sequence(parts)
 
-    def _choose_framing(
-        self, status_code: int, values: dict[str, tuple[str, list[str]]]
-    ) -> tuple[bool, int | None, bool, bool]:
-        """Pick Content-Length, chunked or close-delimited framing and the Connection header.
-
-        Adjusts the header table ``values`` and returns what to apply once the
-        head is sent: (chunked, expected length, keep-alive, discard body).
-        """
-        head = self._head
-        chunked = False
-        expected_length = None
-        keep_alive = self.keep_alive
-        discard_body = self._discard_body
-        length = values.get("content-length")
-        if status_code in _NO_BODY_STATUSES:
-            discard_body = True
-            values.pop("transfer-encoding", None)
-        elif length is not None:
-            expected_length = int(",".join(length[1]))
-        elif not discard_body:
-            if head.version == "HTTP/1.1":
-                chunked = True
-                values["transfer-encoding"] = ("Transfer-Encoding", ["chunked"])
-            else:
-                keep_alive = False
-        if keep_alive and self._connection._parser.reading_body:
-            # The application answered before reading the whole body: the
-            # rest of it would be taken for the next request, so close.
-            keep_alive = False
-        if not keep_alive:
-            if head.version == "HTTP/1.1" or "connection" in values:
-                values["connection"] = ("Connection", ["close"])
-        elif head.version == "HTTP/1.0":
-            values["connection"] = ("Connection", ["keep-alive"])
-        return chunked, expected_length, keep_alive, discard_body
-
-    def _write_body(self, chunk: bytes) -> None:
-        """`write` without the Deferred."""
+    def send_body(self, chunk: bytes) -> None:
+        """`write` without the flow-control Deferred, for callers that do not wait."""
         if self.client_disconnected:
             return
         if self._finished:
             raise RuntimeError("cannot write() after finish()")
-        if not self._started:
+        if not self.headers_written:
             if self._pending is None:
                 self._pending = []
             self._pending.append(chunk)
             return
-        if chunk and not self._discard_body:
-            self._written += len(chunk)
-            if self._chunked:
-                self._connection._send_sequence([b"%x\r\n" % len(chunk), chunk, b"\r\n"])
-            else:
-                if self._expected_length is not None and self._written > self._expected_length:
-                    raise ValueError(
-                        f"wrote {self._written} bytes, more than the Content-Length "
-                        f"{self._expected_length}"
-                    )
-                self._connection._send(chunk)
+        parts = self.frame_body(chunk)
+        if len(parts) == 1:
+            self._connection._send(parts[0])
+        elif parts:
+            self._connection._send_sequence(parts)
 
     def detach(self, protocol: interfaces.IProtocol) -> Any:
         """Hand the socket to ``protocol`` (after a 101 response) and return the transport."""
@@ -403,7 +350,22 @@ class HTTPRequestConnection:
         self._fire_finish_deferreds()
         return self._connection._detach(protocol)
 
+    def fail(self, status: int, message: str) -> None:
+        """This request cannot complete: answer ``status`` and close, or abort a response under way.
+
+        For a delegate that finds the request unusable (a malformed form
+        body) or an application that failed; nothing happens once the
+        response was finished.
+        """
+        if not self._finished:
+            self._connection._fail_request(status, message)
+
     # -- used by HTTPConnection ----------------------------------------------------
+
+    def _mark_finished(self) -> None:
+        """The connection answered for the application (an error response): fire the waiters."""
+        self._finished = True
+        self._fire_finish_deferreds()
 
     def _fire_finish_deferreds(self) -> None:
         deferreds, self._finish_deferreds = self._finish_deferreds, None
@@ -424,52 +386,34 @@ class HTTPRequestConnection:
         self._fire_finish_deferreds()
 
 
-class _CallbackDelegate:
-    """Adapts a plain ``callback(request)`` to the delegate interface: buffers the body.
+class _CallbackDelegate(BufferedBodyDelegate):
+    """Adapts a plain ``callback(request)`` to the delegate interface: buffers the body."""
 
-    The body grows in one bytearray, so a body that arrives in many small
-    pieces costs about its size, not an object per piece.
-    """
-
-    __slots__ = ("_callback", "_request", "_body")
+    __slots__ = ("_callback", "_request")
 
     def __init__(self, callback: Callable[[HTTPServerRequest], Any]) -> None:
+        self._body = b""  # BufferedBodyDelegate's state, set here: one call less per request
         self._callback = callback
         self._request: HTTPServerRequest | None = None
-        self._body: bytes | bytearray = b""
 
     def headers_received(self, request: HTTPServerRequest) -> None:
         self._request = request
-
-    def data_received(self, chunk: bytes) -> None:
-        body = self._body
-        if not body:
-            self._body = chunk
-        elif type(body) is bytes:
-            self._body = bytearray(body) + chunk
-        else:
-            body += chunk
 
     def finish(self) -> None:
         request = self._request
         assert request is not None
         if self._body:
-            body, self._body = self._body, b""
-            request.body = body if type(body) is bytes else bytes(body)
+            request.body = self.take_body()
             try:
-                request._parse_body()
+                request.parse_form_body()
             except HTTPInputError as error:
-                request.connection._connection._send_error_and_close(400, str(error))
+                request.connection.fail(400, str(error))
                 return
         try:
             self._callback(request)
         except Exception:
             log.failure("request callback raised for {request!r}", request=request)
-            connection = request.connection
-            if connection._started:
-                connection._connection._abort()
-            elif not connection._finished:
-                connection._connection._send_error_and_close(500, "internal server error")
+            request.connection.fail(500, "internal server error")
 
     def on_connection_close(self) -> None:
         pass
@@ -496,7 +440,7 @@ class HTTPConnection(protocol.Protocol):
         self._discarding = False
         self._closed = False
         self._deadline: float | None = None
-        self._deadline_kind = ""
+        self._deadline_kind: str | None = None
         # While response bytes wait in the transport: when to give up on a client
         # that takes none of them, and how many it had taken at the last check.
         self._write_deadline: float | None = None
@@ -524,7 +468,7 @@ class HTTPConnection(protocol.Protocol):
         self.transport.registerProducer(self, True)
         self._socket = _direct_socket(self.transport)
         factory._connection_opened(self)
-        self._set_deadline("idle", factory.idle_connection_timeout)
+        self._set_deadline(Deadline.IDLE, factory.idle_connection_timeout)
 
     def dataReceived(self, data: bytes) -> None:
         if self._detached_to is not None:
@@ -536,9 +480,9 @@ class HTTPConnection(protocol.Protocol):
         parser.receive(data)
         if not self._processing:
             self._process()
-        if self._deadline_kind == "idle" and parser._buffer and parser.waiting_for_head:
+        if self._deadline_kind == Deadline.IDLE and parser._buffer and parser.waiting_for_head:
             # Part of a request head arrived: from now on it has header_timeout to complete.
-            self._set_deadline("header", self.factory.header_timeout)
+            self._set_deadline(Deadline.HEADER, self.factory.header_timeout)
 
     def connectionLost(self, reason: Failure = _CONNECTION_DONE) -> None:
         # Our own close ends cleanly only once every queued byte was sent: the
@@ -619,13 +563,13 @@ class HTTPConnection(protocol.Protocol):
 
     def pauseProducing(self) -> None:
         self._write_paused = True
-        self._pause_reading("write-buffer")
+        self._pause_reading(PauseReason.WRITE_BUFFER)
         self._watch_writes()
 
     def resumeProducing(self) -> None:
         self._write_paused = False
         self._write_deadline = None
-        self._resume_reading("write-buffer")
+        self._resume_reading(PauseReason.WRITE_BUFFER)
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
             waiter.callback(None)
@@ -647,7 +591,7 @@ class HTTPConnection(protocol.Protocol):
                 if event is PAUSED:
                     if parser.buffered > self.factory.max_header_size:
                         # Pipelined requests pile up while a response is pending.
-                        self._pause_reading("pipeline")
+                        self._pause_reading(PauseReason.PIPELINE)
                     break
                 event_type = type(event)
                 if event_type is RequestHead:
@@ -664,11 +608,11 @@ class HTTPConnection(protocol.Protocol):
                         if isinstance(result, defer.Deferred):
                             # An already-failed Deferred is handled too, not dropped.
                             if not result.called:
-                                self._pause_reading("delegate")
+                                self._pause_reading(PauseReason.DELEGATE)
                             result.addBoth(self._delegate_ready)
                 elif event is EndOfMessage:
                     self._deadline = None
-                    self._deadline_kind = ""
+                    self._deadline_kind = None
                     delegate = self._delegate
                     if delegate is not None:
                         try:
@@ -679,14 +623,14 @@ class HTTPConnection(protocol.Protocol):
                             break
                     if not parser._buffer:
                         break  # answered or not, nothing more to parse until bytes arrive
-                elif event_type is ParseError:
+                elif event_type is MalformedRequest:
                     self._fail_request(event.status, event.message)  # type: ignore[union-attr]
                     break
         finally:
             self._processing = False
 
     def _delegate_ready(self, result: Any) -> Any:
-        self._resume_reading("delegate")
+        self._resume_reading(PauseReason.DELEGATE)
         if isinstance(result, Failure):
             log.failure("data_received failed", result)
             self._fail_request(500, "the application failed reading the body")
@@ -699,26 +643,21 @@ class HTTPConnection(protocol.Protocol):
         request_connection = HTTPRequestConnection(self, head)
         remote_ip = self._remote_ip
         scheme = self._scheme
-        if factory.xheaders or head.scheme:
-            if head.scheme and factory.trust_absolute_scheme:
-                scheme = head.scheme
-            if factory.xheaders:
-                remote_ip, scheme = factory._apply_xheaders(headers, remote_ip, scheme)
-        host = head.authority
-        if host is None:
-            host_entry = headers._values.get("host")
-            host = host_entry[1][0] if host_entry is not None else None
+        if factory.xheaders:
+            remote_ip, scheme = factory._apply_xheaders(headers, remote_ip, scheme)
+        host = head.authority or head.host
         if not host:
             local = self.transport.getHost()
             host = getattr(local, "host", "") or "localhost"
+        # Positional, in Tornado's parameter order (keyword arguments cost more per request).
         request = HTTPServerRequest(
             head.method,
             head.uri,
             head.version,
             headers,
-            None,
+            _BODY_NOT_READ_YET,
             host,
-            None,
+            _NO_FILES_YET,
             request_connection,
             remote_ip,
             scheme,
@@ -734,7 +673,7 @@ class HTTPConnection(protocol.Protocol):
             log.failure("headers_received raised")
             self._fail_request(500, "internal server error")
             return
-        if request_connection._finished or request_connection._started:
+        if request_connection._finished or request_connection.headers_written:
             return
         if head.content_length is not None or head.chunked:
             if head.content_length is not None and head.content_length > parser.max_body_size:
@@ -747,10 +686,10 @@ class HTTPConnection(protocol.Protocol):
             if head.chunked or head.content_length:
                 if head.expect_continue:
                     self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
-                self._set_deadline("body", factory.body_timeout)
+                self._set_deadline(Deadline.BODY, factory.body_timeout)
         if result is not None and isinstance(result, defer.Deferred):
             if not result.called:
-                self._pause_reading("delegate")
+                self._pause_reading(PauseReason.DELEGATE)
             result.addBoth(self._delegate_ready)
 
     def _fail_request(self, status: int, message: str) -> None:
@@ -762,7 +701,7 @@ class HTTPConnection(protocol.Protocol):
         second head.
         """
         request_connection = self._end_request()
-        if request_connection is not None and request_connection._started:
+        if request_connection is not None and request_connection.headers_written:
             self._abort()
             return
         self._send_error_and_close(status, message)
@@ -807,10 +746,10 @@ class HTTPConnection(protocol.Protocol):
         parser = self._parser
         parser.start_next_request()
         if parser.buffered:
-            self._set_deadline("header", self.factory.header_timeout)
+            self._set_deadline(Deadline.HEADER, self.factory.header_timeout)
         else:
-            self._set_deadline("idle", self.factory.idle_connection_timeout)
-        self._resume_reading("pipeline")
+            self._set_deadline(Deadline.IDLE, self.factory.idle_connection_timeout)
+        self._resume_reading(PauseReason.PIPELINE)
         if not self._processing and parser.buffered:
             self._process()
 
@@ -818,20 +757,11 @@ class HTTPConnection(protocol.Protocol):
         """Answer a protocol-level error and close after a short linger."""
         if self._closed:
             return
-        body = f"{status} {responses.get(status, 'Error')}: {message}\n".encode()
-        head = (
-            f"HTTP/1.1 {status} {responses.get(status, 'Error')}\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            f"Date: {_http_date_now()}\r\n"
-            f"Connection: close\r\n\r\n"
-        ).encode("latin-1")
         request_connection = self._request_connection
-        if request_connection is not None:
-            request_connection._finished = True
-            request_connection._fire_finish_deferreds()
         self._request_connection = self._delegate = None
-        self._send(head + body)
+        if request_connection is not None:
+            request_connection._mark_finished()
+        self._send(error_response(status, message))
         self._linger_close()
 
     # -- closing: every way a connection ends goes through one of these -----------------
@@ -848,7 +778,7 @@ class HTTPConnection(protocol.Protocol):
         """
         self._closed = True
         self._deadline = None
-        self._deadline_kind = ""
+        self._deadline_kind = None
         transport = self.transport
         transport.unregisterProducer()
         transport.loseConnection()
@@ -874,7 +804,7 @@ class HTTPConnection(protocol.Protocol):
         lose_write = getattr(transport, "loseWriteConnection", None)
         if lose_write is not None and interfaces.ITCPTransport.providedBy(transport):
             lose_write()
-            self._set_deadline("linger", LINGER_SECONDS)
+            self._set_deadline(Deadline.LINGER, LINGER_SECONDS)
         else:
             transport.loseConnection()
         self._watch_writes()
@@ -956,6 +886,7 @@ class HTTPConnection(protocol.Protocol):
     # -- flow control and deadlines --------------------------------------------------
 
     def _pause_reading(self, reason: str) -> None:
+        """Stop reading for ``reason`` (a `PauseReason`) until `_resume_reading` of each reason."""
         if not self._read_pauses:
             self.transport.pauseProducing()
         self._read_pauses.add(reason)
@@ -971,9 +902,10 @@ class HTTPConnection(protocol.Protocol):
                 self._process()
 
     def _set_deadline(self, kind: str, seconds: float | None) -> None:
+        """Replace the connection's deadline with ``kind`` (a `Deadline`), ``seconds`` from now."""
         if seconds is None or seconds <= 0:
             self._deadline = None
-            self._deadline_kind = ""
+            self._deadline_kind = None
         else:
             self._deadline = self.factory.clock.seconds() + seconds
             self._deadline_kind = kind
@@ -981,19 +913,19 @@ class HTTPConnection(protocol.Protocol):
     def _on_deadline(self) -> None:
         kind = self._deadline_kind
         self._deadline = None
-        self._deadline_kind = ""
-        if kind == "linger":
+        self._deadline_kind = None
+        if kind == Deadline.LINGER:
             if _unsent_bytes(self.transport):
                 # Still sending what precedes the error response: the linger starts
                 # once it is out, and the write timeout watches meanwhile.
-                self._set_deadline("linger", LINGER_SECONDS)
+                self._set_deadline(Deadline.LINGER, LINGER_SECONDS)
             else:
                 self._abort()
         elif self._closed:
             return
-        elif kind == "idle":
+        elif kind == Deadline.IDLE:
             self._lose_connection()
-        elif kind == "header":
+        elif kind == Deadline.HEADER:
             self._fail_request(408, "the request head did not arrive in time")
         else:
             self._fail_request(408, "the request body did not arrive in time")
@@ -1065,7 +997,6 @@ class HTTPServer(protocol.ServerFactory):
         )
         self.write_timeout = DEFAULT_WRITE_TIMEOUT if write_timeout is None else write_timeout
         self.trusted_downstream = frozenset(trusted_downstream or ())
-        self.trust_absolute_scheme = False
         self.scheme = scheme
         self._connections: set[HTTPConnection] = set()
         self._sweeper: task.LoopingCall | None = None

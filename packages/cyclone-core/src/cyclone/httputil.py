@@ -26,7 +26,7 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from cyclone.util import ObjectDict
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
 __all__ = [
+    "BufferedBodyDelegate",
     "DEFAULT_MAX_FORM_BODY_SIZE",
     "DEFAULT_MAX_FORM_FIELDS",
     "HTTPFile",
@@ -62,7 +63,13 @@ class HTTPInputError(ValueError):
 _header_name_cache: dict[str, str] = {}
 
 
-def _canonical_header_name(name: str) -> str:
+#: RFC 9110 §5.6.2 ``token = 1*tchar``: methods, header names, cookie names, transfer codings.
+TOKEN_PATTERN: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+#: `TOKEN_PATTERN` compiled: ``TOKEN_RE.fullmatch(name)`` checks a token.
+TOKEN_RE: Final = re.compile(TOKEN_PATTERN)
+
+
+def canonical_header_name(name: str) -> str:
     """Spell a header name the conventional way (``content-type`` → ``Content-Type``)."""
     try:
         return _header_name_cache[name]
@@ -73,6 +80,9 @@ def _canonical_header_name(name: str) -> str:
         return canonical
 
 
+_canonical_header_name = canonical_header_name  # the name other distributions may have used
+
+
 class HTTPHeaders(MutableMapping[str, str]):
     """Case-insensitive HTTP headers that may hold several values per name.
 
@@ -80,74 +90,94 @@ class HTTPHeaders(MutableMapping[str, str]):
     ``get_list(name)`` returns them separately, as Set-Cookie needs.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("table",)
+
+    #: The ``{lower name: (canonical name, [values])}`` table itself, not a copy:
+    #: for the protocol layer (the parser builds it, the response writer reads
+    #: it) and lookups by a name already lower-cased. Read it; change headers
+    #: through the mapping methods or `set_canonical`.
+    table: dict[str, tuple[str, list[str]]]
 
     def __init__(self, *args: Any, **kwargs: str) -> None:
-        # lower-cased name -> (canonical name, [values])
-        self._values: dict[str, tuple[str, list[str]]] = {}
+        self.table = {}
         if not args and not kwargs:
             return
         if len(args) == 1 and not kwargs and isinstance(args[0], HTTPHeaders):
-            for key, (name, values) in args[0]._values.items():
-                self._values[key] = (name, list(values))
+            for key, (name, values) in args[0].table.items():
+                self.table[key] = (name, list(values))
         else:
             self.update(*args, **kwargs)
 
     @classmethod
-    def _from_values(cls, values: dict[str, tuple[str, list[str]]]) -> HTTPHeaders:
+    def from_table(cls, values: dict[str, tuple[str, list[str]]]) -> HTTPHeaders:
         """Wrap an already-built ``{lower name: (canonical name, [values])}`` table (the parser's)."""
         headers = cls.__new__(cls)
-        headers._values = values
+        headers.table = values
         return headers
+
+    _from_values = from_table
+
+    @property
+    def _values(self) -> dict[str, tuple[str, list[str]]]:
+        """The table's name before it was public (`table`)."""
+        return self.table
+
+    def set_canonical(self, key: str, name: str, value: str) -> None:
+        """Set ``name`` to the one ``value``, ``name`` already canonical and ``key`` its lower case.
+
+        ``headers["Content-Length"] = value`` without normalising the name
+        again, for names the caller spells as constants.
+        """
+        self.table[key] = (name, [value])
 
     def add(self, name: str, value: str) -> None:
         """Add one more value for ``name``, keeping the ones already there."""
         key = name.lower()
-        entry = self._values.get(key)
+        entry = self.table.get(key)
         if entry is None:
-            self._values[key] = (_canonical_header_name(name), [value])
+            self.table[key] = (canonical_header_name(name), [value])
         else:
             entry[1].append(value)
 
     def get_list(self, name: str) -> list[str]:
         """All values of ``name`` in the order they were received (empty if none)."""
-        entry = self._values.get(name.lower())
+        entry = self.table.get(name.lower())
         return list(entry[1]) if entry else []
 
     getlist = get_list
 
     def get_all(self) -> Iterator[tuple[str, str]]:
         """Every (name, value) pair, repeated names included."""
-        for name, values in self._values.values():
+        for name, values in self.table.values():
             for value in values:
                 yield name, value
 
     def __getitem__(self, name: str) -> str:
-        values = self._values[name.lower()][1]
+        values = self.table[name.lower()][1]
         return values[0] if len(values) == 1 else ",".join(values)
 
     def __setitem__(self, name: str, value: str) -> None:
-        self._values[name.lower()] = (_canonical_header_name(name), [value])
+        self.table[name.lower()] = (canonical_header_name(name), [value])
 
     def __delitem__(self, name: str) -> None:
-        del self._values[name.lower()]
+        del self.table[name.lower()]
 
     def get(self, name: str, default: Any = None) -> Any:
         """The (comma-joined) value of ``name``, or ``default``; faster than Mapping.get."""
-        entry = self._values.get(name.lower())
+        entry = self.table.get(name.lower())
         if entry is None:
             return default
         values = entry[1]
         return values[0] if len(values) == 1 else ",".join(values)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
+        return isinstance(name, str) and name.lower() in self.table
 
     def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self._values.values())
+        return (name for name, _ in self.table.values())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self.table)
 
     def copy(self) -> HTTPHeaders:
         return HTTPHeaders(self)
@@ -161,9 +191,9 @@ class HTTPHeaders(MutableMapping[str, str]):
         return "".join(f"{name}: {value}\r\n" for name, value in self.get_all())
 
     @classmethod
-    def _from_canonical(cls, pairs: dict[str, str]) -> HTTPHeaders:
+    def from_canonical(cls, pairs: dict[str, str]) -> HTTPHeaders:
         """Build headers from ``{Canonical-Name: value}`` without normalising again (hot path)."""
-        return cls._from_values({name.lower(): (name, [value]) for name, value in pairs.items()})
+        return cls.from_table({name.lower(): (name, [value]) for name, value in pairs.items()})
 
     @classmethod
     def parse(cls, text: str) -> HTTPHeaders:
@@ -580,6 +610,39 @@ class HTTPMessageDelegate(Protocol):
     def on_connection_close(self) -> None: ...
 
 
+class BufferedBodyDelegate:
+    """A base for message delegates that read the whole request body before acting.
+
+    `data_received` keeps the body in memory: the first piece as it came,
+    then one bytearray growing in place, so a body arriving in many small
+    pieces costs about its size, not an object per piece. `take_body`
+    hands it over. The server's plain-callback adapter and the router's
+    handler delegate build on it.
+    """
+
+    __slots__ = ("_body",)
+
+    def __init__(self) -> None:
+        # Subclasses on a hot path set this slot themselves instead of calling up.
+        self._body: bytes | bytearray = b""
+
+    def data_received(self, chunk: bytes) -> Deferred[Any] | None:
+        """Keep ``chunk`` (never pauses reading: the body limit bounds the memory)."""
+        body = self._body
+        if not body:
+            self._body = chunk
+        elif type(body) is bytes:
+            self._body = bytearray(body) + chunk
+        else:
+            body += chunk
+        return None
+
+    def take_body(self) -> bytes:
+        """The body received so far (and forget it); empty when none came."""
+        body, self._body = self._body, b""
+        return body if type(body) is bytes else bytes(body)
+
+
 class HTTPServerConnectionDelegate(Protocol):
     """Creates a message delegate for each request (a router or an application)."""
 
@@ -621,7 +684,7 @@ class HTTPServerRequest:
         "_files",
         "_form_pending",
         "_form_error",
-        "_max_form_fields",
+        "max_form_fields",
         "_start_time",
         "_finish_time",
         "_cookies",
@@ -665,7 +728,8 @@ class HTTPServerRequest:
         self._files = files
         self._form_pending = False
         self._form_error: HTTPInputError | None = None
-        self._max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS
+        #: Fields a query string or form body may have (the ``max_form_fields`` setting).
+        self.max_form_fields: int | None = DEFAULT_MAX_FORM_FIELDS
         if "?" in uri:
             self.path, _, self.query = uri.partition("?")
         else:
@@ -679,7 +743,7 @@ class HTTPServerRequest:
         if arguments is None:
             query = self.query
             arguments = self._query_arguments = (
-                parse_qs_bytes(query, keep_blank_values=True, max_fields=self._max_form_fields)
+                parse_qs_bytes(query, keep_blank_values=True, max_fields=self.max_form_fields)
                 if query
                 else {}
             )
@@ -702,7 +766,7 @@ class HTTPServerRequest:
     @body_arguments.setter
     def body_arguments(self, value: dict[str, list[bytes]]) -> None:
         if self._form_pending:
-            self._parse_body()  # so that it does not land in the value set later
+            self.parse_form_body()  # so that it does not land in the value set later
         self._body_arguments = value
 
     @property
@@ -718,7 +782,7 @@ class HTTPServerRequest:
     @files.setter
     def files(self, value: dict[str, list[HTTPFile]]) -> None:
         if self._form_pending:
-            self._parse_body()  # so that it does not land in the value set later
+            self.parse_form_body()  # so that it does not land in the value set later
         self._files = value
 
     @property
@@ -743,7 +807,7 @@ class HTTPServerRequest:
     @arguments.setter
     def arguments(self, value: dict[str, list[bytes]]) -> None:
         if self._form_pending:
-            self._parse_body()  # so that it does not land in the value set later
+            self.parse_form_body()  # so that it does not land in the value set later
         self._arguments = value
 
     @property
@@ -779,7 +843,7 @@ class HTTPServerRequest:
         """Send body bytes (for plain request callbacks; handlers use their own write())."""
         connection = self.connection
         # The server's connection can skip building a flow-control Deferred nobody reads.
-        getattr(connection, "_write_body", connection.write)(chunk)
+        getattr(connection, "send_body", connection.write)(chunk)
 
     def finish(self) -> None:
         """End the response (for plain request callbacks)."""
@@ -789,7 +853,22 @@ class HTTPServerRequest:
         """A Deferred fired when the response finishes or the client disconnects first."""
         return self.connection.notifyFinish()
 
-    def _parse_body(self) -> None:
+    @property
+    def form_pending(self) -> bool:
+        """True while a form body given to `set_pending_form_body` waits to be parsed."""
+        return self._form_pending
+
+    def set_pending_form_body(self, body: bytes) -> None:
+        """Keep ``body`` as the request body, to parse as a form when the arguments are first read.
+
+        For the router: a 404, a 405 or a refused XSRF check then never
+        pays for parsing, and a malformed body raises HTTPInputError (a 400)
+        where the handler reads its arguments.
+        """
+        self.body = body
+        self._form_pending = True
+
+    def parse_form_body(self) -> None:
         """Parse a buffered form body now into ``body_arguments``/``files`` and ``arguments``.
 
         Raises HTTPInputError (kept for every later read of the arguments)
@@ -807,7 +886,7 @@ class HTTPServerRequest:
                 parsed,
                 files,  # a part of them stays on error, hidden by the error kept
                 self.headers,
-                max_fields=self._max_form_fields,
+                max_fields=self.max_form_fields,
             )
         except HTTPInputError as error:
             self._form_error = error
@@ -820,11 +899,13 @@ class HTTPServerRequest:
             if self._arguments is not None:
                 _merge_arguments(self._arguments, parsed)
 
+    _parse_body = parse_form_body  # Tornado's name
+
     def _parse_pending_body(self) -> None:
         error = self._form_error
         if error is not None:
             raise HTTPInputError(*error.args)
-        self._parse_body()
+        self.parse_form_body()
 
     def __repr__(self) -> str:
         return (

@@ -37,6 +37,7 @@ from cyclone.httpserver import HTTPServer
 from cyclone.httputil import (
     DEFAULT_MAX_FORM_BODY_SIZE,
     DEFAULT_MAX_FORM_FIELDS,
+    BufferedBodyDelegate,
     HTTPServerRequest,
     _is_form_content_type,
 )
@@ -154,8 +155,14 @@ url = URLSpec
 _RouteInput = URLSpec | Sequence[Any]
 
 
-class _HandlerDelegate:
-    """Connects one request on the wire to one handler instance (the core seam)."""
+class _HandlerDelegate(BufferedBodyDelegate):
+    """Connects one request on the wire to one handler instance (the core seam).
+
+    A buffered body is kept (`BufferedBodyDelegate`) and given to the handler
+    as ``request.body`` when complete; a `stream_request_body` handler is
+    created when the headers arrive and gets the body through its
+    ``data_received``, handed over by its `RequestBodyStream`.
+    """
 
     __slots__ = (
         "application",
@@ -164,9 +171,8 @@ class _HandlerDelegate:
         "handler_kwargs",
         "path_args",
         "path_kwargs",
-        "body",
         "handler",
-        "stream",
+        "streaming",
         "discard",
     )
 
@@ -179,52 +185,44 @@ class _HandlerDelegate:
         path_args: list[Any],
         path_kwargs: dict[str, Any],
     ) -> None:
+        self._body = b""  # BufferedBodyDelegate's state, set here: one call less per request
         self.application = application
         self.request = request
         self.handler_class = handler_class
         self.handler_kwargs = handler_kwargs
         self.path_args = path_args
         self.path_kwargs = path_kwargs
-        # The body so far: the first chunk as it came, then a bytearray that
-        # grows in place (no list of chunks left behind in the heap).
-        self.body: bytes | bytearray | None = None
         self.handler: RequestHandler | None = None
-        self.stream = handler_class._stream_request_body
+        #: True for a `stream_request_body` handler: the body goes to data_received().
+        self.streaming = handler_class._stream_request_body
+        #: True when the handler answers without reading the body: it is not kept.
         self.discard = False
 
     def headers_received(self, request: HTTPServerRequest) -> Any:
         handler_class = self.handler_class
-        if self.stream:
+        if self.streaming:
             if handler_class.max_body_size is not None:
                 request.connection.set_max_body_size(handler_class.max_body_size)
-            request._body_done = defer.Deferred()  # type: ignore[attr-defined]
             return self._execute()
         if handler_class is ErrorHandler:
-            self.discard = True  # it answers without reading the body: do not buffer it
+            self.discard = True
             return None
         limit = handler_class.max_body_size
         if limit is None:
             # Form bodies are buffered whole and parsed in memory: a smaller limit.
-            content_type = request.headers._values.get("content-type")
+            content_type = request.headers.table.get("content-type")
             if content_type is None or not _is_form_content_type(content_type[1][0]):
                 return None
             limit = self.application.settings.get("max_form_body_size", DEFAULT_MAX_FORM_BODY_SIZE)
-            if limit is None or limit >= request.connection.stream.factory.max_body_size:
+            if limit is None or limit >= request.connection.default_max_body_size:
                 return None
         request.connection.set_max_body_size(limit)
         return None
 
     def data_received(self, chunk: bytes) -> Any:
-        if not self.stream:
-            if self.discard:
-                return None
-            body = self.body
-            if body is None:
-                self.body = chunk
-            elif type(body) is bytes:
-                self.body = bytearray(body) + chunk
-            else:
-                body += chunk
+        if not self.streaming:
+            if not self.discard:
+                super().data_received(chunk)
             return None
         handler = self.handler
         if handler is None or handler._finished:
@@ -240,24 +238,23 @@ class _HandlerDelegate:
             return None
 
     def finish(self) -> None:
-        request = self.request
-        if self.stream:
-            request._body_done.callback(None)  # type: ignore[attr-defined]
+        if self.streaming:
+            handler = self.handler
+            stream = handler.body_stream if handler is not None else None
+            if stream is not None:
+                stream.body_complete()
             return
-        body = self.body
-        if body:
-            request.body = body if type(body) is bytes else bytes(body)
-            self.body = None
+        if self._body:
             # Parsed when the handler first reads its arguments: after the method
             # and XSRF checks, and never for a handler that does not look.
-            request._form_pending = True
+            self.request.set_pending_form_body(self.take_body())
         self._execute()
 
     def on_connection_close(self) -> None:
         handler = self.handler
         if handler is not None:
             handler._client_disconnected()
-        self.body = None
+        self.take_body()
 
     def _make_handler(self) -> RequestHandler | None:
         try:
@@ -279,11 +276,10 @@ class _HandlerDelegate:
         transform_classes = self.application.transforms
         transforms = [t(self.request) for t in transform_classes] if transform_classes else []
         handler._execute(transforms, *self.path_args, **self.path_kwargs)
-        if self.stream and not handler._prepared and not handler._finished:
+        stream = handler.body_stream
+        if stream is not None and not stream.prepared.called:
             # Body bytes go to data_received() only once prepare() has completed.
-            waiter: defer.Deferred[None] = defer.Deferred()
-            handler._prepared_waiter = waiter
-            return waiter
+            return stream.prepared
         return None
 
 
@@ -472,7 +468,7 @@ class Router(HTTPServer):
         return ErrorHandler, {"status_code": 404}, [], {}
 
     def start_request(self, request: HTTPServerRequest) -> _HandlerDelegate:
-        request._max_form_fields = self.settings.get("max_form_fields", DEFAULT_MAX_FORM_FIELDS)
+        request.max_form_fields = self.settings.get("max_form_fields", DEFAULT_MAX_FORM_FIELDS)
         handler_class, kwargs, args, path_kwargs = self.find_handler(request)
         return _HandlerDelegate(self, request, handler_class, kwargs, args, path_kwargs)
 

@@ -52,6 +52,7 @@ from twisted.trial import unittest
 from cyclone import signing
 from cyclone.coroutines import _drives_deferreds, as_deferred
 from cyclone.httputil import HTTPHeaders, parse_http_date
+from cyclone.httpwriter import request_bytes
 from cyclone.inmemory import MemoryTransport, Response, ResponseReader, exchange
 
 __all__ = [
@@ -156,8 +157,7 @@ class Client:
         raw_body = body.encode("utf-8") if isinstance(body, str) else (body or b"")
         if raw_body or method in ("POST", "PUT", "PATCH"):
             request_headers["Content-Length"] = str(len(raw_body))
-        head = f"{method} {path} HTTP/1.1\r\n{request_headers}\r\n".encode("latin-1")
-        return self._exchange(method, head + raw_body)
+        return self._exchange(method, request_bytes(method, path, request_headers, raw_body))
 
     def _exchange(self, method: str, raw_request: bytes) -> defer.Deferred[Response]:
         d = exchange(self.app, raw_request, head_only=method == "HEAD")

@@ -46,7 +46,8 @@ from cyclone.handler import (
     stream_request_body,
 )
 from cyclone.handler import RequestHandler as _BaseRequestHandler
-from cyclone.httputil import split_host_and_port
+from cyclone.httputil import HTTPHeaders, split_host_and_port
+from cyclone.httpwriter import request_bytes
 from cyclone.routing import Router, URLSpec, url
 from cyclone.staticfiles import StaticFileHandler
 from cyclone.uimodules import (
@@ -156,16 +157,18 @@ class FallbackHandler(RequestHandler):
         from cyclone.inmemory import exchange
 
         request = self.request
-        headers = "".join(
-            f"{name}: {value}\r\n"
-            for name, value in request.headers.get_all()
-            if name.lower()
-            not in ("connection", "keep-alive", "transfer-encoding", "content-length")
-        )
-        raw = (
-            f"{request.method} {request.uri} HTTP/1.0\r\n{headers}"
-            f"Content-Length: {len(request.body)}\r\nConnection: close\r\n\r\n"
-        ).encode("latin-1") + request.body
+        headers = HTTPHeaders()
+        for name, value in request.headers.get_all():
+            if name.lower() not in (
+                "connection",
+                "keep-alive",
+                "transfer-encoding",
+                "content-length",
+            ):
+                headers.add(name, value)
+        headers["Content-Length"] = str(len(request.body))
+        headers["Connection"] = "close"
+        raw = request_bytes(request.method, request.uri, headers, request.body, "HTTP/1.0")
         site = Site(self.fallback)
         site.noisy = False
         response = await exchange(site, raw, head_only=request.method == "HEAD")
