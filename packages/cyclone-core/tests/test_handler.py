@@ -10,6 +10,7 @@ import urllib.parse
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
+from twisted.internet.error import ConnectionLost
 
 from cyclone.handler import (
     Finish,
@@ -1037,3 +1038,57 @@ class AsyncStream(RequestHandler):
 async def test_data_received_may_be_a_coroutine():
     response = await client_for((r"/", AsyncStream)).put("/", body="streamed body")
     assert response.json() == {"received": "streamed body"}
+
+
+class FireAndForgetFlush(RequestHandler):
+    after_disconnect: list[str] = []
+    cancel_on_disconnect = False  # it goes on writing after the client left, on purpose
+
+    async def get(self):
+        self.write("first")
+        self.flush()
+        await self.request.connection.notifyFinish()
+        self.write("after the client left")
+        self.flush()  # nobody waits: this must log nothing
+        try:
+            await self.flush()
+        except ConnectionLost:
+            self.after_disconnect.append("ConnectionLost")
+        self.done.callback(None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_flush_nobody_waits_on_after_the_client_left_logs_no_unhandled_error():
+    import gc
+
+    from twisted.internet.protocol import ClientCreator, Protocol
+    from twisted.logger import globalLogPublisher
+
+    FireAndForgetFlush.after_disconnect = []
+    FireAndForgetFlush.done = defer.Deferred()
+    errors = []
+
+    def observer(event):
+        if event.get("isError") or event.get("log_failure") is not None:
+            errors.append(event)
+
+    class Leaver(Protocol):
+        def connectionMade(self):
+            self.transport.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+        def dataReceived(self, data):
+            self.transport.loseConnection()
+
+    port = reactor.listenTCP(0, Router([(r"/", FireAndForgetFlush)]), interface="127.0.0.1")
+    globalLogPublisher.addObserver(observer)
+    try:
+        await ClientCreator(reactor, Leaver).connectTCP("127.0.0.1", port.getHost().port)
+        await FireAndForgetFlush.done.addTimeout(10, reactor)
+        await task.deferLater(reactor, 0.01, lambda: None)
+        gc.collect()  # an unhandled failure is logged when its Deferred is collected
+        await task.deferLater(reactor, 0, lambda: None)
+    finally:
+        globalLogPublisher.removeObserver(observer)
+        await port.stopListening()
+    assert FireAndForgetFlush.after_disconnect == ["ConnectionLost"]
+    assert errors == []

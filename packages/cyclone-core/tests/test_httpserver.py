@@ -13,7 +13,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
 from cyclone.handler import RequestHandler, stream_request_body
-from cyclone.httpserver import HTTPServer
+from cyclone.httpserver import HTTPConnection, HTTPServer
 from cyclone.httputil import HTTPHeaders
 from cyclone.routing import Router
 
@@ -1124,3 +1124,158 @@ def test_max_body_size_zero_refuses_any_body():
 def test_limits_left_unset_get_the_documented_defaults():
     server = HTTPServer(echo)
     assert (server.max_header_size, server.max_body_size) == (64 * 1024, 100 * 1024 * 1024)
+
+
+# -- what the direct-send optimisation relies on ----------------------------------------------
+
+
+class _FakeSocket:
+    """A socket whose send/sendmsg take ``accept`` bytes (or raise ``error``), recording calls."""
+
+    def __init__(self, accept: int | None = None, error: Exception | None = None):
+        self.accept = accept
+        self.error = error
+        self.calls: list[list[bytes]] = []
+
+    def _take(self, parts: list[bytes]) -> int:
+        self.calls.append(list(parts))
+        if self.error is not None:
+            raise self.error
+        total = sum(map(len, parts))
+        return total if self.accept is None else min(self.accept, total)
+
+    def send(self, data: bytes) -> int:
+        return self._take([data])
+
+    def sendmsg(self, parts: list[bytes]) -> int:
+        return self._take(parts)
+
+
+class _WriteBufferTransport:
+    """The fields of Twisted's FileDescriptor that `_transport_idle` reads, and its writes."""
+
+    def __init__(self, queued: bytes = b""):
+        self._tempDataLen = 0
+        self.offset = 0
+        self.dataBuffer = queued
+        self.connected = True
+        self.disconnecting = False
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def writeSequence(self, parts: list[bytes]) -> None:
+        self.written.extend(parts)
+
+
+def _direct_connection(sock: _FakeSocket, queued: bytes = b"") -> HTTPConnection:
+    connection = HTTPConnection()
+    connection.transport = _WriteBufferTransport(queued)
+    connection._socket = sock
+    return connection
+
+
+@pytest.mark.parametrize(
+    "accepted,left_for_the_transport",
+    [
+        (0, [b"abc", b"defg", b"hi"]),
+        (2, [b"c", b"defg", b"hi"]),
+        (3, [b"defg", b"hi"]),
+        (5, [b"fg", b"hi"]),
+        (8, [b"i"]),
+        (9, []),
+    ],
+)
+def test_scatter_gather_send_gives_the_transport_exactly_what_the_kernel_did_not_take(
+    accepted, left_for_the_transport
+):
+    connection = _direct_connection(_FakeSocket(accept=accepted))
+    connection._send_sequence([b"abc", b"defg", b"hi"])
+    assert connection.transport.written == left_for_the_transport
+    assert connection._handed == sum(map(len, left_for_the_transport))
+
+
+@pytest.mark.parametrize("error", [BlockingIOError(), InterruptedError(), OSError("reset")])
+def test_a_send_the_kernel_refuses_goes_whole_to_the_transport(error):
+    connection = _direct_connection(_FakeSocket(error=error))
+    connection._send_sequence([b"abc", b"de"])
+    connection._send(b"fgh")
+    assert connection.transport.written == [b"abc", b"de", b"fgh"]
+    assert connection._handed == 8
+
+
+def test_a_partial_plain_send_leaves_the_rest_to_the_transport():
+    connection = _direct_connection(_FakeSocket(accept=2))
+    connection._send(b"hello")
+    assert connection.transport.written == [b"llo"]
+    assert connection._handed == 3
+
+
+def test_nothing_is_sent_directly_while_the_transport_has_bytes_queued():
+    sock = _FakeSocket()
+    connection = _direct_connection(sock, queued=b"earlier")
+    connection._send(b"later")
+    connection._send_sequence([b"a", b"b"])
+    assert sock.calls == []  # sending now would overtake the queued bytes
+    assert connection.transport.written == [b"later", b"a", b"b"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_twisted_tcp_transports_still_have_the_fields_direct_sends_read(listener):
+    """Fails loudly if a Twisted release renames FileDescriptor's write-buffer fields."""
+    from cyclone.httpserver import _direct_socket, _unsent_bytes
+
+    seen: list = []
+
+    def answer(request):
+        transport = request.connection.transport
+        seen.append((_direct_socket(transport), transport.socket, _unsent_bytes(transport)))
+        request.finish()
+
+    client = await listener.connect(listener.listen(HTTPServer(answer)))
+    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    await client.wait_responses(1)
+    [(direct, sock, unsent)] = seen
+    assert direct is sock is not None
+    assert unsent == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_twisted_tls_transports_still_show_their_queue(listener, tls_certificate):
+    """The write timeout reads the TLS layer's cleartext queue (``_appSendBuffer``)."""
+    from cyclone.httpserver import _direct_socket, _unsent_bytes
+
+    seen: list = []
+
+    def answer(request):
+        transport = request.connection.transport
+        seen.append((_direct_socket(transport), _unsent_bytes(transport)))
+        request.finish()
+
+    port = reactor.listenSSL(
+        0, HTTPServer(answer), tls_certificate.options(), interface="127.0.0.1"
+    )
+    listener.track(port)
+    trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(tls_certificate.original))
+    endpoint = endpoints.wrapClientTLS(
+        trust, endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+    )
+    client = await listener.connect_endpoint(endpoint)
+    client.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    await client.wait_responses(1)
+    [(direct, unsent)] = seen
+    assert direct is None  # TLS always goes through transport.write
+    assert isinstance(unsent, int)
+
+
+def test_a_transport_without_twisteds_write_buffer_fields_gets_every_byte_by_write():
+    from cyclone.httpserver import _direct_socket, _unsent_bytes
+
+    server = HTTPServer(echo, clock=task.Clock())
+    connection, transport = _clock_connection(server)
+    assert _direct_socket(transport) is None and connection._socket is None
+    assert _unsent_bytes(transport) is None
+    connection.dataReceived(GOOD)
+    assert transport.value().startswith(b"HTTP/1.1 200 OK\r\n")
+    server.stopFactory()

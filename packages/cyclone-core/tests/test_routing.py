@@ -270,3 +270,39 @@ def test_listen_with_ipv6_family_and_no_address_binds_the_ipv6_wildcard():
         assert port.getHost().host == "::"
     finally:
         port.stopListening()
+
+
+# -- the access log's "is anyone listening" shortcut ------------------------------------------
+
+
+def test_twisted_still_has_the_logging_fields_the_access_log_shortcut_reads():
+    """Fails loudly if a Twisted release renames them (the shortcut would log always)."""
+    from twisted.logger import globalLogBeginner, globalLogPublisher
+
+    assert hasattr(globalLogBeginner, "_temporaryObserver")
+    assert isinstance(globalLogPublisher._observers, list)
+
+
+def test_access_lines_are_skipped_while_only_twisteds_start_up_buffer_listens(monkeypatch):
+    from types import SimpleNamespace
+
+    from cyclone import routing
+
+    buffer, observer = object(), object()
+    monkeypatch.setattr(routing, "globalLogBeginner", SimpleNamespace(_temporaryObserver=buffer))
+    monkeypatch.setattr(routing, "globalLogPublisher", SimpleNamespace(_observers=[buffer]))
+    assert routing._someone_is_listening() is False
+    routing.globalLogPublisher._observers.append(observer)
+    assert routing._someone_is_listening() is True
+    routing.globalLogBeginner._temporaryObserver = None  # logging has begun
+    routing.globalLogPublisher._observers.remove(observer)
+    assert routing._someone_is_listening() is True
+
+
+def test_access_lines_are_written_when_twisteds_logging_fields_are_gone(monkeypatch):
+    from types import SimpleNamespace
+
+    from cyclone import routing
+
+    monkeypatch.setattr(routing, "globalLogBeginner", SimpleNamespace())
+    assert routing._someone_is_listening() is True

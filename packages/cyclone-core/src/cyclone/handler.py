@@ -42,7 +42,7 @@ import time
 import traceback
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionLost
@@ -61,14 +61,12 @@ from cyclone.httputil import (
     url_concat,
 )
 
-if TYPE_CHECKING:
-    from cyclone.routing import Router
-
 __all__ = [
     "ErrorHandler",
     "Finish",
     "HTTPAuthenticationRequired",
     "HTTPError",
+    "HandlerApplication",
     "MissingArgumentError",
     "RequestBodyStream",
     "RequestHandler",
@@ -190,6 +188,18 @@ _NOT_IN_A_SAFE_REDIRECT = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _MAX_TIMESTAMP_DIGITS = 20
 
 
+class HandlerApplication(Protocol):
+    """What a handler needs of its application; `cyclone.routing.Router` is one.
+
+    Declared here so that this module does not import the router (which
+    imports the handlers it routes to).
+    """
+
+    settings: Any
+
+    def reverse_url(self, name: str, *args: Any) -> str: ...
+
+
 class RequestBodyStream:
     """How the router hands a streamed body to a `stream_request_body` handler.
 
@@ -272,7 +282,9 @@ class RequestHandler:
     #: What the lifecycle waits on (prepare, the method, the body): cancelled if the client leaves.
     _waiting_on: defer.Deferred[Any] | None = None
 
-    def __init__(self, application: Router, request: HTTPServerRequest, **kwargs: Any) -> None:
+    def __init__(
+        self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any
+    ) -> None:
         self.application = application
         self.request = request
         self.path_args = []
@@ -703,15 +715,19 @@ class RequestHandler:
         """Send the headers (if not yet) and the buffered body now; streams with chunked framing.
 
         The Deferred fires when the client's socket can take more, so a
-        streaming loop can ``await self.flush()`` to respect backpressure.
+        streaming loop can ``await self.flush()`` to respect backpressure. Once
+        the client left it fails with ConnectionLost (on the next reactor
+        turn, and without an "Unhandled error" log when nobody waits).
         """
         buffer = self._write_buffer
         chunk = buffer[0] if len(buffer) == 1 else b"".join(buffer)
         self._write_buffer = []
         connection = self.request.connection
         if not include_footers and getattr(connection, "client_disconnected", False):
-            # Tornado fails a flush to a closed stream; a streaming loop stops here.
-            return defer.fail(ConnectionLost("the client closed the connection"))
+            # Tornado fails a flush to a closed stream; a streaming loop awaiting it
+            # stops here, and a fire-and-forget flush() logs nothing.
+            failed: defer.Deferred[None] = connection.failed_write()
+            return failed
         if not self._headers_written:
             if self._new_cookie:
                 self._apply_cookies()

@@ -350,6 +350,14 @@ class HTTPRequestConnection(ResponseWriter):
         self._fire_finish_deferreds()
         return self._connection._detach(protocol)
 
+    def failed_write(self) -> defer.Deferred[None]:
+        """What a write returns once the client left: ConnectionLost for whoever waits on it.
+
+        The failure comes on the next reactor turn; a caller that dropped
+        the Deferred gets no "Unhandled error" log.
+        """
+        return self._connection._quiet_failure()
+
     def fail(self, status: int, message: str) -> None:
         """This request cannot complete: answer ``status`` and close, or abort a response under way.
 
@@ -847,13 +855,22 @@ class HTTPConnection(protocol.Protocol):
     def _drained(self) -> defer.Deferred[None]:
         if not self._write_paused:
             return defer.succeed(None)
-        waiter: defer.Deferred[None] = defer.Deferred()
         if self._closed:
-            # Nothing will drain any more. Failing on the next turn lets a caller
-            # that waits see ConnectionLost, and one that dropped it see nothing.
-            self.factory.clock.callLater(0, _fail_write, waiter)
-        else:
-            self._drain_waiters.append(waiter)
+            return self._quiet_failure()
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._drain_waiters.append(waiter)
+        return waiter
+
+    def _quiet_failure(self) -> defer.Deferred[None]:
+        """A Deferred failing with ConnectionLost on the next reactor turn, logged by no one.
+
+        Nothing will drain any more. Failing on the next turn lets a caller
+        that waits see ConnectionLost, and one that dropped the Deferred (a
+        fire-and-forget ``flush()``) see nothing: no "Unhandled error in
+        Deferred" for a client that simply left.
+        """
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self.factory.clock.callLater(0, _fail_write, waiter)
         return waiter
 
     def _detach(self, protocol: Any) -> Any:

@@ -45,7 +45,6 @@ from cyclone.util import ObjectDict, import_object
 
 __all__ = ["Router", "URLSpec", "url"]
 
-log = Logger(namespace="cyclone.access")
 app_log = Logger(namespace="cyclone.application")
 
 #: Tornado's listen backlog (its ``_DEFAULT_BACKLOG``); Twisted's own default is 50.

@@ -29,7 +29,6 @@ import urllib.parse
 from typing import Any
 
 from twisted.internet import threads
-from twisted.logger import Logger
 
 from cyclone.compression import GZipContentEncoding
 from cyclone.handler import (
@@ -83,8 +82,6 @@ __all__ = [
     "stream_request_body",
     "url",
 ]
-
-log = Logger()
 
 
 class RequestHandler(WebMixin, _BaseRequestHandler):
