@@ -9,7 +9,7 @@ import pytest_twisted
 from twisted.internet import protocol
 
 from cyclone.handler import RequestHandler
-from cyclone.routing import Router, URLSpec, url
+from cyclone.routing import ReverseError, Router, URLSpec, url
 from cyclone.testing import Client
 
 
@@ -306,3 +306,54 @@ def test_access_lines_are_written_when_twisteds_logging_fields_are_gone(monkeypa
 
     monkeypatch.setattr(routing, "globalLogBeginner", SimpleNamespace())
     assert routing._someone_is_listening() is True
+
+
+# -- reversing a route from its own pattern ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pattern,args,kwargs,expected",
+    [
+        (r"/item/(\d+)/(\w+)", (5, "a b"), {}, "/item/5/a%20b"),
+        (r"^/a\.b/(?P<slug>[^/)]+)/c$", ("x/y",), {}, "/a.b/x%2Fy/c"),
+        (r"/user/(?P<name>[^/]+)/(?P<page>\d+)", (), {"page": 2, "name": "ann"}, "/user/ann/2"),
+        (r"/user/(?P<name>[^/]+)/(?P<page>\d+)", ("ann",), {"page": 2}, "/user/ann/2"),
+        (r"/v/(\d+(?:\.\d+)?)/raw", ("1.5",), {}, "/v/1.5/raw"),
+        (r"/files/([^/]+)\.txt", ("report",), {}, "/files/report.txt"),
+        (r"/price/\$(\d+)", (10,), {}, "/price/$10"),
+        (r"/plain", (), {}, "/plain"),
+    ],
+)
+def test_routes_reverse_from_their_own_pattern(pattern, args, kwargs, expected):
+    spec = URLSpec(pattern, RequestHandler, name="r")
+    assert spec.reverse(*args, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern,problem",
+    [
+        (r"/(a|b)/x|/y", "'|' at"),
+        (r"/a.b", "'.' at 2 is regex syntax outside a group"),
+        (r"/items/?", "'?' at"),
+        (r"/(?:en|pt)/page", "'(?:' at 1 is not a capturing group"),
+        (r"/(a(b))", "nested capturing group"),
+        (r"/[ab]/c", "'[' at 1"),
+        (r"/\d+/(\w+)", r"'\\d' at 1 is not a literal"),
+    ],
+)
+def test_patterns_that_cannot_be_reversed_say_why_when_reversed(pattern, problem):
+    spec = URLSpec(pattern, RequestHandler, name="r")  # routing them still works
+    with pytest.raises(ReverseError, match="cannot reverse the route 'r'") as raised:
+        spec.reverse("a")
+    assert problem in str(raised.value)
+
+
+def test_reversing_with_the_wrong_values_is_an_error():
+    spec = URLSpec(r"/u/(?P<name>\w+)/(?P<page>\d+)", RequestHandler, name="u")
+    with pytest.raises(ReverseError, match="takes 2 arguments, got 1"):
+        spec.reverse("ann")
+    with pytest.raises(ReverseError, match="takes 2 arguments, got 3"):
+        spec.reverse("ann", 1, extra=2)
+    with pytest.raises(ValueError):  # ReverseError is a ValueError, as the error was before
+        Router([spec]).reverse_url("u", "ann", 1, 2)
+    assert Router([spec]).reverse_url("u", name="bo", page=3) == "/u/bo/3"

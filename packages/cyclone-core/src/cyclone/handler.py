@@ -197,7 +197,7 @@ class HandlerApplication(Protocol):
 
     settings: Any
 
-    def reverse_url(self, name: str, *args: Any) -> str: ...
+    def reverse_url(self, name: str, /, *args: Any, **kwargs: Any) -> str: ...
 
 
 class RequestBodyStream:
@@ -994,8 +994,9 @@ class RequestHandler:
                 f"You must define the '{name}' setting in your application to use {feature}"
             )
 
-    def reverse_url(self, name: str, *args: Any) -> str:
-        return self.application.reverse_url(name, *args)
+    def reverse_url(self, name: str, /, *args: Any, **kwargs: Any) -> str:
+        """The path of the route called ``name``, its groups filled with ``args`` (or ``kwargs``)."""
+        return self.application.reverse_url(name, *args, **kwargs)
 
     # -- ETags ---------------------------------------------------------------------
 

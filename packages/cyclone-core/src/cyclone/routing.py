@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.internet import defer
@@ -43,7 +44,7 @@ from cyclone.httputil import (
 )
 from cyclone.util import ObjectDict, import_object
 
-__all__ = ["Router", "URLSpec", "url"]
+__all__ = ["ReverseError", "Router", "URLSpec", "url"]
 
 app_log = Logger(namespace="cyclone.application")
 
@@ -67,11 +68,100 @@ SERVER_SETTINGS = (
 )
 
 
+class ReverseError(ValueError):
+    """A route's pattern cannot be turned back into a URL, or the values given do not fit it."""
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A capturing group of a route's pattern: where a value goes when reversing."""
+
+    name: str | None
+
+
+#: Characters that are regex syntax outside a group; a literal one is escaped.
+_REGEX_SYNTAX = frozenset(".^$*+?{}[]|()")
+#: An escape whose character stands for itself (``\.``, ``\/``, ``\-``): anything but a
+#: letter or digit, which would be a class (``\d``), an anchor (``\b``) or a backreference.
+_LITERAL_ESCAPE = re.compile(r"\\([^A-Za-z0-9])")
+
+
+def _parse_route_pattern(pattern: str) -> list[str | _Group]:
+    """Split a route's regex into literal text and capturing groups, for `URLSpec.reverse`.
+
+    Outside groups only literal characters and escaped punctuation may
+    appear; each group is one value, positional ``(...)`` or named
+    ``(?P<name>...)``, whatever its regex inside (non-capturing groups and
+    character classes included). Anything else (an alternative, a
+    quantifier, a non-capturing group or a class outside a group, a nested
+    capturing group) raises ReverseError naming it.
+    """
+    pattern = pattern.removeprefix("^").removesuffix("$")
+    pieces: list[str | _Group] = []
+    literal: list[str] = []
+    index = 0
+    while index < len(pattern):
+        character = pattern[index]
+        if character == "\\":
+            escape = _LITERAL_ESCAPE.match(pattern, index)
+            if escape is None:
+                raise ReverseError(f"{pattern[index : index + 2]!r} at {index} is not a literal")
+            literal.append(escape.group(1))
+            index = escape.end()
+        elif character == "(":
+            group, index = _read_group(pattern, index)
+            pieces.append("".join(literal))
+            literal = []
+            pieces.append(group)
+        elif character in _REGEX_SYNTAX:
+            raise ReverseError(f"{character!r} at {index} is regex syntax outside a group")
+        else:
+            literal.append(character)
+            index += 1
+    pieces.append("".join(literal))
+    return [piece for piece in pieces if piece != ""]
+
+
+def _read_group(pattern: str, start: int) -> tuple[_Group, int]:
+    """The capturing group opening at ``start`` and the index after its closing parenthesis."""
+    name = None
+    if pattern.startswith("(?P<", start):
+        name = pattern[start + 4 : pattern.index(">", start)]
+    elif pattern.startswith("(?", start):
+        raise ReverseError(f"{pattern[start : start + 3]!r} at {start} is not a capturing group")
+    depth = 0
+    index = start
+    in_class = False
+    while index < len(pattern):
+        character = pattern[index]
+        if character == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = character != "]"
+        elif character == "[":
+            in_class = True
+            if pattern.startswith("[]", index) or pattern.startswith("[^]", index):
+                index += 2  # a "]" first in a class is literal
+        elif character == "(":
+            if depth and not pattern.startswith("(?:", index):
+                raise ReverseError(f"nested capturing group at {index}")
+            depth += 1
+        elif character == ")":
+            depth -= 1
+            if depth == 0:
+                return _Group(name), index + 1
+        index += 1
+    raise ReverseError(f"unbalanced parenthesis at {start}")
+
+
 class URLSpec:
     """One route: a regex, the handler class, its ``initialize`` kwargs and an optional name.
 
     The pattern is anchored at the end. Groups become the method's arguments:
     positional for unnamed groups, keyword for named ones (not both).
+    `reverse` builds a URL from the pattern itself: its literal text with
+    each group replaced by a value.
     """
 
     def __init__(
@@ -94,7 +184,14 @@ class URLSpec:
         self.handler_class: type[RequestHandler] = handler  # type: ignore[assignment]
         self.kwargs = kwargs or {}
         self.name = name
-        self._path, self._group_count = self._find_reverse_template()
+        try:
+            self._reverse_pieces: list[str | _Group] | None = _parse_route_pattern(
+                self.regex.pattern
+            )
+            self._reverse_problem = ""
+        except ReverseError as error:
+            self._reverse_pieces = None
+            self._reverse_problem = str(error)
 
     @property
     def target(self) -> type[RequestHandler]:
@@ -106,47 +203,38 @@ class URLSpec:
             f"kwargs={self.kwargs!r}, name={self.name!r})"
         )
 
-    def _find_reverse_template(self) -> tuple[str | None, int]:
-        """Turn ``/a/(\\d+)/b`` into ``/a/%s/b``; None when the regex is too complex to reverse."""
-        pattern = self.regex.pattern
-        if pattern.startswith("^"):
-            pattern = pattern[1:]
-        if pattern.endswith("$"):
-            pattern = pattern[:-1]
-        if self.regex.groups != pattern.count("("):
-            return None, self.regex.groups
-        pieces = []
-        depth = 0
-        for fragment in re.split(r"(\(|\))", pattern):
-            if fragment == "(":
-                if depth == 0:
-                    pieces.append("%s")
-                depth += 1
-            elif fragment == ")":
-                depth -= 1
-            elif depth == 0:
-                unescaped = re.sub(r"\\(.)", r"\1", fragment)
-                if re.search(r"[\[\]{}*+?|^$.\\]", re.sub(r"\\.", "", fragment)):
-                    return None, self.regex.groups
-                pieces.append(unescaped.replace("%", "%%"))
-        return "".join(pieces), self.regex.groups
+    def reverse(self, *args: Any, **kwargs: Any) -> str:
+        """The path for this route with its groups filled (each value URL-escaped).
 
-    def reverse(self, *args: Any) -> str:
-        """Build the path for this route from group values (URL-escaped)."""
-        if self._path is None:
-            raise ValueError(f"cannot reverse the route {self.regex.pattern!r}")
-        if len(args) != self._group_count:
-            raise ValueError(
-                f"route {self.name or self.regex.pattern!r} takes {self._group_count} "
-                f"arguments, got {len(args)}"
+        Values go in the groups' order; a named group's value may also be
+        given by name. Raises ReverseError (a ValueError) for a pattern that
+        cannot be reversed or a wrong number of values.
+        """
+        pieces = self._reverse_pieces
+        label = self.name or self.regex.pattern
+        if pieces is None:
+            raise ReverseError(f"cannot reverse the route {label!r}: {self._reverse_problem}")
+        groups = [piece for piece in pieces if isinstance(piece, _Group)]
+        values = list(args)
+        for group in groups[len(values) :]:
+            if group.name is None or group.name not in kwargs:
+                raise ReverseError(
+                    f"route {label!r} takes {len(groups)} arguments, got {len(args) + len(kwargs)}"
+                )
+            values.append(kwargs.pop(group.name))
+        if len(values) != len(groups) or kwargs:
+            raise ReverseError(
+                f"route {label!r} takes {len(groups)} arguments, got {len(args) + len(kwargs)}"
             )
-        if not args:
-            return self._path
-        values = [
-            escape.url_escape(a if isinstance(a, (str, bytes)) else str(a), plus=False)
-            for a in args
-        ]
-        return self._path % tuple(values)
+        filled = iter(values)
+        return "".join(
+            piece if isinstance(piece, str) else _escape_path_value(next(filled))
+            for piece in pieces
+        )
+
+
+def _escape_path_value(value: Any) -> str:
+    return escape.url_escape(value if isinstance(value, (str, bytes)) else str(value), plus=False)
 
 
 url = URLSpec
@@ -420,11 +508,11 @@ class Router(HTTPServer):
             raise ValueError(f"a route is (pattern, handler[, kwargs[, name]]); got {spec!r}")
         return URLSpec(*spec)
 
-    def reverse_url(self, name: str, *args: Any) -> str:
-        """The path of the route called ``name``, filled with ``args``."""
+    def reverse_url(self, name: str, /, *args: Any, **kwargs: Any) -> str:
+        """The path of the route called ``name``, its groups filled with ``args`` (and ``kwargs``)."""
         if name not in self.named_handlers:
             raise KeyError(f"{name!r} not found in named urls")
-        return self.named_handlers[name].reverse(*args)
+        return self.named_handlers[name].reverse(*args, **kwargs)
 
     def _specs_for_host(self, request: HTTPServerRequest) -> list[URLSpec]:
         """Every route of every host pattern matching the request, in the order added.
