@@ -180,6 +180,110 @@ def _nonce_age(secret: bytes, realm: str, nonce: str, now: float) -> float | Non
     return now - int(timestamp)
 
 
+#: Fields a qop=auth Digest Authorization must carry (RFC 7616 §3.4).
+_DIGEST_FIELDS = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
+#: Nonce counts remembered against replays; the oldest are forgotten first.
+_MAX_SEEN_NONCE_COUNTS = 10000
+
+
+class _DigestVerifier:
+    """Checks one application's Digest credentials (RFC 7616, qop=auth) for `digest_auth`."""
+
+    def __init__(
+        self,
+        get_password: Callable[[RequestHandler, str], Any] | None,
+        get_ha1: Callable[[RequestHandler, str, str], Any] | None,
+        realm: str,
+        algorithms: tuple[str, ...],
+        nonce_lifetime: float,
+        clock: Callable[[], float],
+    ) -> None:
+        if (get_password is None) == (get_ha1 is None):
+            raise TypeError("digest_auth needs exactly one of get_password or get_ha1")
+        for algorithm in algorithms:
+            if algorithm not in _HASHES:
+                raise ValueError(
+                    f"unsupported Digest algorithm {algorithm!r}; use {sorted(_HASHES)}"
+                )
+        self.get_password = get_password
+        self.get_ha1 = get_ha1
+        self.realm = realm
+        self.algorithms = algorithms
+        self.nonce_lifetime = nonce_lifetime
+        self.clock = clock
+        self.seen_counts: collections.OrderedDict[str, int] = collections.OrderedDict()
+
+    def challenge(
+        self, handler: RequestHandler, message: str, stale: bool = False
+    ) -> DigestAuthenticationRequired:
+        """The 401 to raise: ``message`` is logged, a fresh nonce is offered."""
+        nonce = _make_nonce(_secret_for(handler), self.realm, self.clock())
+        return DigestAuthenticationRequired(message, self.realm, nonce, self.algorithms, stale)
+
+    async def verify(self, handler: RequestHandler) -> str:
+        """The user name of valid credentials; raises the challenge otherwise."""
+        params, algorithm = self._credentials(handler)
+        ha1 = await self._ha1(handler, params["username"], algorithm)
+        hash_function = _HASHES[algorithm]
+
+        def digest(text: str) -> str:
+            return hash_function(text.encode("utf-8")).hexdigest()
+
+        ha2 = digest(f"{handler.request.method}:{params['uri']}")
+        expected = digest(f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
+        answered = params["response"].lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected.encode("ascii"), answered):
+            raise self.challenge(handler, f"wrong Digest response for {params['username']!r}")
+        self._refuse_replay(handler, params)
+        return params["username"]
+
+    def _credentials(self, handler: RequestHandler) -> tuple[dict[str, str], str]:
+        """The Authorization fields and algorithm, checked against this realm, URI and nonce."""
+        params = parse_digest_authorization(handler.request.headers.get("Authorization"))
+        if params is None:
+            raise self.challenge(handler, "no Digest credentials")
+        if any(name not in params for name in _DIGEST_FIELDS) or params["qop"] != "auth":
+            raise self.challenge(handler, "incomplete Digest credentials")
+        algorithm = params.get("algorithm", "MD5").upper()
+        if algorithm not in self.algorithms or params["realm"] != self.realm:
+            raise self.challenge(handler, f"unexpected Digest algorithm or realm: {algorithm}")
+        if params["uri"] != handler.request.uri:
+            raise self.challenge(handler, "Digest uri does not match the request")
+        age = _nonce_age(_secret_for(handler), self.realm, params["nonce"], self.clock())
+        if age is None:
+            raise self.challenge(handler, "Digest nonce was not issued here")
+        if age > self.nonce_lifetime:
+            raise self.challenge(handler, "Digest nonce expired", stale=True)
+        return params, algorithm
+
+    async def _ha1(self, handler: RequestHandler, username: str, algorithm: str) -> str:
+        """``H(username:realm:password)`` from the stored HA1 or the password."""
+        if self.get_ha1 is not None:
+            ha1 = await _resolve(self.get_ha1(handler, username, algorithm))
+            if ha1 is None:
+                raise self.challenge(handler, f"unknown user {username!r}")
+            return str(ha1).lower()
+        assert self.get_password is not None
+        password = await _resolve(self.get_password(handler, username))
+        if password is None:
+            raise self.challenge(handler, f"unknown user {username!r}")
+        return digest_ha1(username, self.realm, password, algorithm)
+
+    def _refuse_replay(self, handler: RequestHandler, params: dict[str, str]) -> None:
+        """Accept each nonce count of a nonce and client nonce once, in increasing order."""
+        if not _NONCE_COUNT.fullmatch(params["nc"]):
+            raise self.challenge(handler, "malformed Digest nonce count")
+        count = int(params["nc"], 16)
+        key = params["nonce"] + ":" + params["cnonce"]
+        seen = self.seen_counts
+        if seen.get(key, -1) >= count:
+            raise self.challenge(handler, "replayed Digest nonce count")
+        seen[key] = count
+        seen.move_to_end(key)
+        while len(seen) > _MAX_SEEN_NONCE_COUNTS:
+            seen.popitem(last=False)
+
+
 def digest_auth(
     get_password: Callable[[RequestHandler, str], Any] | None = None,
     realm: str = "Restricted Access",
@@ -197,74 +301,12 @@ def digest_auth(
     plain passwords need not be stored. Either may return None for an
     unknown user, or a Deferred/awaitable.
     """
-    if (get_password is None) == (get_ha1 is None):
-        raise TypeError("digest_auth needs exactly one of get_password or get_ha1")
-    for algorithm in algorithms:
-        if algorithm not in _HASHES:
-            raise ValueError(f"unsupported Digest algorithm {algorithm!r}; use {sorted(_HASHES)}")
-    seen_counts: collections.OrderedDict[str, int] = collections.OrderedDict()
-
-    def challenge(
-        handler: RequestHandler, message: str, stale: bool = False
-    ) -> DigestAuthenticationRequired:
-        secret = _secret_for(handler)
-        return DigestAuthenticationRequired(
-            message, realm, _make_nonce(secret, realm, clock()), algorithms, stale
-        )
+    verifier = _DigestVerifier(get_password, get_ha1, realm, algorithms, nonce_lifetime, clock)
 
     def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         async def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
-            params = parse_digest_authorization(self.request.headers.get("Authorization"))
-            if params is None:
-                raise challenge(self, "no Digest credentials")
-            required = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
-            if any(name not in params for name in required) or params["qop"] != "auth":
-                raise challenge(self, "incomplete Digest credentials")
-            algorithm = params.get("algorithm", "MD5").upper()
-            if algorithm not in algorithms or params["realm"] != realm:
-                raise challenge(self, f"unexpected Digest algorithm or realm: {algorithm}")
-            if params["uri"] != self.request.uri:
-                raise challenge(self, "Digest uri does not match the request")
-            age = _nonce_age(_secret_for(self), realm, params["nonce"], clock())
-            if age is None:
-                raise challenge(self, "Digest nonce was not issued here")
-            if age > nonce_lifetime:
-                raise challenge(self, "Digest nonce expired", stale=True)
-            hash_function = _HASHES[algorithm]
-
-            def digest(text: str) -> str:
-                return hash_function(text.encode("utf-8")).hexdigest()
-
-            if get_ha1 is not None:
-                ha1 = await _resolve(get_ha1(self, params["username"], algorithm))
-                if ha1 is None:
-                    raise challenge(self, f"unknown user {params['username']!r}")
-                ha1 = ha1.lower()
-            else:
-                assert get_password is not None
-                password = await _resolve(get_password(self, params["username"]))
-                if password is None:
-                    raise challenge(self, f"unknown user {params['username']!r}")
-                ha1 = digest(f"{params['username']}:{realm}:{password}")
-            ha2 = digest(f"{self.request.method}:{params['uri']}")
-            expected = digest(
-                f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}"
-            )
-            answered = params["response"].lower().encode("utf-8", "replace")
-            if not hmac.compare_digest(expected.encode("ascii"), answered):
-                raise challenge(self, f"wrong Digest response for {params['username']!r}")
-            if not _NONCE_COUNT.fullmatch(params["nc"]):
-                raise challenge(self, "malformed Digest nonce count")
-            count = int(params["nc"], 16)
-            key = params["nonce"] + ":" + params["cnonce"]
-            if seen_counts.get(key, -1) >= count:
-                raise challenge(self, "replayed Digest nonce count")
-            seen_counts[key] = count
-            seen_counts.move_to_end(key)
-            while len(seen_counts) > 10000:
-                seen_counts.popitem(last=False)
-            self.current_user = params["username"]
+            self.current_user = await verifier.verify(self)
             return await _resolve(method(self, *args, **kwargs))
 
         return wrapper
