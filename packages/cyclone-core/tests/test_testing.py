@@ -269,3 +269,26 @@ def test_the_client_awaited_from_plain_asyncio_tests_gets_futures(tmp_path):
     result = _run(tmp_path, "-m", "unittest", "-v", "test_plain")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "test_mixed" in result.stderr and "OK" in result.stderr
+
+
+def test_cyclone_13s_module_paths_of_the_test_client_and_test_case_exist():
+    import cyclone.testing
+    from cyclone.testing.client import Client
+    from cyclone.testing.testcase import CycloneTestCase
+
+    assert cyclone.testing.Client is Client
+    assert cyclone.testing.CycloneTestCase is CycloneTestCase
+
+
+def test_the_test_client_module_does_not_load_trial():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cyclone.testing.client, cyclone.routing; "
+        "print('twisted.trial' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

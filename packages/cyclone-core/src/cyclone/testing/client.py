@@ -1,4 +1,4 @@
-"""An in-process test client for cyclone applications.
+"""The in-process test client: real HTTP/1.1 bytes to an application, no socket.
 
     from cyclone.testing import Client
 
@@ -13,56 +13,37 @@ framing as on a socket, without opening one. Cookies persist across requests
 (``client.cookies``), and ``client.cookies.get_secure_cookie(name)`` decodes a
 signed cookie with the application's ``cookie_secret``.
 
-`CycloneTestCase` keeps the old cyclone name: a ``twisted.trial`` TestCase
-with ``self.client`` built from an ``app_builder``; it runs under ``trial``
-and under pytest.
+Called from an asyncio task that cyclone does not drive (``asyncio.run``,
+``unittest.IsolatedAsyncioTestCase``, pytest-asyncio) the client puts the
+asyncio reactor on the running loop and returns asyncio futures instead of
+Deferreds, so ``await client.get(...)`` works there too; Twisted's reactor
+cannot restart, so only the first such loop of a process can serve (give the
+tests one loop, e.g. pytest-asyncio's session scope).
 
-`Response`, `ResponseReader`, `MemoryTransport` and `exchange` live in
-`cyclone.inmemory` (which does not load ``twisted.trial``) and are re-exported
-here under their old names.
-
-Handlers that await asyncio libraries need Twisted's asyncio reactor, in tests
-too: ``trial --reactor=asyncio`` or ``pytest --reactor=asyncio``
-(pytest-twisted). There, ``async def`` test methods of `CycloneTestCase` run
-like handlers (`cyclone.coroutines`), so they may await asyncio as well as the
-client's Deferreds. Called from an asyncio task that cyclone does not drive
-(``asyncio.run``, ``unittest.IsolatedAsyncioTestCase``, pytest-asyncio) the
-client puts the asyncio reactor on the running loop and returns asyncio
-futures instead of Deferreds, so ``await client.get(...)`` works there too;
-Twisted's reactor cannot restart, so only the first such loop of a process
-can serve (give the tests one loop, e.g. pytest-asyncio's session scope).
+`Response` (and the rest of the in-memory exchange) lives in
+`cyclone.inmemory`; this module does not load ``twisted.trial``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import http.cookies
-import inspect
 import json
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from twisted.internet import defer
-from twisted.trial import unittest
 
 from cyclone import signing
-from cyclone.coroutines import _drives_deferreds, as_deferred
+from cyclone.coroutines import _drives_deferreds
 from cyclone.httputil import HTTPHeaders, parse_http_date
 from cyclone.httpwriter import request_bytes
-from cyclone.inmemory import MemoryTransport, Response, ResponseReader, exchange
+from cyclone.inmemory import Response, exchange
 
-__all__ = [
-    "Client",
-    "CycloneTestCase",
-    "MemoryTransport",
-    "Response",
-    "ResponseReader",
-    "exchange",
-]
+__all__ = ["Client", "ClientCookies", "Response"]
 
 
 class ClientCookies(dict[str, str]):
@@ -207,40 +188,3 @@ def _encode_multipart(
         )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-class CycloneTestCase(unittest.TestCase):
-    """A trial TestCase with ``self.client`` for the application ``app_builder()`` returns.
-
-    Either set ``app_builder`` as a class attribute or pass it first to
-    ``__init__`` as the old cyclone did::
-
-        class TestApp(CycloneTestCase):
-            def __init__(self, *args, **kwargs):
-                CycloneTestCase.__init__(self, build_app, *args, **kwargs)
-    """
-
-    app_builder: Callable[[], Any] | None = None
-
-    def __init__(self, app_builder: Any = None, *args: Any, **kwargs: Any) -> None:
-        if app_builder is not None and not callable(app_builder):
-            args = (app_builder, *args)  # trial passed the test method name first
-            app_builder = None
-        builder = app_builder or getattr(type(self), "app_builder", None)
-        super().__init__(*args, **kwargs)
-        self.app: Any = builder() if builder is not None else None
-        self.client = Client(self.app) if self.app is not None else None
-        name = getattr(self, "_testMethodName", None)
-        method = getattr(self, name, None) if name else None
-        if method is not None and inspect.iscoroutinefunction(method):
-            setattr(self, name, _run_like_a_handler(method))  # type: ignore[arg-type]
-
-
-def _run_like_a_handler(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Run an ``async def`` test with cyclone's runner: asyncio too on the asyncio reactor."""
-
-    @functools.wraps(method)
-    def run(*args: Any, **kwargs: Any) -> defer.Deferred[Any]:
-        return as_deferred(method(*args, **kwargs))
-
-    return run
