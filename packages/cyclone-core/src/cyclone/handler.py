@@ -486,15 +486,7 @@ class RequestHandler:
         a ``;`` or control character in any of them raises ValueError naming the
         value instead of reaching the Set-Cookie header.
         """
-        value = escape.to_unicode(value)
-        if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
-            raise ValueError(f"invalid cookie name: {name!r}")
-        if _COOKIE_VALUE_FORBIDDEN.search(value):
-            raise ValueError(
-                f"invalid cookie value (only ASCII without separators or controls): {value!r}"
-            )
-        morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
-        morsel.set(name, value, value)
+        morsel = _cookie_morsel(name, escape.to_unicode(value))
         if domain:
             if not isinstance(domain, str) or not _COOKIE_DOMAIN.fullmatch(domain):
                 raise ValueError(f"invalid cookie domain (an ASCII host name): {domain!r}")
@@ -502,11 +494,7 @@ class RequestHandler:
         if expires_days is not None and not expires:
             expires = time.time() + _finite_number("expires_days", expires_days) * 86400
         if expires:
-            if isinstance(expires, (int, float)):
-                expires = _finite_number("expires", expires)
-            elif not isinstance(expires, (datetime.datetime, tuple, time.struct_time)):
-                raise ValueError(f"invalid cookie expires (a timestamp or datetime): {expires!r}")
-            morsel["expires"] = format_timestamp(expires)
+            morsel["expires"] = _cookie_expires(expires)
         if path:
             morsel["path"] = _cookie_attribute_value("path", path)
         if max_age is not None:
@@ -519,19 +507,7 @@ class RequestHandler:
             if not isinstance(samesite, str) or samesite.lower() not in ("strict", "lax", "none"):
                 raise ValueError(f"invalid SameSite value: {samesite!r}")
             morsel["samesite"] = samesite.capitalize()
-        for key, extra in kwargs.items():
-            attribute = key.replace("_", "-").lower()
-            if attribute in _COOKIE_FLAGS or isinstance(extra, bool):
-                if attribute not in _COOKIE_FLAGS:
-                    raise ValueError(f"cookie attribute {key!r} takes a value, not {extra!r}")
-                if not extra:
-                    continue
-            else:
-                extra = _cookie_attribute_value(key, extra)
-            try:
-                morsel[attribute] = extra
-            except http.cookies.CookieError:
-                raise ValueError(f"unknown cookie attribute: {key!r}") from None
+        _set_cookie_extensions(morsel, kwargs)
         if self._new_cookie is None:
             self._new_cookie = {}
         self._new_cookie[name] = morsel
@@ -1300,6 +1276,49 @@ def _decode_xsrf_token(token: str | bytes) -> tuple[bytes, float] | None:
         return (raw, 0.0) if raw else None
     except ValueError:
         return None
+
+
+def _cookie_morsel(name: str, value: str) -> http.cookies.Morsel[str]:
+    """A Morsel for a cookie whose name is a token and value is ASCII without separators."""
+    if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+        raise ValueError(f"invalid cookie name: {name!r}")
+    if _COOKIE_VALUE_FORBIDDEN.search(value):
+        raise ValueError(
+            f"invalid cookie value (only ASCII without separators or controls): {value!r}"
+        )
+    morsel: http.cookies.Morsel[str] = http.cookies.Morsel()
+    morsel.set(name, value, value)
+    return morsel
+
+
+def _cookie_expires(expires: Any) -> str:
+    """An Expires attribute from a timestamp, a datetime or a time tuple."""
+    if isinstance(expires, (int, float)):
+        expires = _finite_number("expires", expires)
+    elif not isinstance(expires, (datetime.datetime, tuple, time.struct_time)):
+        raise ValueError(f"invalid cookie expires (a timestamp or datetime): {expires!r}")
+    return format_timestamp(expires)
+
+
+def _set_cookie_extensions(morsel: http.cookies.Morsel[str], extensions: dict[str, Any]) -> None:
+    """Set extra attributes given as keyword arguments (``comment=...``, ``partitioned=True``).
+
+    Flags take booleans, other attributes checked values; an attribute the
+    Morsel does not know is refused.
+    """
+    for key, extra in extensions.items():
+        attribute = key.replace("_", "-").lower()
+        if attribute in _COOKIE_FLAGS or isinstance(extra, bool):
+            if attribute not in _COOKIE_FLAGS:
+                raise ValueError(f"cookie attribute {key!r} takes a value, not {extra!r}")
+            if not extra:
+                continue
+        else:
+            extra = _cookie_attribute_value(key, extra)
+        try:
+            morsel[attribute] = extra
+        except http.cookies.CookieError:
+            raise ValueError(f"unknown cookie attribute: {key!r}") from None
 
 
 def _finite_number(name: str, value: Any) -> float:

@@ -377,18 +377,15 @@ class RequestParser:
         return self._parse_head(head)
 
     def _parse_head(self, head: bytes) -> RequestHead | MalformedRequest:
+        """The request line and header block (RFC 9112 §3, §5), checked and split into fields."""
         stripped = len(head.translate(None, _CONTROL_AND_LINE_BREAK_BYTES))
         if stripped + 2 * head.count(b"\r\n") == len(head):
-            text = head.decode("latin-1")
+            text = head.decode("latin-1") + "\r\n"
         else:
-            crlf_count = head.count(b"\r\n")
-            if head.count(b"\r") != crlf_count:
-                return self._fail(400, "bare CR in the request head")
-            if _FORBIDDEN_HEAD_BYTES.search(head):
-                return self._fail(400, "control character in the request head")
-            # Bare LF line endings (RFC 9112 §2.2 lets a recipient accept them).
-            text = head.decode("latin-1").replace("\r\n", "\n").replace("\n", "\r\n")
-        text += "\r\n"
+            checked = self._head_with_odd_bytes(head)
+            if type(checked) is MalformedRequest:
+                return checked
+            text = checked  # type: ignore[assignment]
         match = _HEAD_RE.fullmatch(text)
         if match is None or match.start(5) - 2 > self.max_request_line_size:
             return self._fail_head(text)
@@ -413,19 +410,10 @@ class RequestParser:
 
         authority = scheme = None
         if target[0] != "/":
-            absolute = _ABSOLUTE_TARGET_RE.fullmatch(target)
-            if absolute:
-                scheme, authority = absolute.group(1).lower(), absolute.group(2)
-                target = absolute.group(3) or "/"
-                if target[0] != "/":
-                    target = "/" + target
-                if not _HOST_RE.fullmatch(authority) or not authority:
-                    return self._fail(400, f"invalid authority in request target: {authority!r}")
-            elif target == "*":
-                if method != "OPTIONS":
-                    return self._fail(400, "asterisk-form target is only valid for OPTIONS")
-            elif method != "CONNECT":
-                return self._fail(400, f"invalid request target: {target[:100]!r}")
+            other_form = self._other_target_form(method, target)
+            if type(other_form) is MalformedRequest:
+                return other_form
+            target, authority, scheme = other_form  # type: ignore[misc]
 
         host_entry = values.get("host")
         host = None
@@ -447,6 +435,42 @@ class RequestParser:
             return self._head_with_framing(request)
         self._state = _END
         return request
+
+    def _head_with_odd_bytes(self, head: bytes) -> str | MalformedRequest:
+        """A head with a bare LF or a control character: its text with CRLF lines, or the error.
+
+        Bare LF line endings are accepted (RFC 9112 §2.2 lets a recipient
+        read them as CRLF); a bare CR or another control character is not.
+        """
+        if head.count(b"\r") != head.count(b"\r\n"):
+            return self._fail(400, "bare CR in the request head")
+        if _FORBIDDEN_HEAD_BYTES.search(head):
+            return self._fail(400, "control character in the request head")
+        return head.decode("latin-1").replace("\r\n", "\n").replace("\n", "\r\n") + "\r\n"
+
+    def _other_target_form(
+        self, method: str, target: str
+    ) -> tuple[str, str | None, str | None] | MalformedRequest:
+        """(origin-form target, authority, scheme) of a target not starting with "/" (§3.2).
+
+        An absolute-form target is reduced to its path and query; ``*`` is
+        for OPTIONS only; CONNECT's authority-form is left as it is.
+        """
+        absolute = _ABSOLUTE_TARGET_RE.fullmatch(target)
+        if absolute:
+            scheme, authority = absolute.group(1).lower(), absolute.group(2)
+            path = absolute.group(3) or "/"
+            if path[0] != "/":
+                path = "/" + path
+            if not _HOST_RE.fullmatch(authority) or not authority:
+                return self._fail(400, f"invalid authority in request target: {authority!r}")
+            return path, authority, scheme
+        if target == "*":
+            if method != "OPTIONS":
+                return self._fail(400, "asterisk-form target is only valid for OPTIONS")
+        elif method != "CONNECT":
+            return self._fail(400, f"invalid request target: {target[:100]!r}")
+        return target, None, None
 
     def _head_with_framing(self, head: RequestHead) -> RequestHead | MalformedRequest:
         """Complete ``head`` from Connection, Transfer-Encoding, Content-Length and Expect.

@@ -948,7 +948,17 @@ class HTTPConnection(protocol.Protocol):
             self._fail_request(408, "the request body did not arrive in time")
 
 
-_TRUSTED_PROXY_DEFAULT: frozenset[str] = frozenset()
+#: Each limit's default, used when the setting is not given (or given as None).
+_LIMIT_DEFAULTS: dict[str, float] = {
+    "max_header_size": DEFAULT_MAX_HEADER_SIZE,
+    "max_body_size": DEFAULT_MAX_BODY_SIZE,
+    "max_request_line_size": DEFAULT_MAX_REQUEST_LINE_SIZE,
+    "max_header_count": DEFAULT_MAX_HEADER_COUNT,
+    "header_timeout": DEFAULT_HEADER_TIMEOUT,
+    "body_timeout": DEFAULT_BODY_TIMEOUT,
+    "idle_connection_timeout": DEFAULT_IDLE_CONNECTION_TIMEOUT,
+    "write_timeout": DEFAULT_WRITE_TIMEOUT,
+}
 
 
 class HTTPServer(protocol.ServerFactory):
@@ -964,6 +974,16 @@ class HTTPServer(protocol.ServerFactory):
     #: The IReactorTime for timeouts: the ``clock`` option, else the reactor (from the first
     #: connection on).
     clock: Any
+
+    # The limits (see docs/architecture.md); tests and applications may change them.
+    max_header_size: int
+    max_body_size: int
+    max_request_line_size: int
+    max_header_count: int
+    header_timeout: float
+    body_timeout: float
+    idle_connection_timeout: float
+    write_timeout: float
 
     def __init__(self, request_callback: Any = None, **options: Any) -> None:
         """``options`` are the keyword arguments of `_configure_server` (limits, xheaders...)."""
@@ -992,27 +1012,19 @@ class HTTPServer(protocol.ServerFactory):
         self.clock = clock
         self.xheaders = xheaders
         self.no_keep_alive = no_keep_alive
-        # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
-        self.max_header_size = (
-            DEFAULT_MAX_HEADER_SIZE if max_header_size is None else max_header_size
-        )
-        self.max_body_size = DEFAULT_MAX_BODY_SIZE if max_body_size is None else max_body_size
-        self.max_request_line_size = (
-            DEFAULT_MAX_REQUEST_LINE_SIZE
-            if max_request_line_size is None
-            else max_request_line_size
-        )
-        self.max_header_count = (
-            DEFAULT_MAX_HEADER_COUNT if max_header_count is None else max_header_count
-        )
-        self.header_timeout = DEFAULT_HEADER_TIMEOUT if header_timeout is None else header_timeout
-        self.body_timeout = DEFAULT_BODY_TIMEOUT if body_timeout is None else body_timeout
-        self.idle_connection_timeout = (
-            DEFAULT_IDLE_CONNECTION_TIMEOUT
-            if idle_connection_timeout is None
-            else idle_connection_timeout
-        )
-        self.write_timeout = DEFAULT_WRITE_TIMEOUT if write_timeout is None else write_timeout
+        given = {
+            "max_header_size": max_header_size,
+            "max_body_size": max_body_size,
+            "max_request_line_size": max_request_line_size,
+            "max_header_count": max_header_count,
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "idle_connection_timeout": idle_connection_timeout,
+            "write_timeout": write_timeout,
+        }
+        for name, value in given.items():
+            # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
+            setattr(self, name, _LIMIT_DEFAULTS[name] if value is None else value)
         self.trusted_downstream = frozenset(trusted_downstream or ())
         self.scheme = scheme
         self._connections: set[HTTPConnection] = set()
