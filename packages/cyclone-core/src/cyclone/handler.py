@@ -763,17 +763,17 @@ class RequestHandler:
             self.body_stream.release_reading()
         self._log()
         self._call_on_finish()
-        self._break_cycles()
         return d
 
     def _call_on_finish(self) -> None:
-        """Run the `on_finish` hook; what it raises is logged, as the response is already out."""
+        """Run the `on_finish` hook, then drop the web mixin's ``ui``, which refers back to us.
+
+        What the hook raises is logged: the response is already out.
+        """
         try:
             self.on_finish()
         except Exception:
             log.failure("on_finish raised in {handler}", handler=type(self).__name__)
-
-    def _break_cycles(self) -> None:
         self.__dict__.pop("_ui", None)
 
     def _log(self) -> None:
