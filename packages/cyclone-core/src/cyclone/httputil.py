@@ -494,7 +494,6 @@ def _parse_multipart(
                 f"multipart body has {count} parts, more than the limit of {max_fields} "
                 "(the max_form_fields setting)"
             )
-    header_limit = MAX_MULTIPART_HEADER_SIZE
     position = start + len(delimiter)
     while True:
         part_end = body.find(separator, position, end)
@@ -502,45 +501,60 @@ def _parse_multipart(
             part_end = end
         if body[position : position + 2] != b"\r\n":
             raise HTTPInputError("multipart boundary is not followed by CRLF")
-        head_start = position + 2
-        head_end = body.find(b"\r\n\r\n", head_start, min(part_end, head_start + header_limit + 4))
-        if head_end == -1:
-            if part_end - head_start > header_limit + 4:
-                raise HTTPInputError(
-                    f"multipart part header block is larger than {header_limit} bytes"
-                )
-            raise HTTPInputError("multipart part has no header block")
-        head = body[head_start:head_end]
-        if head.count(b"\n") >= MAX_MULTIPART_HEADER_LINES:
-            raise HTTPInputError(
-                f"multipart part has more than {MAX_MULTIPART_HEADER_LINES} header lines"
-            )
-        try:
-            part_headers = HTTPHeaders.parse(head.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise HTTPInputError("multipart part headers are not UTF-8")
-        disposition = part_headers.get("Content-Disposition", "")
-        delimiters = disposition.count('"') + disposition.count("\\") + disposition.count(";")
-        if delimiters > MAX_MULTIPART_DISPOSITION_DELIMITERS:
-            raise HTTPInputError(
-                f"multipart Content-Disposition has {delimiters} quotes, backslashes and "
-                f"semicolons; at most {MAX_MULTIPART_DISPOSITION_DELIMITERS} are accepted"
-            )
-        kind, params = _parse_header_parameters(disposition)
-        if kind != "form-data" or "name" not in params:
-            raise HTTPInputError(f"invalid multipart Content-Disposition: {disposition!r}")
-        value = body[head_end + 4 : part_end]
-        name = params["name"]
-        if "filename" in params:
-            content_type = part_headers.get("Content-Type", "application/octet-stream")
-            files.setdefault(name, []).append(
-                HTTPFile(filename=params["filename"], body=value, content_type=content_type)
-            )
-        else:
-            arguments.setdefault(name, []).append(value)
+        _add_multipart_part(body, position + 2, part_end, arguments, files)
         if part_end == end:
             return
         position = part_end + len(separator)
+
+
+def _add_multipart_part(
+    body: bytes,
+    head_start: int,
+    part_end: int,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+) -> None:
+    """Read the part at ``body[head_start:part_end]`` (headers, blank line, value) into a field."""
+    header_limit = MAX_MULTIPART_HEADER_SIZE
+    head_end = body.find(b"\r\n\r\n", head_start, min(part_end, head_start + header_limit + 4))
+    if head_end == -1:
+        if part_end - head_start > header_limit + 4:
+            raise HTTPInputError(
+                f"multipart part header block is larger than {header_limit} bytes"
+            )
+        raise HTTPInputError("multipart part has no header block")
+    head = body[head_start:head_end]
+    if head.count(b"\n") >= MAX_MULTIPART_HEADER_LINES:
+        raise HTTPInputError(
+            f"multipart part has more than {MAX_MULTIPART_HEADER_LINES} header lines"
+        )
+    try:
+        part_headers = HTTPHeaders.parse(head.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise HTTPInputError("multipart part headers are not UTF-8")
+    name, filename = _form_data_disposition(part_headers.get("Content-Disposition", ""))
+    value = body[head_end + 4 : part_end]
+    if filename is not None:
+        content_type = part_headers.get("Content-Type", "application/octet-stream")
+        files.setdefault(name, []).append(
+            HTTPFile(filename=filename, body=value, content_type=content_type)
+        )
+    else:
+        arguments.setdefault(name, []).append(value)
+
+
+def _form_data_disposition(disposition: str) -> tuple[str, str | None]:
+    """The field name and file name (None for a plain field) of a part's Content-Disposition."""
+    delimiters = disposition.count('"') + disposition.count("\\") + disposition.count(";")
+    if delimiters > MAX_MULTIPART_DISPOSITION_DELIMITERS:
+        raise HTTPInputError(
+            f"multipart Content-Disposition has {delimiters} quotes, backslashes and "
+            f"semicolons; at most {MAX_MULTIPART_DISPOSITION_DELIMITERS} are accepted"
+        )
+    kind, params = _parse_header_parameters(disposition)
+    if kind != "form-data" or "name" not in params:
+        raise HTTPInputError(f"invalid multipart Content-Disposition: {disposition!r}")
+    return params["name"], params.get("filename")
 
 
 def parse_body_arguments(
