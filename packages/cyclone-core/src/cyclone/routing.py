@@ -309,7 +309,7 @@ class _HandlerDelegate(BufferedBodyDelegate):
     def data_received(self, chunk: bytes) -> Any:
         if not self.streaming:
             if not self.discard:
-                super().data_received(chunk)
+                BufferedBodyDelegate.data_received(self, chunk)  # not super(): once per chunk
             return None
         handler = self.handler
         if handler is None or handler._finished:
@@ -331,10 +331,12 @@ class _HandlerDelegate(BufferedBodyDelegate):
             if stream is not None:
                 stream.body_complete()
             return
-        if self._body:
+        body = self._body
+        if body:
+            self._body = b""
             # Parsed when the handler first reads its arguments: after the method
             # and XSRF checks, and never for a handler that does not look.
-            self.request.set_pending_form_body(self.take_body())
+            self.request.set_pending_form_body(body if type(body) is bytes else bytes(body))
         self._execute()
 
     def on_connection_close(self) -> None:
