@@ -429,7 +429,19 @@ class _CallbackDelegate(BufferedBodyDelegate):
 
 @implementer(interfaces.IPushProducer)
 class HTTPConnection(protocol.Protocol):
-    """One client connection: parses requests and writes responses, in order."""
+    """One client connection: parses requests and writes responses, in order.
+
+    Its state: ``_parser`` (the `RequestParser`); ``_request_connection`` and
+    ``_delegate`` (the request in progress, None between requests);
+    ``_read_pauses`` (the `PauseReason` values keeping reading stopped);
+    ``_write_paused`` and ``_drain_waiters`` (the transport's buffer is full;
+    the write Deferreds waiting for it to drain); ``_deadline`` and
+    ``_deadline_kind`` (the one `Deadline`); ``_write_deadline``,
+    ``_write_progress`` and ``_handed`` (the write timeout's watch);
+    ``_socket`` (set when writes may go straight to the socket);
+    ``_detached_to`` (the protocol after a WebSocket upgrade); ``_closed`` and
+    ``_discarding`` (closing; lingering after an error response).
+    """
 
     factory: HTTPServer
     # A Twisted transport (TCP, TLS or UNIX); typed loosely because its
