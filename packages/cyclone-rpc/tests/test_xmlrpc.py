@@ -785,7 +785,7 @@ def test_an_async_method_awaits_asyncio_and_a_deferred_on_the_asyncio_reactor(tm
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from asyncio_server import asyncio_server
+    from rpc_asyncio_server import asyncio_server
 
     with asyncio_server(tmp_path) as port:
         proxy = client.ServerProxy(f"http://127.0.0.1:{port}/xml")

@@ -498,7 +498,7 @@ def asyncio_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from asyncio_server import asyncio_server
+    from websocket_asyncio_server import asyncio_server
 
     with asyncio_server(tmp_path_factory.mktemp("ws-asyncio")) as port:
         yield port
@@ -520,8 +520,8 @@ async def test_open_and_on_message_await_asyncio_and_deferreds(asyncio_port: int
 async def test_a_vanished_peer_cancels_a_running_on_message_after_on_close(
     asyncio_port: int,
 ) -> None:
-    from asyncio_server import events, wait_for_event
     from twisted.internet import threads
+    from websocket_asyncio_server import events, wait_for_event
 
     connection = await connect(f"ws://127.0.0.1:{asyncio_port}/ws")
     assert await connection.read_message() == "hello from a task: True"

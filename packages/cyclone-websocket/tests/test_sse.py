@@ -613,7 +613,7 @@ def test_an_async_bind_awaits_asyncio_and_is_cancelled_after_unbind(tmp_path) ->
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from asyncio_server import TIMEOUT, asyncio_server, wait_for_event
+    from websocket_asyncio_server import TIMEOUT, asyncio_server, wait_for_event
 
     with asyncio_server(tmp_path) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as client:
