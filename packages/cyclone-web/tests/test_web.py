@@ -157,6 +157,11 @@ def test_cyclone_web_re_exports_the_public_api():
         "UIModule",
         "MissingArgumentError",
         "stream_request_body",
+        "OutputTransform",
+        "ChunkedTransferEncoding",
+        "URLReverseError",
+        "create_signed_value",
+        "decode_signed_value",
     ):
         assert hasattr(cyclone.web, name), name
 
@@ -225,6 +230,39 @@ def test_reverse_url_escapes_arguments_and_refuses_unknown_names():
     assert app.reverse_url("file", "a b/c") == "/files/a%20b%2Fc"
     with pytest.raises(KeyError, match="nope"):
         app.reverse_url("nope")
+
+
+def test_reverse_url_raises_url_reverse_error_as_1_3_and_the_old_types_still_catch_it():
+    app = Application([url(r"/files/([^/]+)/(\d+)", Echo, name="file")])
+    with pytest.raises(cyclone.web.URLReverseError, match="nope"):
+        app.reverse_url("nope")
+    with pytest.raises(KeyError):
+        app.reverse_url("nope")
+    with pytest.raises(cyclone.web.URLReverseError, match="takes 2 arguments, got 1"):
+        app.reverse_url("file", "a")
+    with pytest.raises(ValueError):
+        app.reverse_url("file", "a", 1, 2)
+    assert app.reverse_url("file", "a", 1) == "/files/a/1"
+
+
+def test_signed_values_from_cyclone_web_take_1_3s_positional_arguments():
+    import base64
+    import hashlib
+    import hmac
+    import time
+
+    import tornado.web
+
+    signed = cyclone.web.create_signed_value("secret", "user", "alice")
+    assert cyclone.web.decode_signed_value("secret", "user", signed, 31) == b"alice"
+    assert cyclone.web.decode_signed_value("secret", "admin", signed, 31) is None
+    assert tornado.web.decode_signed_value("secret", "user", signed) == b"alice"
+    # A value as cyclone 1.3's create_signed_value made it: value|timestamp|HMAC-SHA1.
+    encoded, timestamp = base64.b64encode(b"bob").decode(), str(int(time.time()) - 86400)
+    mac = hmac.new(b"secret", ("user" + encoded + timestamp).encode(), hashlib.sha1)
+    old = "|".join([encoded, timestamp, mac.hexdigest()])
+    assert cyclone.web.decode_signed_value("secret", "user", old, 31) == b"bob"
+    assert cyclone.web.decode_signed_value("secret", "user", old, 0.5) is None
 
 
 @pytest_twisted.ensureDeferred

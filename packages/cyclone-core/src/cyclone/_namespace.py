@@ -55,6 +55,7 @@ DISTRIBUTIONS: dict[str, str] = {
             "locale",
             "staticfiles",
             "template",
+            "transforms",
             "uimodules",
             "web",
             "web_features",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ from cyclone.httputil import (
 )
 from cyclone.util import ObjectDict, import_object
 
-__all__ = ["ReverseError", "Router", "URLSpec", "url"]
+__all__ = ["ReverseError", "Router", "URLReverseError", "URLSpec", "UnknownRouteError", "url"]
 
 app_log = Logger(namespace="cyclone.application")
 
@@ -70,6 +70,21 @@ SERVER_SETTINGS = (
 
 class ReverseError(ValueError):
     """A route's pattern cannot be turned back into a URL, or the values given do not fit it."""
+
+
+class URLReverseError(ReverseError):
+    """`Router.reverse_url` cannot build the URL: cyclone 1.3's name, raised for every such failure.
+
+    A ReverseError (a ValueError) too, so code catching either name keeps working.
+    """
+
+
+class UnknownRouteError(URLReverseError, KeyError):
+    """`Router.reverse_url` was given a name no route has.
+
+    A KeyError, as Tornado and cyclone 1.3 raise, and a `URLReverseError`, so
+    one ``except URLReverseError`` covers every way reversing can fail.
+    """
 
 
 @dataclass(frozen=True)
@@ -207,23 +222,24 @@ class URLSpec:
         """The path for this route with its groups filled (each value URL-escaped).
 
         Values go in the groups' order; a named group's value may also be
-        given by name. Raises ReverseError (a ValueError) for a pattern that
-        cannot be reversed or a wrong number of values.
+        given by name. Raises `URLReverseError` (a ReverseError and a
+        ValueError) for a pattern that cannot be reversed or a wrong number of
+        values.
         """
         pieces = self._reverse_pieces
         label = self.name or self.regex.pattern
         if pieces is None:
-            raise ReverseError(f"cannot reverse the route {label!r}: {self._reverse_problem}")
+            raise URLReverseError(f"cannot reverse the route {label!r}: {self._reverse_problem}")
         groups = [piece for piece in pieces if isinstance(piece, _Group)]
         values = list(args)
         for group in groups[len(values) :]:
             if group.name is None or group.name not in kwargs:
-                raise ReverseError(
+                raise URLReverseError(
                     f"route {label!r} takes {len(groups)} arguments, got {len(args) + len(kwargs)}"
                 )
             values.append(kwargs.pop(group.name))
         if len(values) != len(groups) or kwargs:
-            raise ReverseError(
+            raise URLReverseError(
                 f"route {label!r} takes {len(groups)} arguments, got {len(args) + len(kwargs)}"
             )
         filled = iter(values)
@@ -513,8 +529,16 @@ class Router(HTTPServer):
     def reverse_url(self, name: str, /, *args: Any, **kwargs: Any) -> str:
         """The path of the route called ``name``, its groups filled with ``args`` (and ``kwargs``)."""
         if name not in self.named_handlers:
-            raise KeyError(f"{name!r} not found in named urls")
+            raise UnknownRouteError(f"{name!r} not found in named urls")
         return self.named_handlers[name].reverse(*args, **kwargs)
+
+    def add_transform(self, transform_class: Callable[[HTTPServerRequest], Any]) -> None:
+        """Apply ``transform_class`` to every later response (Tornado's and cyclone 1.x's call).
+
+        Each request gets a new ``transform_class(request)``; see
+        `cyclone.transforms` for what it is asked to do.
+        """
+        self.transforms.append(transform_class)
 
     def _specs_for_host(self, request: HTTPServerRequest) -> list[URLSpec]:
         """Every route of every host pattern matching the request, in the order added.

@@ -17,6 +17,7 @@ import zlib
 from typing import Any
 
 from cyclone.httputil import HTTPHeaders, HTTPServerRequest
+from cyclone.transforms import OutputTransform
 
 __all__ = ["GZipContentEncoding"]
 
@@ -59,8 +60,8 @@ def _accepts_gzip(header: str) -> bool:
     return weights.get("*", 0.0) > 0
 
 
-class GZipContentEncoding:
-    """Compresses one response when the request allows it."""
+class GZipContentEncoding(OutputTransform):
+    """Compresses one response when the request allows it (an `OutputTransform`)."""
 
     #: Complete bodies shorter than this are sent uncompressed.
     MIN_LENGTH = 1024

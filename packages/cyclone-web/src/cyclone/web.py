@@ -47,8 +47,10 @@ from cyclone.handler import (
 from cyclone.handler import RequestHandler as _BaseRequestHandler
 from cyclone.httputil import HTTPHeaders, split_host_and_port
 from cyclone.httpwriter import request_bytes
-from cyclone.routing import Router, URLSpec, url
+from cyclone.routing import Router, URLReverseError, URLSpec, url
+from cyclone.signing import create_signed_value, decode_signed_value
 from cyclone.staticfiles import StaticFileHandler
+from cyclone.transforms import ChunkedTransferEncoding, OutputTransform
 from cyclone.uimodules import (
     DEFAULT_UI_MODULES,
     TemplateModule,
@@ -60,6 +62,7 @@ from cyclone.web_features import WebMixin
 
 __all__ = [
     "Application",
+    "ChunkedTransferEncoding",
     "ErrorHandler",
     "FallbackHandler",
     "Finish",
@@ -67,16 +70,20 @@ __all__ = [
     "HTTPAuthenticationRequired",
     "HTTPError",
     "MissingArgumentError",
+    "OutputTransform",
     "RedirectHandler",
     "RequestHandler",
     "StaticFileHandler",
     "TemplateModule",
     "UIModule",
+    "URLReverseError",
     "URLSpec",
     "WebMixin",
     "addslash",
     "asynchronous",
     "authenticated",
+    "create_signed_value",
+    "decode_signed_value",
     "is_safe_redirect_url",
     "removeslash",
     "stream_request_body",
@@ -264,6 +271,10 @@ class Application(Router):
     and the server limits (``max_body_size``, ``max_header_size``,
     ``header_timeout``, ``body_timeout``, ``idle_connection_timeout``).
     ``self.settings`` is an ObjectDict of exactly the keyword arguments given.
+
+    ``transforms`` lists `OutputTransform` classes applied to every response
+    (see `cyclone.transforms`); given, it replaces the gzip transform that
+    ``compress_response`` adds, as in Tornado. `add_transform` appends one.
     """
 
     def __init__(
