@@ -104,3 +104,56 @@ def test_control_characters_cannot_forge_a_second_line() -> None:
 def test_an_unknown_format_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="'xml'.*common"):
         accesslog.format_line(object(), "xml")
+
+
+# -- credentials in the query string --------------------------------------------------
+
+CALLBACK = "/?code=4%2F0AbSecretCode&state=s3cretState&next=%2Fhome&access_token=tok&id_token=jwt"
+REDACTED = (
+    "/?code=[redacted]&state=[redacted]&next=%2Fhome&access_token=[redacted]&id_token=[redacted]"
+)
+
+
+@pytest.mark.parametrize("format", ["default", "common", "combined", "json"])
+@pytest_twisted.ensureDeferred
+async def test_oauth_codes_states_and_tokens_are_not_written_to_the_access_log(
+    access_events, format
+) -> None:
+    await fetch(CALLBACK, access_log_format=format)
+    [event] = access_events
+    line = formatEvent(event)
+    assert REDACTED in line, line
+    for secret in ("SecretCode", "s3cretState", "tok&", "jwt"):
+        assert secret not in line
+        assert secret not in repr(event)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_error_log_of_a_failing_callback_does_not_show_the_code() -> None:
+    class Failing(RequestHandler):
+        def get(self) -> None:
+            raise RuntimeError("token exchange failed")
+
+    events: list[dict] = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        await Client(Router([(r"/cb", Failing)])).get("/cb?code=SecretCode&state=xyz")
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    [failure] = [event for event in events if "log_failure" in event]
+    assert "GET /cb?code=[redacted]&state=[redacted]" in formatEvent(failure)
+    assert "SecretCode" not in repr(events)
+
+
+@pytest.mark.parametrize(
+    "uri, expected",
+    [
+        ("/plain", "/plain"),
+        ("/?encode=1&postcode=2&code=3", "/?encode=1&postcode=2&code=[redacted]"),
+        ("/?code=&state", "/?code=[redacted]&state"),
+        ("/a&code=in-the-path?x=1", "/a&code=in-the-path?x=1"),
+        ("/?x=1;refresh_token=r", "/?x=1;refresh_token=[redacted]"),
+    ],
+)
+def test_redact_uri_only_touches_the_named_query_parameters(uri, expected) -> None:
+    assert accesslog.redact_uri(uri) == expected

@@ -21,11 +21,17 @@ Every event is emitted on the ``cyclone.access`` logger namespace with the
 fields as event keys too, so a structured observer (``jsonFileLogObserver``)
 gets them without parsing text. Setting ``access_log=False`` turns the log
 off; ``log_function`` replaces it entirely.
+
+Credentials that arrive in a query string are not written: the values of
+`REDACTED_QUERY_NAMES` (an OAuth callback's ``code`` and ``state``, tokens)
+read ``[redacted]`` in every format, as they do in the request summary of
+error logs (see `redact_uri`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,11 +40,38 @@ from twisted.logger import Logger
 
 from cyclone import _namespace  # noqa: F401  (cyclone.<module> on first use; no cyclone 1.x)
 
-__all__ = ["FORMATS", "format_line", "log_request", "request_fields"]
+__all__ = [
+    "FORMATS",
+    "REDACTED_QUERY_NAMES",
+    "format_line",
+    "log_request",
+    "redact_uri",
+    "request_fields",
+]
 
 log = Logger(namespace="cyclone.access")
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+#: Query parameters whose values are credentials: OAuth 2.0's authorization
+#: ``code`` and ``state`` (RFC 6749 §4.1.2), tokens of the implicit flow
+#: (§4.2.2, and ``refresh_token``), OpenID Connect's ``id_token`` (Core §3.2.2.5).
+REDACTED_QUERY_NAMES = ("code", "state", "access_token", "id_token", "refresh_token")
+_SECRET_PARAMETER = re.compile(r"(?:^|(?<=[&;]))(" + "|".join(REDACTED_QUERY_NAMES) + r")=[^&;]*")
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with the values of `REDACTED_QUERY_NAMES` in its query replaced by ``[redacted]``.
+
+    ``/auth?code=4/0Ab&state=xyz&next=/`` becomes
+    ``/auth?code=[redacted]&state=[redacted]&next=/``: whoever reads the logs
+    must not be able to finish a sign-in, or use a token, with what they read.
+    """
+    path, question_mark, query = uri.partition("?")
+    if not question_mark:
+        return uri
+    return path + "?" + _SECRET_PARAMETER.sub(r"\1=[redacted]", query)
 
 
 def request_fields(handler: Any) -> dict[str, Any]:
@@ -51,7 +84,7 @@ def request_fields(handler: Any) -> dict[str, Any]:
         "remote_ip": request.remote_ip,
         "time": getattr(request, "_start_time", None) or time.time(),
         "method": request.method,
-        "uri": request.uri,
+        "uri": redact_uri(request.uri),
         "version": request.version,
         "status": handler.get_status(),
         "bytes": size,

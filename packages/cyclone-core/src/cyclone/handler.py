@@ -50,6 +50,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from cyclone import escape, signing
+from cyclone.accesslog import redact_uri
 from cyclone.coroutines import as_deferred, is_awaitable
 from cyclone.httputil import (
     TOKEN_RE,
@@ -940,7 +941,8 @@ class RequestHandler:
         )
 
     def _request_summary(self) -> str:
-        return f"{self.request.method} {self.request.uri} ({self.request.remote_ip})"
+        uri = redact_uri(self.request.uri)
+        return f"{self.request.method} {uri} ({self.request.remote_ip})"
 
     # -- users, settings, URLs -----------------------------------------------------
 
