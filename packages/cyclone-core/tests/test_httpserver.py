@@ -1279,3 +1279,69 @@ def test_a_transport_without_twisteds_write_buffer_fields_gets_every_byte_by_wri
     connection.dataReceived(GOOD)
     assert transport.value().startswith(b"HTTP/1.1 200 OK\r\n")
     server.stopFactory()
+
+
+# -- cyclone 1.3's names ------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_requests_are_cyclone_1_3_http_request_objects_with_its_attributes(listener):
+    from cyclone.httpserver import HTTPRequest
+
+    seen = {}
+
+    def answer(request):
+        seen.update(
+            is_http_request=isinstance(request, HTTPRequest),
+            method=request.method,
+            uri=request.uri,
+            path=request.path,
+            query=request.query,
+            version=request.version,
+            content_type=request.headers["Content-Type"],
+            body=request.body,
+            remote_ip=request.remote_ip,
+            protocol=request.protocol,
+            host=request.host,
+            arguments=request.arguments,
+            files=request.files,
+            has_connection=request.connection is not None,
+            http_1_1=request.supports_http_1_1(),
+            full_url=request.full_url(),
+            cookie=request.cookies["session"].value,
+        )
+        elapsed = request.request_time()
+        seen["request_time_is_seconds"] = 0 <= elapsed < 60
+        request.notifyFinish().addCallback(lambda _: seen.setdefault("notified", True))
+        request.write(b"written,")
+        request.finish()
+
+    body = b"name=value"
+    client, response = await get_one(
+        listener,
+        HTTPServer(answer),
+        b"POST /form?q=1&q=2 HTTP/1.1\r\nHost: example.com:8080\r\nCookie: session=abc\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n" + body,
+    )
+    assert (response.status, response.body) == (200, b"written,")
+    assert seen == {
+        "is_http_request": True,
+        "method": "POST",
+        "uri": "/form?q=1&q=2",
+        "path": "/form",
+        "query": "q=1&q=2",
+        "version": "HTTP/1.1",
+        "content_type": "application/x-www-form-urlencoded",
+        "body": body,
+        "remote_ip": "127.0.0.1",
+        "protocol": "http",
+        "host": "example.com:8080",
+        "arguments": {"q": [b"1", b"2"], "name": [b"value"]},
+        "files": {},
+        "has_connection": True,
+        "http_1_1": True,
+        "full_url": "http://example.com:8080/form?q=1&q=2",
+        "cookie": "abc",
+        "request_time_is_seconds": True,
+        "notified": True,
+    }

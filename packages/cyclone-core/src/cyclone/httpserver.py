@@ -72,7 +72,7 @@ from cyclone.httputil import (
 )
 from cyclone.httpwriter import ResponseWriter, error_response
 
-__all__ = ["HTTPConnection", "HTTPRequestConnection", "HTTPServer"]
+__all__ = ["HTTPConnection", "HTTPRequest", "HTTPRequestConnection", "HTTPServer"]
 
 log = Logger()
 
@@ -1194,3 +1194,8 @@ class HTTPServer(protocol.ServerFactory):
             if proto in ("http", "https"):
                 scheme = proto
         return remote_ip, scheme
+
+
+#: cyclone 1.3's name for the request object: `cyclone.httputil.HTTPServerRequest`
+#: itself, so ``isinstance(request, HTTPRequest)`` holds for every request served.
+HTTPRequest = HTTPServerRequest
