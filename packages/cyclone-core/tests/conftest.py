@@ -320,6 +320,17 @@ def logged_events() -> Iterator[list[dict]]:
 @pytest.fixture
 def tls_certificate():
     """A self-signed certificate and key for ``localhost`` (a twisted.internet.ssl.PrivateCertificate)."""
+    return self_signed_certificate("localhost")
+
+
+@pytest.fixture
+def client_certificate():
+    """A self-signed certificate and key a TLS client presents (CN ``client one``)."""
+    return self_signed_certificate("client one")
+
+
+def self_signed_certificate(common_name):
+    """A twisted.internet.ssl.PrivateCertificate for ``common_name``, valid from yesterday to tomorrow."""
     import datetime
 
     from cryptography import x509
@@ -329,7 +340,7 @@ def tls_certificate():
     from twisted.internet import ssl
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     certificate = (
         x509.CertificateBuilder()
@@ -339,7 +350,7 @@ def tls_certificate():
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
         .sign(key, hashes.SHA256())
     )
     pem = key.private_bytes(

@@ -1345,3 +1345,79 @@ async def test_requests_are_cyclone_1_3_http_request_objects_with_its_attributes
         "request_time_is_seconds": True,
         "notified": True,
     }
+
+
+# -- client certificates (Tornado's get_ssl_certificate) --------------------------------------
+
+
+async def _tls_exchange(listener, server_options, client_options, answer):
+    port = reactor.listenSSL(0, HTTPServer(answer), server_options, interface="127.0.0.1")
+    listener.track(port)
+    endpoint = endpoints.wrapClientTLS(
+        client_options, endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+    )
+    client = await listener.connect_endpoint(endpoint)
+    client.send(b"GET /whoami HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    (response,) = await client.wait_responses(1)
+    return response
+
+
+def _certificate_answer(seen):
+    def answer(request):
+        seen["dict"] = request.get_ssl_certificate()
+        seen["der"] = request.get_ssl_certificate(binary_form=True)
+        request.write(b"ok")
+        request.finish()
+
+    return answer
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_ssl_certificate_returns_the_verified_client_certificate(
+    listener, tls_certificate, client_certificate, tmp_path
+):
+    import ssl as stdlib_ssl
+
+    from cryptography.hazmat.primitives import serialization
+
+    server_options = ssl.CertificateOptions(
+        privateKey=tls_certificate.privateKey.original,
+        certificate=tls_certificate.original,
+        verify=True,
+        requireCertificate=True,
+        caCerts=[client_certificate.original],
+    )
+    client_options = ssl.optionsForClientTLS(
+        "localhost",
+        trustRoot=ssl.Certificate(tls_certificate.original),
+        clientCertificate=client_certificate,
+    )
+    seen = {}
+    response = await _tls_exchange(
+        listener, server_options, client_options, _certificate_answer(seen)
+    )
+    assert (response.status, response.body) == (200, b"ok")
+    sent = client_certificate.original.to_cryptography()
+    assert seen["der"] == sent.public_bytes(serialization.Encoding.DER)
+    pem = tmp_path / "client.pem"
+    pem.write_bytes(sent.public_bytes(serialization.Encoding.PEM))
+    # What Python's ssl module (and so Tornado) makes of the same certificate.
+    assert seen["dict"] == stdlib_ssl._ssl._test_decode_cert(str(pem))
+    assert seen["dict"]["subject"] == ((("commonName", "client one"),),)
+
+
+@pytest_twisted.ensureDeferred
+async def test_get_ssl_certificate_is_none_without_a_client_certificate_or_without_tls(
+    listener, tls_certificate
+):
+    seen = {}
+    trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(tls_certificate.original))
+    response = await _tls_exchange(
+        listener, tls_certificate.options(), trust, _certificate_answer(seen)
+    )
+    assert response.status == 200
+    assert seen == {"dict": None, "der": None}
+    seen.clear()
+    _, response = await get_one(listener, HTTPServer(_certificate_answer(seen)))
+    assert response.status == 200
+    assert seen == {"dict": None, "der": None}

@@ -928,6 +928,26 @@ class HTTPServerRequest:
         """A Deferred fired when the response finishes or the client disconnects first."""
         return self.connection.notifyFinish()
 
+    def get_ssl_certificate(self, binary_form: bool = False) -> dict[str, Any] | bytes | None:
+        """The client's TLS certificate, or None without TLS or without one (Tornado's method).
+
+        A dict shaped as ``ssl.SSLSocket.getpeercert()`` returns it, or the
+        DER bytes with ``binary_form``. Clients only send a certificate when
+        the server asks: serve with TLS options that verify them, e.g.
+        ``twisted.internet.ssl.CertificateOptions(..., verify=True,
+        caCerts=[client_ca])``.
+        """
+        transport = getattr(self.connection, "transport", None)
+        get_peer_certificate = getattr(transport, "getPeerCertificate", None)
+        if get_peer_certificate is None:
+            return None
+        certificate = get_peer_certificate()
+        if certificate is None:
+            return None
+        from cyclone import _peercert
+
+        return _peercert.as_der(certificate) if binary_form else _peercert.as_dict(certificate)
+
     @property
     def form_pending(self) -> bool:
         """True while a form body given to `set_pending_form_body` waits to be parsed."""
