@@ -9,7 +9,14 @@ import pytest_twisted
 from twisted.internet import protocol
 
 from cyclone.handler import RequestHandler
-from cyclone.routing import ReverseError, Router, URLSpec, url
+from cyclone.routing import (
+    ReverseError,
+    Router,
+    UnknownRouteError,
+    URLReverseError,
+    URLSpec,
+    url,
+)
 from cyclone.testing import Client
 
 
@@ -357,3 +364,42 @@ def test_reversing_with_the_wrong_values_is_an_error():
     with pytest.raises(ValueError):  # ReverseError is a ValueError, as the error was before
         Router([spec]).reverse_url("u", "ann", 1, 2)
     assert Router([spec]).reverse_url("u", name="bo", page=3) == "/u/bo/3"
+
+
+def test_every_reverse_url_failure_is_a_url_reverse_error_and_still_its_old_type():
+    router = Router([URLSpec(r"/u/(\w+)", RequestHandler, name="u"), (r"/[ab]", RequestHandler)])
+    router.add_handlers(".*$", [URLSpec(r"/[ab]", RequestHandler, name="class")])
+    with pytest.raises(UnknownRouteError) as unknown:
+        router.reverse_url("nope")
+    assert isinstance(unknown.value, KeyError)  # Tornado's and 1.3's type
+    assert isinstance(unknown.value, URLReverseError)
+    for args in [("class",), ("u",), ("u", "a", "b")]:
+        with pytest.raises(URLReverseError) as raised:
+            router.reverse_url(*args)
+        assert isinstance(raised.value, ReverseError)
+        assert isinstance(raised.value, ValueError)
+
+
+@pytest_twisted.ensureDeferred
+async def test_add_transform_on_a_plain_router_changes_later_responses():
+    class Hello(RequestHandler):
+        def get(self):
+            self.write("hello")
+
+    class Tagged:
+        def __init__(self, request):
+            self.path = request.path
+
+        def transform_first_chunk(self, status_code, headers, chunk, finishing):
+            headers["X-Path"] = self.path
+            return status_code, headers, chunk
+
+        def transform_chunk(self, chunk, finishing):
+            return chunk
+
+    router = Router([(r"/.*", Hello)])
+    client = Client(router)
+    assert "X-Path" not in (await client.get("/a")).headers
+    router.add_transform(Tagged)
+    response = await client.get("/b")
+    assert (response.body, response.headers["X-Path"]) == (b"hello", "/b")
