@@ -3,6 +3,7 @@ receives, through the in-process client and over a real loopback socket."""
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import zlib
 
@@ -220,3 +221,96 @@ async def test_chunked_transfer_encoding_from_cyclone_1_does_not_frame_twice(ser
     assert headers["Transfer-Encoding"] == "chunked"
     assert headers["Content-Encoding"] == "gzip"
     assert zlib.decompress(body, 16 + zlib.MAX_WBITS) == b"a" * 3000 + b"b" * 3000
+
+
+# -- the same transform on Tornado and on cyclone --------------------------------------
+
+
+def _recording_app(web_module, calls):
+    """Handlers and a transform written once against Tornado's API, for either framework."""
+
+    class Streamed(web_module.RequestHandler):
+        async def get(self):
+            self.write("one ")
+            await self.flush()
+            self.write("two ")
+            await self.flush()
+            self.finish("three")
+
+    class Whole(web_module.RequestHandler):
+        def get(self):
+            self.write("Hello, world")
+
+    class Record(web_module.OutputTransform):
+        def __init__(self, request):
+            self.calls = []
+            calls.append((request.path, self.calls))
+
+        def transform_first_chunk(self, status_code, headers, chunk, finishing):
+            self.calls.append(
+                ("first", status_code, "Content-Length" in headers, chunk, finishing)
+            )
+            headers["X-Seen"] = "yes"
+            return status_code, headers, chunk.upper()
+
+        def transform_chunk(self, chunk, finishing):
+            self.calls.append(("chunk", chunk, finishing))
+            return chunk.upper()
+
+    return web_module.Application([(r"/s", Streamed), (r"/", Whole)], transforms=[Record])
+
+
+def _script(port):
+    return [socket_get_blocking(port, path) for path in ("/", "/s")]
+
+
+def socket_get_blocking(port, path):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WAIT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.headers.get("X-Seen"), response.read()
+    finally:
+        connection.close()
+
+
+def _run_on_tornado():
+    import tornado.httpserver
+    import tornado.netutil
+    import tornado.web
+
+    calls = []
+
+    async def main():
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server = tornado.httpserver.HTTPServer(_recording_app(tornado.web, calls))
+        server.add_sockets(sockets)
+        try:
+            return await asyncio.to_thread(_script, sockets[0].getsockname()[1])
+        finally:
+            server.stop()
+            await server.close_all_connections()
+
+    return asyncio.run(main()), calls
+
+
+@pytest_twisted.ensureDeferred
+async def test_transforms_are_called_as_tornado_calls_them(serve):
+    tornado_answers, tornado_calls = await threads.deferToThread(_run_on_tornado)
+    cyclone_calls = []
+    port = serve(_recording_app(cyclone.web, cyclone_calls))
+    cyclone_answers = await threads.deferToThread(_script, port)
+    assert (
+        cyclone_answers
+        == tornado_answers
+        == [
+            (200, "yes", b"HELLO, WORLD"),
+            (200, "yes", b"ONE TWO THREE"),
+        ]
+    )
+    assert cyclone_calls == tornado_calls
+    assert dict(cyclone_calls)["/s"] == [
+        ("first", 200, False, b"one ", False),
+        ("chunk", b"two ", False),
+        ("chunk", b"three", True),
+    ]

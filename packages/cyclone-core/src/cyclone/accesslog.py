@@ -68,9 +68,9 @@ def redact_uri(uri: str) -> str:
     ``/auth?code=[redacted]&state=[redacted]&next=/``: whoever reads the logs
     must not be able to finish a sign-in, or use a token, with what they read.
     """
-    path, question_mark, query = uri.partition("?")
-    if not question_mark:
+    if "?" not in uri:
         return uri
+    path, _, query = uri.partition("?")
     return path + "?" + _SECRET_PARAMETER.sub(r"\1=[redacted]", query)
 
 
