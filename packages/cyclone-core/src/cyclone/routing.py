@@ -535,8 +535,9 @@ class Router(HTTPServer):
     def add_transform(self, transform_class: Callable[[HTTPServerRequest], Any]) -> None:
         """Apply ``transform_class`` to every later response (Tornado's and cyclone 1.x's call).
 
-        Each request gets a new ``transform_class(request)``; see
-        `cyclone.transforms` for what it is asked to do.
+        Each request gets a new ``transform_class(request)``, whose
+        ``transform_first_chunk`` and ``transform_chunk`` the handler calls as
+        it sends (cyclone-web's ``cyclone.transforms`` has the base class).
         """
         self.transforms.append(transform_class)
 
