@@ -6,9 +6,10 @@ import os
 
 import pytest
 import pytest_twisted
-from twisted.internet import protocol
+from twisted.internet import protocol, reactor
 
 from cyclone.handler import RequestHandler
+from cyclone.httpserver import HTTPServer
 from cyclone.routing import (
     ReverseError,
     Router,
@@ -260,6 +261,27 @@ async def test_server_settings_cannot_change_once_connections_are_served(listene
     await client.wait_responses(1)
     with pytest.raises(RuntimeError, match="give them to the application instead"):
         app.listen(0, "127.0.0.1", max_body_size=1)
+
+
+@pytest_twisted.ensureDeferred
+async def test_listen_and_stop_log_no_starting_or_stopping_factory_lines():
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    lines: list[str] = []
+
+    def observer(event):
+        lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observer)
+    try:
+        port = Router([(r"/(\w+)", Echo)]).listen(0, "127.0.0.1")
+        await port.stopListening()
+        plain = HTTPServer(lambda request: None)
+        port = reactor.listenTCP(0, plain, interface="127.0.0.1")
+        await port.stopListening()
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert not [line for line in lines if "factory" in line.lower()], lines
 
 
 def test_listen_with_ipv6_family_and_no_address_binds_the_ipv6_wildcard():

@@ -983,6 +983,9 @@ class HTTPServer(protocol.ServerFactory):
     """
 
     protocol = HTTPConnection  # type: ignore[assignment]
+    #: Twisted's "Starting factory"/"Stopping factory" lines say nothing a server's own start-up
+    #: line does not, and a test suite that listens per test would print two per test.
+    noisy = False
     #: The IReactorTime for timeouts: the ``clock`` option, else the reactor (from the first
     #: connection on).
     clock: Any
