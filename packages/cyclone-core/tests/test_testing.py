@@ -148,6 +148,206 @@ def test_cyclone_test_case_runs_under_pytest(tmp_path):
     assert "2 passed" in result.stdout
 
 
+# -- cyclone 1.3's own tests of its client, ported ------------------------------------------
+
+#: cyclone 1.3's cyclone/tests/test_testing.py with its imports pointed at cyclone-core and
+#: three changes: a positional builder is accepted (so "no builder" is ``CycloneTestCase()``),
+#: and the tests of params sent as a POST form and of HTTP/1.0 are new.
+CYCLONE_13_TESTS = textwrap.dedent(
+    """
+    from twisted.trial import unittest
+    from cyclone.testing import CycloneTestCase, Client
+    from cyclone.routing import Router as Application
+    from cyclone.handler import RequestHandler, asynchronous
+    from twisted.internet import reactor
+    from twisted.internet.defer import inlineCallbacks
+
+
+    class TestHandler(RequestHandler):
+        def get(self):
+            self.write("Something")
+
+        def post(self):
+            self.write("Something posted")
+
+        def put(self):
+            self.write("Something put")
+
+        def head(self):
+            self.write("")
+
+        def delete(self):
+            self.write("")
+
+
+    class DeferredTestHandler(RequestHandler):
+        @asynchronous
+        def get(self):
+            self.write("Something...")
+            reactor.callLater(0.1, self.do_something)
+
+        def do_something(self):
+            self.write("done!")
+            self.finish()
+
+
+    class CookieTestHandler(RequestHandler):
+        def get(self):
+            self.set_secure_cookie("test_cookie", "test_value")
+            self.finish()
+
+        def post(self):
+            value = self.get_secure_cookie("test_cookie")
+            self.finish(value)
+
+
+    class ParamsHandler(RequestHandler):
+        def get(self):
+            self.write({"q": self.get_argument("q"), "query": self.request.query})
+
+        def post(self):
+            self.write({
+                "q": self.get_argument("q"),
+                "query": self.request.query,
+                "body": self.request.body.decode(),
+                "type": self.request.headers.get("Content-Type"),
+            })
+
+        put = post
+
+
+    class VersionHandler(RequestHandler):
+        def get(self):
+            self.write(self.request.version)
+
+
+    def mock_app_builder():
+        return Application([
+            (r'/testing/', TestHandler),
+            (r'/deferred_testing/', DeferredTestHandler),
+            (r'/cookie_testing/', CookieTestHandler),
+            (r'/params/', ParamsHandler),
+            (r'/version/', VersionHandler),
+        ], cookie_secret="insecure")
+
+
+    class TestTestCase(unittest.TestCase):
+        def test_create(self):
+            self.assertRaises(ValueError, CycloneTestCase)
+            self.assertRaises(ValueError, CycloneTestCase, "run")
+            case = CycloneTestCase(app_builder=mock_app_builder)
+            self.assertTrue(case._app)
+            self.assertTrue(case.client)
+
+
+    class TestClient(unittest.TestCase):
+        def setUp(self):
+            self.app = mock_app_builder()
+            self.client = Client(self.app)
+
+        def test_create_client(self):
+            app = mock_app_builder()
+            client = Client(app)
+            self.assertTrue(client.app)
+
+        @inlineCallbacks
+        def test_get_request(self):
+            response = yield self.client.get("/testing/")
+            self.assertEqual(response.content, b"Something")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_get_request_with_params(self):
+            response = yield self.client.get("/testing/", {"q": "query"})
+            self.assertEqual(response.content, b"Something")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_post_request(self):
+            response = yield self.client.post("/testing/")
+            self.assertEqual(response.content, b"Something posted")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_put_request(self):
+            response = yield self.client.put("/testing/")
+            self.assertEqual(response.content, b"Something put")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_head_request(self):
+            response = yield self.client.head("/testing/")
+            self.assertEqual(response.content, b"")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_delete_request(self):
+            response = yield self.client.delete("/testing/")
+            self.assertEqual(response.content, b"")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_get_deferred_request(self):
+            response = yield self.client.get("/deferred_testing/")
+            self.assertEqual(response.content, b"Something...done!")
+            self.assertTrue(len(response.headers) > 3)
+
+        @inlineCallbacks
+        def test_cookies(self):
+            response = yield self.client.get("/cookie_testing/")
+            self.assertEqual(
+                self.client.cookies.get_secure_cookie("test_cookie"),
+                b"test_value"
+            )
+            signed = self.client.cookies["test_cookie"].value
+            self.assertEqual(
+                self.client.cookies.get_secure_cookie("test_cookie", signed),
+                b"test_value"
+            )
+
+            response = yield self.client.post("/cookie_testing/")
+            self.assertEqual(response.content, b"test_value")
+
+        @inlineCallbacks
+        def test_get_params_go_in_the_query(self):
+            response = yield self.client.get("/params/", {"q": "a b"})
+            self.assertEqual(response.json(), {"q": "a b", "query": "q=a+b"})
+
+        @inlineCallbacks
+        def test_post_and_put_params_are_a_form_body(self):
+            for method in (self.client.post, self.client.put):
+                response = yield method("/params/", params={"q": "a b"})
+                self.assertEqual(response.json(), {
+                    "q": "a b",
+                    "query": "",
+                    "body": "q=a+b",
+                    "type": "application/x-www-form-urlencoded",
+                })
+
+        @inlineCallbacks
+        def test_a_request_may_be_http_1_0(self):
+            response = yield self.client.get("/version/", version="HTTP/1.0")
+            self.assertEqual(response.content, b"HTTP/1.0")
+    """
+)
+
+
+def test_cyclone_13s_client_tests_pass_under_trial(tmp_path):
+    (tmp_path / "test_cyclone13.py").write_text(CYCLONE_13_TESTS)
+    result = _run(tmp_path, "-m", "twisted.trial", "test_cyclone13")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED (successes=13)" in result.stdout
+
+
+def test_cyclone_13s_client_tests_pass_under_pytest(tmp_path):
+    (tmp_path / "test_cyclone13.py").write_text(CYCLONE_13_TESTS)
+    result = _run(
+        tmp_path, "-m", "pytest", "-q", "-p", "no:twisted", "-p", "no:cacheprovider", "."
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "13 passed" in result.stdout
+
+
 # -- asyncio handlers ------------------------------------------------------------------------
 
 ASYNCIO_HANDLERS = textwrap.dedent(

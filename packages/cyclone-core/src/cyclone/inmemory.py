@@ -41,6 +41,11 @@ class Response:
         self.body = body
 
     @property
+    def content(self) -> bytes:
+        """The body; cyclone 1.3's test client named it ``content``."""
+        return self.body
+
+    @property
     def text(self) -> str:
         """The body decoded as UTF-8."""
         return self.body.decode("utf-8")

@@ -43,7 +43,18 @@ from cyclone.httputil import HTTPHeaders, parse_http_date
 from cyclone.httpwriter import request_bytes
 from cyclone.inmemory import Response, exchange
 
-__all__ = ["Client", "ClientCookies", "Response"]
+__all__ = ["Client", "ClientCookies", "CookieValue", "Response"]
+
+#: The methods whose ``params`` cyclone 1.3's client sent as the form body.
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+class CookieValue(str):
+    """A cookie's value: a `str` that also has cyclone 1.3's ``.value`` (its jar held morsels)."""
+
+    @property
+    def value(self) -> str:
+        return str(self)
 
 
 class ClientCookies(dict[str, str]):
@@ -53,11 +64,19 @@ class ClientCookies(dict[str, str]):
         super().__init__()
         self._client = client
 
-    def get_secure_cookie(self, name: str, max_age_days: float = 31) -> bytes | None:
+    def get_secure_cookie(
+        self, name: str, value: str | None = None, max_age_days: float = 31
+    ) -> bytes | None:
+        """Decode the signed cookie ``name`` (or ``value``, when given) with the app's secret.
+
+        The arguments are cyclone 1.3's and `RequestHandler.get_secure_cookie`'s.
+        """
         secret = self._client.app.settings.get("cookie_secret")
         if not secret:
             raise ValueError("the application has no cookie_secret setting")
-        return signing.decode_signed_value(secret, name, self.get(name), max_age_days=max_age_days)
+        if value is None:
+            value = self.get(name)
+        return signing.decode_signed_value(secret, name, value, max_age_days=max_age_days)
 
     def _update(self, headers: HTTPHeaders) -> None:
         for header in headers.get_list("Set-Cookie"):
@@ -69,7 +88,7 @@ class ClientCookies(dict[str, str]):
                 if expired:
                     self.pop(name, None)
                 else:
-                    self[name] = morsel.value
+                    self[name] = CookieValue(morsel.value)
 
 
 class Client:
@@ -99,6 +118,7 @@ class Client:
         return self.request("OPTIONS", path, **kwargs)
 
     def post(self, path: str, data: Any = None, **kwargs: Any) -> defer.Deferred[Response]:
+        """POST ``data`` (or 1.3's ``params=``) as a form, or ``body``/``json_body``/``files``."""
         return self.request("POST", path, data=data, **kwargs)
 
     def put(self, path: str, data: Any = None, **kwargs: Any) -> defer.Deferred[Response]:
@@ -117,11 +137,20 @@ class Client:
         headers: Mapping[str, str] | None = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         json_body: Any = None,
+        version: str = "HTTP/1.1",
+        host: str | None = None,
     ) -> defer.Deferred[Response]:
-        """Send one request; ``data`` is form-encoded, ``files`` makes multipart/form-data."""
+        """Send one request; ``data`` is form-encoded, ``files`` makes multipart/form-data.
+
+        ``params`` go in the query string, except for a POST, PUT or PATCH with
+        no other body, where they are the form body, as cyclone 1.3's client
+        sent them. ``version`` and ``host`` are 1.3's per-request arguments.
+        """
+        if params and method in _BODY_METHODS and data is None and body is None:
+            data, params = params, None
         if params:
             path += ("&" if "?" in path else "?") + urllib.parse.urlencode(params, doseq=True)
-        request_headers = HTTPHeaders({"Host": self.host})
+        request_headers = HTTPHeaders({"Host": host or self.host})
         if self.cookies:
             request_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if files:
@@ -136,9 +165,10 @@ class Client:
         for name, value in (headers or {}).items():
             request_headers[name] = value
         raw_body = body.encode("utf-8") if isinstance(body, str) else (body or b"")
-        if raw_body or method in ("POST", "PUT", "PATCH"):
+        if raw_body or method in _BODY_METHODS:
             request_headers["Content-Length"] = str(len(raw_body))
-        return self._exchange(method, request_bytes(method, path, request_headers, raw_body))
+        raw_request = request_bytes(method, path, request_headers, raw_body, version)
+        return self._exchange(method, raw_request)
 
     def _exchange(self, method: str, raw_request: bytes) -> defer.Deferred[Response]:
         d = exchange(self.app, raw_request, head_only=method == "HEAD")

@@ -37,28 +37,50 @@ __all__ = ["CycloneTestCase"]
 class CycloneTestCase(unittest.TestCase):
     """A trial TestCase with ``self.client`` for the application ``app_builder()`` returns.
 
-    Either set ``app_builder`` as a class attribute or pass it first to
-    ``__init__`` as the old cyclone did::
+    Set ``app_builder`` as a class attribute, pass ``app_builder=`` to
+    ``__init__`` as cyclone 1.3 did, or pass it first, positionally::
 
         class TestApp(CycloneTestCase):
             def __init__(self, *args, **kwargs):
                 CycloneTestCase.__init__(self, build_app, *args, **kwargs)
+
+    Without any of them it raises `ValueError`, as 1.3 did: a test case with
+    no application would fail later, on ``self.client`` being ``None``.
+    ``client_impl`` is the client class (1.3's hook for a custom client).
     """
 
     app_builder: Callable[[], Any] | None = None
+    client_impl: Callable[[Any], Any] = Client
+    #: pytest collects every TestCase class a test module imports; this base has no
+    #: application, so only its subclasses are collected (trial does not read the flag).
+    __test__ = False
 
-    def __init__(self, app_builder: Any = None, *args: Any, **kwargs: Any) -> None:
-        if app_builder is not None and not callable(app_builder):
-            args = (app_builder, *args)  # trial passed the test method name first
-            app_builder = None
-        builder = app_builder or getattr(type(self), "app_builder", None)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__test__ = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        builder = kwargs.pop("app_builder", None)
+        if builder is None and args and callable(args[0]):
+            builder, args = args[0], args[1:]
+        builder = builder or getattr(type(self), "app_builder", None)
+        if builder is None:
+            raise ValueError(
+                f"{type(self).__name__} has no application: set its app_builder attribute "
+                "or pass app_builder= (a callable returning the application) to __init__"
+            )
         super().__init__(*args, **kwargs)
-        self.app: Any = builder() if builder is not None else None
-        self.client = Client(self.app) if self.app is not None else None
+        self.app: Any = builder()
+        self.client = self.client_impl(self.app)
         name = getattr(self, "_testMethodName", None)
         method = getattr(self, name, None) if name else None
         if method is not None and inspect.iscoroutinefunction(method):
             setattr(self, name, _run_like_a_handler(method))  # type: ignore[arg-type]
+
+    @property
+    def _app(self) -> Any:
+        """cyclone 1.3's name for `app`."""
+        return self.app
 
 
 def _run_like_a_handler(method: Callable[..., Any]) -> Callable[..., Any]:
