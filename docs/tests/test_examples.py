@@ -39,6 +39,21 @@ def test_the_example_prints_what_the_guide_shows(example):
     assert run([f"{example}_example.py"]) == expected(f"{example}_example.out")
 
 
+@pytest.mark.parametrize(
+    "runner,summary",
+    [
+        (["-m", "twisted.trial"], "PASSED (successes=3)"),
+        (["-m", "pytest", "-q", "-p", "no:cacheprovider"], "3 passed"),
+    ],
+)
+def test_the_tornado_style_testing_example_passes_under_trial_and_pytest(
+    tmp_path, runner, summary
+):
+    shutil.copy(EXAMPLES / "test_hello_tornado_style.py", tmp_path)
+    argument = "test_hello_tornado_style" if "trial" in runner[1] else "."
+    assert summary in run([*runner, argument], cwd=tmp_path)
+
+
 def test_the_skel_example_lists_the_generated_project(tmp_path):
     assert run([str(EXAMPLES / "skel_example.py"), str(tmp_path)]) == expected("skel_example.out")
 

@@ -1,4 +1,4 @@
-"""Testing cyclone applications in process: a client speaking real HTTP/1.1 bytes, no socket.
+"""Testing cyclone applications: cyclone 1.3's in-memory client and Tornado's test cases.
 
     from cyclone.testing import Client
 
@@ -6,6 +6,25 @@
         client = Client(application)
         response = await client.get("/", headers={"Accept": "text/html"})
         assert response.code == 200 and response.body == b"Hello, world"
+
+Tornado's helpers, over a real loopback port (`cyclone.testing.httptest`,
+`cyclone.testing.asynctest`, `cyclone.testing.expectlog`)::
+
+    from cyclone.testing import AsyncHTTPTestCase, ExpectLog, gen_test
+
+    class TestHello(AsyncHTTPTestCase):
+        def get_app(self):
+            return application
+
+        def test_hello(self):
+            self.assertEqual(self.fetch("/").body, b"Hello, world")
+
+        @gen_test
+        async def test_hello_awaited(self):
+            response = await self.http_client.fetch(self.get_url("/"))
+            self.assertEqual(response.code, 200)
+
+They run under ``trial``, plain pytest and pytest with pytest-twisted.
 
 The client sends requests through the application's own protocol over an
 in-memory transport (`cyclone.inmemory`), so they go through the same
@@ -26,19 +45,38 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cyclone.inmemory import MemoryTransport, Response, ResponseReader, exchange
+from cyclone.testing.asynctest import (
+    AsyncTestCase,
+    gen_test,
+    get_async_test_timeout,
+    run_until_complete,
+)
 from cyclone.testing.client import Client, ClientCookies
+from cyclone.testing.expectlog import ExpectLog
+from cyclone.testing.httptest import AsyncHTTPTestCase, bind_unused_port
+from cyclone.testing.loopback import HTTPClientError, HTTPResponse, LoopbackHTTPClient
 
 if TYPE_CHECKING:
     from cyclone.testing.testcase import CycloneTestCase
 
 __all__ = [
+    "AsyncHTTPTestCase",
+    "AsyncTestCase",
     "Client",
     "ClientCookies",
     "CycloneTestCase",
+    "ExpectLog",
+    "HTTPClientError",
+    "HTTPResponse",
+    "LoopbackHTTPClient",
     "MemoryTransport",
     "Response",
     "ResponseReader",
+    "bind_unused_port",
     "exchange",
+    "gen_test",
+    "get_async_test_timeout",
+    "run_until_complete",
 ]
 
 

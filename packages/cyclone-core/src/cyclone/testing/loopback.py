@@ -1,0 +1,264 @@
+"""A small HTTP/1.1 client over real TCP for tests: Tornado's ``fetch`` and ``HTTPResponse``.
+
+    from cyclone.testing.loopback import LoopbackHTTPClient
+
+    response = await LoopbackHTTPClient().fetch("http://127.0.0.1:8888/", raise_error=False)
+    assert response.code == 200 and response.body == b"Hello, world"
+
+`AsyncHTTPTestCase` uses it to reach the application over a socket, so a test
+sees exactly the bytes a browser would. It lives in cyclone-core (the full
+client, `cyclone.httpclient`, needs cyclone-web and treq) and keeps to what
+tests need: plain ``http://``, one request per connection
+(``Connection: close``), redirects, a timeout, Tornado's argument and
+response names. Responses are read with `cyclone.inmemory.ResponseReader`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+import urllib.parse
+from typing import Any
+
+from twisted.internet import defer, endpoints, error, protocol
+from twisted.python.failure import Failure
+
+from cyclone.httputil import HTTPHeaders
+from cyclone.httpwriter import request_bytes
+from cyclone.inmemory import ResponseReader
+
+__all__ = ["HTTPClientError", "HTTPResponse", "LoopbackHTTPClient"]
+
+#: Tornado's limit of redirects followed by one fetch.
+DEFAULT_MAX_REDIRECTS = 5
+#: The methods Tornado expects a body for (``allow_nonstandard_methods`` lifts the rule).
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+#: The keyword arguments of Tornado's ``fetch`` that this client honours.
+_FETCH_OPTIONS = frozenset(
+    {
+        "method",
+        "headers",
+        "body",
+        "follow_redirects",
+        "max_redirects",
+        "request_timeout",
+        "allow_nonstandard_methods",
+        "auth_username",
+        "auth_password",
+        "user_agent",
+    }
+)
+
+
+class HTTPClientError(Exception):
+    """A response whose code is not 2xx, as raised by ``fetch(raise_error=True)``; Tornado's."""
+
+    def __init__(
+        self, code: int, message: str | None = None, response: HTTPResponse | None = None
+    ) -> None:
+        self.code = code
+        self.message = message or f"HTTP {code}"
+        self.response = response
+        super().__init__(code, message, response)
+
+    def __str__(self) -> str:
+        return f"HTTP {self.code}: {self.message}"
+
+
+class HTTPResponse:
+    """A complete response: ``code``, ``reason``, ``headers``, ``body``, ``error``; Tornado's."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        headers: HTTPHeaders,
+        body: bytes,
+        effective_url: str,
+        request_time: float,
+    ) -> None:
+        self.code = code
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.effective_url = effective_url
+        self.request_time = request_time
+        self.error: HTTPClientError | None = None
+        if not 200 <= code < 300:
+            self.error = HTTPClientError(code, reason, self)
+
+    @property
+    def buffer(self) -> io.BytesIO:
+        """The body as a file object, as Tornado offers it."""
+        return io.BytesIO(self.body)
+
+    def rethrow(self) -> None:
+        """Raise `error` if there is one."""
+        if self.error is not None:
+            raise self.error
+
+    def __repr__(self) -> str:
+        return f"HTTPResponse({self.code} {self.reason}, {len(self.body)} bytes)"
+
+
+class _OneExchange(protocol.Protocol):
+    """Writes one request, reads one response, then closes."""
+
+    def __init__(self, raw_request: bytes, head_only: bool) -> None:
+        self.raw_request = raw_request
+        self.reader = ResponseReader(head_only)
+        self.done: defer.Deferred[ResponseReader] = defer.Deferred(self._cancel)
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        transport.write(self.raw_request)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.done.called:
+            return
+        try:
+            self.reader.feed(data)
+        except ValueError as error:
+            self.done.errback(ValueError(f"malformed HTTP response: {error}"))
+        else:
+            if not self.reader.complete:
+                return
+            self.done.callback(self.reader)
+        transport: Any = self.transport
+        transport.loseConnection()
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if self.done.called:
+            return
+        self.reader.connection_closed()
+        if self.reader.complete:
+            self.done.callback(self.reader)
+        else:
+            self.done.errback(
+                ConnectionError(f"the server closed before a complete response: {reason.value}")
+            )
+
+    def _cancel(self, _: defer.Deferred[ResponseReader]) -> None:
+        if self.transport is not None:
+            self.transport.abortConnection()
+
+
+class LoopbackHTTPClient:
+    """Fetches ``http://`` URLs over TCP, one connection per request."""
+
+    def __init__(self, reactor: Any = None) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as installed
+
+            reactor = installed
+        self.reactor = reactor
+
+    def fetch(
+        self, url: str, raise_error: bool = True, **options: Any
+    ) -> defer.Deferred[HTTPResponse]:
+        """Fetch ``url``; Tornado's arguments (``method``, ``headers``, ``body``...).
+
+        Redirects are followed (up to ``max_redirects``, 5) unless
+        ``follow_redirects=False``. A non-2xx response fails the Deferred
+        with `HTTPClientError` when ``raise_error`` is true, and is returned
+        with ``error`` set otherwise. Connection errors always fail it (as the
+        built-in `ConnectionRefusedError`/`ConnectionError`, as Tornado's), and
+        ``request_timeout`` seconds (none by default) cancel the exchange with
+        `TimeoutError`.
+        """
+        unknown = sorted(set(options) - _FETCH_OPTIONS)
+        if unknown:
+            raise TypeError(f"fetch() does not support {unknown}")
+        method = options.get("method", "GET").upper()
+        body = options.get("body")
+        if not options.get("allow_nonstandard_methods"):
+            expected, present = method in _BODY_METHODS, body is not None
+            if expected != present:
+                raise ValueError(
+                    f"Body must {'not ' if present else ''}be None for method {method} "
+                    "(unless allow_nonstandard_methods is true)"
+                )
+        headers = HTTPHeaders(options.get("headers") or {})
+        if options.get("auth_username") is not None:
+            credentials = f"{options['auth_username']}:{options.get('auth_password') or ''}"
+            headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+        if options.get("user_agent"):
+            headers["User-Agent"] = options["user_agent"]
+        raw_body = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+        follow = options.get("follow_redirects", True)
+        redirects = options.get("max_redirects", DEFAULT_MAX_REDIRECTS) if follow else 0
+        d = defer.Deferred.fromCoroutine(
+            self._fetch(url, method, headers, raw_body, redirects, raise_error)
+        )
+        timeout = options.get("request_timeout")
+        if timeout:
+
+            def timed_out(result: Any, after: float) -> Any:
+                raise TimeoutError(f"{method} {url} timed out after {after:g} seconds")
+
+            d.addTimeout(timeout, self.reactor, onTimeoutCancel=timed_out)
+        return d
+
+    async def _fetch(
+        self,
+        url: str,
+        method: str,
+        headers: HTTPHeaders,
+        body: bytes,
+        redirects: int,
+        raise_error: bool,
+    ) -> HTTPResponse:
+        started = time.monotonic()
+        while True:
+            reader = await self._exchange(url, method, headers, body)
+            assert reader.status is not None
+            code, reason = reader.status
+            location = reader.headers.get("Location")
+            if code in (301, 302, 303, 307, 308) and location and redirects > 0:
+                redirects -= 1
+                url = urllib.parse.urljoin(url, location)
+                if code == 303 and method != "HEAD" or code in (301, 302) and method == "POST":
+                    method, body = "GET", b""
+                    for name in ("Content-Length", "Content-Type"):
+                        headers.pop(name, None)
+                continue
+            response = HTTPResponse(
+                code,
+                reason,
+                reader.headers,
+                b"".join(reader.body),
+                url,
+                time.monotonic() - started,
+            )
+            if raise_error:
+                response.rethrow()
+            return response
+
+    async def _exchange(
+        self, url: str, method: str, headers: HTTPHeaders, body: bytes
+    ) -> ResponseReader:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"the loopback client fetches http:// URLs only, not {url!r}")
+        port = parts.port or 80
+        request_headers = HTTPHeaders()
+        for name, value in headers.get_all():
+            request_headers.add(name, value)
+        if "Host" not in request_headers:
+            request_headers["Host"] = parts.netloc
+        request_headers["Connection"] = "close"
+        if body or method in _BODY_METHODS:
+            request_headers["Content-Length"] = str(len(body))
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        exchange = _OneExchange(
+            request_bytes(method, target, request_headers, body), method == "HEAD"
+        )
+        endpoint = endpoints.TCP4ClientEndpoint(self.reactor, parts.hostname, port)
+        try:
+            await endpoints.connectProtocol(endpoint, exchange)
+        except error.ConnectionRefusedError as refused:
+            raise ConnectionRefusedError(f"{url}: {refused}") from refused
+        except error.ConnectError as failed:
+            raise ConnectionError(f"{url}: {failed}") from failed
+        return await exchange.done
