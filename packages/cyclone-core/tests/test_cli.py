@@ -77,11 +77,14 @@ def test_1x_dash_c_passes_application_options(hello: Path) -> None:
     ]
 
 
+def test_1x_ssl_options_are_passed_to_twistd() -> None:
+    arguments = ["--ssl-app=pkg.App", "--ssl-listen", "0.0.0.0", "--ssl-appopts", "a=1"]
+    assert cli.run_arguments(arguments) == arguments
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--ssl-app=pkg.App"], "--ssl-app is not supported: cyclone 2 serves one application"),
-        (["--ssl-listen", "0.0.0.0"], "--ssl-listen is not supported: use --interface"),
         (["a.py", "b.py"], "one application file at most"),
         (["--app=pkg.App", "x.py"], "give the application once"),
         (["missing.py"], "no such application file 'missing.py'"),

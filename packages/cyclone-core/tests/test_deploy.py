@@ -105,6 +105,52 @@ def test_invalid_options_are_usage_errors(argv: list[str], message: str) -> None
         parse(*argv)
 
 
+def test_1x_positional_application_is_the_app() -> None:
+    assert parse("--port=9000", "myapp.Application")["app"] == "myapp.Application"
+    assert parse("--app=myapp.Application", "myapp.Application")["app"] == "myapp.Application"
+
+
+def test_1x_positional_file_names_the_application_class_it_defines(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "site.py").write_text(
+        "from cyclone.routing import Router\n\nclass Site(Router):\n    pass\n"
+    )
+    assert parse("site.py")["app"] == "site.py:Site"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--app=a.App", "b.App"], "give the application once: --app=a.App or 'b.App'"),
+        (["a.App", "--port=1"], "one application at most, got ['a.App', '--port=1'] (options go"),
+        (["missing.py"], "no such application file 'missing.py'"),
+        (["--ssl-app=a.App", "--app=b.App", "--workers=2"], "--ssl-app with another --app"),
+    ],
+)
+def test_1x_forms_that_cannot_run_are_one_line_usage_errors(argv, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(usage.UsageError) as caught:
+        parse(*argv)
+    assert str(caught.value).startswith(message)
+
+
+def test_1x_ssl_app_alone_is_the_app_on_1xs_tls_port_and_files() -> None:
+    options = parse("--ssl-app=a.App", "--ssl-appopts=x=1", "--ssl-listen=0.0.0.0")
+    assert (options["app"], options["appopts"], options["ssl-app"]) == ("a.App", ["x=1"], None)
+    assert (options["ssl-cert"], options["ssl-key"]) == ("server.crt", "server.key")
+    assert options["listeners"] == [deploy.Listener("tcp:8443:interface=0.0.0.0", tls=True)]
+
+
+def test_1x_ssl_app_beside_another_app_keeps_both_and_the_plain_port() -> None:
+    options = parse("--app=a.App", "--ssl-app=b.App", "--ssl-port=9443", "--ssl-cert=c.pem")
+    assert (options["app"], options["ssl-app"]) == ("a.App", "b.App")
+    assert options["listeners"] == [
+        deploy.Listener("tcp:8888:interface=127.0.0.1"),
+        deploy.Listener("tcp:9443:interface=127.0.0.1", tls=True),
+    ]
+    assert options.worker_config()["ssl_app"] == "b.App"
+
+
 def test_workers_zero_means_one_per_cpu() -> None:
     assert parse("--app=x.Y", "--workers=0")["workers"] == (os.cpu_count() or 1)
 
@@ -537,6 +583,65 @@ def test_plugin_tls_serves_the_certificate_the_client_names(app_dir: Path, serve
     assert peer_name("gamma.test") == "gamma.test"
     assert peer_name("alpha.test") == "alpha.test"
     assert peer_name("unknown.test") == "alpha.test"
+    assert_stops_cleanly(server)
+
+
+def _get_over_tls(address, ca: Path) -> dict:
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False
+    with socket.create_connection((address.host, address.port), PROCESS_TIMEOUT) as raw:
+        with context.wrap_socket(raw, server_hostname="alpha.test") as tls:
+            tls.sendall(b"GET /pid HTTP/1.0\r\n\r\n")
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+    assert data.startswith(b"HTTP/1.1 200 "), data
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+
+
+def test_plugin_takes_1xs_positional_application(app_dir: Path, servers) -> None:
+    server = servers(twistd("-n", "cyclone", "--port=0", "testapp.Application"), app_dir)
+    status, _, body = get(server.wait_serving(), "/pid")
+    assert status == 200 and json.loads(body)["greeting"] is None
+    assert_stops_cleanly(server)
+
+
+def test_plugin_serves_1xs_ssl_app_over_tls_beside_the_plain_app(app_dir: Path, servers) -> None:
+    certs = make_certificates(app_dir, ["alpha.test"])
+    server = servers(
+        twistd(
+            "-n",
+            "cyclone",
+            "--app=testapp.Application",
+            "--appopts=greeting=plain",
+            "--port=0",
+            "--ssl-app=testapp:make_app",
+            "--ssl-appopts=greeting=secure",
+            "--ssl-port=0",
+            f"--ssl-cert={certs['alpha.test.crt']}",
+            f"--ssl-key={certs['alpha.test.key']}",
+        ),
+        app_dir,
+    )
+    first, second = server.wait_serving(), server.wait_serving()
+    plain, secure = (first, second) if first.scheme == "http" else (second, first)
+    assert (plain.scheme, secure.scheme) == ("http", "https")
+    status, _, body = get(plain, "/pid")
+    assert status == 200 and json.loads(body)["greeting"] == "plain"
+    assert _get_over_tls(secure, certs["ca"])["greeting"] == "secure"
+    assert_stops_cleanly(server)
+
+
+def test_plugin_serves_1xs_ssl_app_alone_with_server_crt_and_key(app_dir: Path, servers) -> None:
+    certs = make_certificates(app_dir, ["alpha.test"])
+    shutil.copy(certs["alpha.test.crt"], app_dir / "server.crt")
+    shutil.copy(certs["alpha.test.key"], app_dir / "server.key")
+    server = servers(
+        twistd("-n", "cyclone", "--ssl-port=0", "--ssl-app=testapp:make_app"), app_dir
+    )
+    address = server.wait_serving()
+    assert address.scheme == "https"
+    assert _get_over_tls(address, certs["ca"])["greeting"] == "factory"
     assert_stops_cleanly(server)
 
 

@@ -9,9 +9,8 @@
 option) and also takes cyclone 1.x's spellings: the application as a file
 given without ``--app`` (its ``Application``, ``application`` or ``app``, else
 the first class deriving from an ``Application`` or ``Router``), and
-``-c`` for ``--appopts``. Options whose 1.x meaning is gone (``--ssl-app``,
-``--ssl-listen``, ``--ssl-appopts``) stop with one line naming what replaced
-them.
+``-c`` for ``--appopts``. 1.x's ``--ssl-app``, ``--ssl-appopts`` and
+``--ssl-listen`` go to twistd, which serves ``--ssl-app`` on the TLS port.
 """
 
 from __future__ import annotations
@@ -31,19 +30,6 @@ usage: cyclone run [options] [app.py]     run an application (twistd -n cyclone)
        cyclone app [options]              create a project (needs cyclone-skel)
 
 cyclone run --help lists the options; 1.x's `cyclone run server.py` still works."""
-
-#: 1.x options with no counterpart, and what to use instead.
-_GONE = {
-    "ssl-app": (
-        "cyclone 2 serves one application on every port: give it with --app and add "
-        "--ssl-port and --ssl-cert"
-    ),
-    "ssl-appopts": "cyclone 2 serves one application on every port: use --appopts",
-    "ssl-listen": (
-        "use --interface (the address of --port and --ssl-port) or "
-        "--listen=ssl:PORT:interface=ADDRESS:privateKey=KEY.pem"
-    ),
-}
 
 
 class CommandLineError(Exception):
@@ -101,8 +87,6 @@ def run_arguments(args: Sequence[str]) -> list[str]:
             break
         if argument.startswith("--"):
             name, equals, value = argument[2:].partition("=")
-            if name in _GONE:
-                raise CommandLineError(f"--{name} is not supported: {_GONE[name]}")
             has_app = has_app or name == "app"
             translated.append(argument)
             if name in long_values and not equals:

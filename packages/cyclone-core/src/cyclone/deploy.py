@@ -78,6 +78,8 @@ log = Logger(namespace="cyclone.deploy")
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 #: The port the plugin listens on when no listening option is given (old cyclone's).
 DEFAULT_PORT = 8888
+#: cyclone 1.x's ``--ssl-port``, ``--ssl-cert`` and ``--ssl-key`` defaults, used with ``--ssl-app``.
+OLD_SSL_DEFAULTS = (8443, "server.crt", "server.key")
 
 # -- shutdown hooks ---------------------------------------------------------------------
 
@@ -545,11 +547,12 @@ def _looks_like_interface(value: str) -> bool:
 class Options(usage.Options):
     """Command-line options of ``twistd cyclone``."""
 
-    synopsis = "[options]"
+    synopsis = "[options] [application]"
     longdesc = (
-        "Run a cyclone application. --app names it as package.module.Name, "
-        "package.module:factory or path/to/file.py[:Name]. Without --listen, --unix or "
-        f"--ssl-port it listens on --interface:--port (127.0.0.1:{DEFAULT_PORT})."
+        "Run a cyclone application. --app (or, as in cyclone 1.x, the last argument) names "
+        "it as package.module.Name, package.module:factory or path/to/file.py[:Name]. "
+        "Without --listen, --unix or --ssl-port it listens on --interface:--port "
+        f"(127.0.0.1:{DEFAULT_PORT}). --ssl-app serves another application on --ssl-port."
     )
 
     optParameters = [
@@ -561,6 +564,14 @@ class Options(usage.Options):
         ["ssl-cert", None, None, "PEM certificate (chain) for TLS"],
         ["ssl-key", None, None, "PEM private key for --ssl-cert (default: in the cert file)"],
         ["sni-dir", None, None, "directory of <hostname>.pem files (chain + key) served by SNI"],
+        [
+            "ssl-app",
+            None,
+            None,
+            "cyclone 1.x: the application served on --ssl-port (default there: --app); "
+            "--ssl-port defaults to 8443 and --ssl-cert/--ssl-key to server.crt/server.key",
+        ],
+        ["ssl-listen", None, None, "cyclone 1.x: the address --ssl-port binds to [default: -i]"],
         [
             "workers",
             "w",
@@ -596,7 +607,17 @@ class Options(usage.Options):
         super().__init__()
         self["listen"] = []
         self["appopts"] = []
+        self["ssl-appopts"] = []
         self["sni"] = {}
+        self["positional-app"] = None
+
+    def parseArgs(self, *args: str) -> None:
+        """cyclone 1.x's form: the application (module path or file) as the last argument."""
+        if len(args) > 1:
+            hint = " (options go before it)" if any(a.startswith("-") for a in args[1:]) else ""
+            raise usage.UsageError(f"one application at most, got {list(args)}{hint}")
+        if args:
+            self["positional-app"] = _application_argument(args[0])
 
     def opt_listen(self, value: str) -> None:
         """listen on a Twisted endpoint (tcp:8080, tcp6:8080:interface=\\:\\:1,
@@ -614,6 +635,10 @@ class Options(usage.Options):
         repeatable"""
         self["appopts"].append(value)
 
+    def opt_ssl_appopts(self, value: str) -> None:
+        """cyclone 1.x: key=value passed to the --ssl-app factory; repeatable"""
+        self["ssl-appopts"].append(value)
+
     def opt_sni(self, value: str) -> None:
         """hostname:cert.pem[:key.pem] served to TLS clients asking for hostname; repeatable"""
         parts = value.split(":")
@@ -622,6 +647,15 @@ class Options(usage.Options):
         self["sni"][parts[0]] = (parts[1], parts[2] if len(parts) == 3 else None)
 
     def postOptions(self) -> None:
+        positional = self["positional-app"]
+        if positional is not None:
+            if self["app"] and self["app"] != positional:
+                raise usage.UsageError(
+                    f"give the application once: --app={self['app']} or {positional!r}"
+                )
+            self["app"] = positional
+        if self["ssl-app"]:
+            self._adopt_ssl_app()
         if not self["app"]:
             raise usage.UsageError("--app is required (e.g. --app=myapp.Application)")
         if self["workers"] < 0:
@@ -649,6 +683,32 @@ class Options(usage.Options):
                         "and --ssl-cert for TLS"
                     )
 
+    def _adopt_ssl_app(self) -> None:
+        """cyclone 1.x's ``--ssl-app``: one more application, served on the TLS port.
+
+        Without ``--app`` (or when it names the same application with the same
+        options) it is simply the application, on the TLS port only, as in 1.x.
+        1.x's TLS defaults apply: port 8443, ``server.crt`` and ``server.key``.
+        """
+        port, cert, key = OLD_SSL_DEFAULTS
+        if self["ssl-port"] is None:
+            self["ssl-port"] = port
+        if not (self["ssl-cert"] or self["sni"] or self["sni-dir"]):
+            self["ssl-cert"], self["ssl-key"] = cert, self["ssl-key"] or key
+        same = self["ssl-app"] == self["app"] and self["ssl-appopts"] in ([], self["appopts"])
+        if not self["app"] or same:
+            self["app"] = self["ssl-app"]
+            self["appopts"] = self["ssl-appopts"] or self["appopts"]
+            self["ssl-app"] = None
+            return
+        if self["workers"] != 1 or self["reload"]:
+            raise usage.UsageError(
+                "--ssl-app with another --app runs in one process: drop --workers/--reload, "
+                "or serve one application with --app, --ssl-port and --ssl-cert"
+            )
+        if self["port"] is None and not self["listen"] and not self["unix"]:
+            self["port"] = DEFAULT_PORT  # 1.x served --app on its port beside --ssl-app
+
     def listeners(self) -> list[Listener]:
         """Every socket to listen on, from --port, --listen, --unix and --ssl-port."""
         found = [Listener(description) for description in self["listen"]]
@@ -658,7 +718,8 @@ class Options(usage.Options):
             port = DEFAULT_PORT if self["port"] is None else self["port"]
             found.append(Listener(_tcp_description(port, self["interface"])))
         if self["ssl-port"] is not None:
-            found.append(Listener(_tcp_description(self["ssl-port"], self["interface"]), tls=True))
+            interface = self["ssl-listen"] or self["interface"]
+            found.append(Listener(_tcp_description(self["ssl-port"], interface), tls=True))
         return found
 
     def worker_config(self) -> dict[str, Any]:
@@ -666,6 +727,8 @@ class Options(usage.Options):
         return {
             "app": self["app"],
             "appopts": list(self["appopts"]),
+            "ssl_app": self["ssl-app"],
+            "ssl_appopts": list(self["ssl-appopts"]),
             "access_log_format": self["access-log-format"],
             "shutdown_timeout": self["shutdown-timeout"],
             "reload": bool(self["reload"]),
@@ -685,6 +748,28 @@ def build_application(config: dict[str, Any]) -> Any:
     app = load_application(config["app"], args, kwargs)
     set_access_log_format(app, config.get("access_log_format"))
     return app
+
+
+def build_ssl_application(config: dict[str, Any]) -> Any:
+    """The ``--ssl-app`` application of a `Options.worker_config`, or None without one."""
+    if not config.get("ssl_app"):
+        return None
+    args, kwargs = parse_appopts(config.get("ssl_appopts") or [])
+    app = load_application(config["ssl_app"], args, kwargs)
+    set_access_log_format(app, config.get("access_log_format"))
+    return app
+
+
+def _application_argument(value: str) -> str:
+    """The ``--app`` spec of 1.x's positional argument: a module path, or a file's application."""
+    if not value.endswith(".py"):
+        return value
+    from cyclone.cli import CommandLineError, application_in_file
+
+    try:
+        return application_in_file(value)
+    except CommandLineError as error:
+        raise usage.UsageError(str(error)) from None
 
 
 def build_tls(config: dict[str, Any]) -> Any:
@@ -716,8 +801,11 @@ class ServerService(service.Service):
         listeners: Sequence[Listener],
         tls_context: Any = None,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        tls_factory: Any = None,
     ) -> None:
         self.factory = factory
+        #: What the ``tls`` listeners serve (1.x's ``--ssl-app``); the same application if None.
+        self.tls_factory = tls_factory
         self.listeners = list(listeners)
         self.tls_context = tls_context
         self.shutdown_timeout = shutdown_timeout
@@ -732,17 +820,19 @@ class ServerService(service.Service):
         # An exec would fight twistd's pid file and daemonisation; --reload supervises instead.
         autoreload.disable("twistd restarts the application only with --reload")
         for listener in self.listeners:
-            factory = self.factory
+            app = self.factory
+            factory = app
             if listener.tls:
                 from twisted.protocols.tls import TLSMemoryBIOFactory
 
-                factory = TLSMemoryBIOFactory(self.tls_context, False, self.factory)
+                app = self.tls_factory or self.factory
+                factory = TLSMemoryBIOFactory(self.tls_context, False, app)
             endpoint = endpoints.serverFromString(reactor, listener.description)
             port = _listen_now(endpoint, factory, listener.description)
             self.ports.append(port)
             log.info(
                 "cyclone serving {app} on {scheme}://{address}",
-                app=type(self.factory).__name__,
+                app=type(app).__name__,
                 scheme="https" if listener.tls or listener.is_endpoint_tls else "http",
                 address=describe_address(port.getHost()),
             )
@@ -759,7 +849,8 @@ class ServerService(service.Service):
             "cyclone stopping: draining connections (up to {timeout}s)",
             timeout=self.shutdown_timeout,
         )
-        return graceful_shutdown(ports, [self.factory], self.shutdown_timeout)
+        factories = [self.factory] + ([self.tls_factory] if self.tls_factory else [])
+        return graceful_shutdown(ports, factories, self.shutdown_timeout)
 
 
 def _listen_now(endpoint: Any, factory: Any, description: str) -> Any:

@@ -19,6 +19,7 @@ from cyclone.deploy import (
     Options,
     ServerService,
     build_application,
+    build_ssl_application,
     build_tls,
     resolve_application,
 )
@@ -59,4 +60,7 @@ def _make_service(options: Options) -> service.Service:
     config = options.worker_config()
     app = build_application(config)
     tls = build_tls(config) if any(item.tls for item in options["listeners"]) else None
-    return ServerService(app, options["listeners"], tls, options["shutdown-timeout"])
+    ssl_app = build_ssl_application(config)
+    return ServerService(
+        app, options["listeners"], tls, options["shutdown-timeout"], tls_factory=ssl_app
+    )
