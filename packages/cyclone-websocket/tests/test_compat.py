@@ -197,6 +197,62 @@ async def test_a_hixie_76_handshake_is_answered_426_with_the_version_we_speak() 
     assert response.headers["Sec-WebSocket-Version"] == "13"
 
 
+class WatchedHandler(WebSocketHandler):
+    """1.3 code that cleans up when notifyFinish fires (1.3 registered it in __init__)."""
+
+    def initialize(self, events: list[str], closed: defer.Deferred[list[str]]) -> None:
+        self.events = events
+        self.notifyFinish().addCallback(lambda _: events.append("finished (registered early)"))
+
+    def connectionMade(self) -> None:
+        self.events.append("open")
+        self.notifyFinish().addCallback(self._cleanup)
+
+    def _cleanup(self, value: Any) -> None:
+        self.events.append(f"finished with {value!r}")
+        self.events.append(f"a later call fired at once: {self.notifyFinish().called}")
+        self.settings["closed"].callback(list(self.events))
+
+    def messageReceived(self, message: str | bytes) -> None:
+        self.sendMessage(json.dumps(self.events))
+
+
+@pytest_twisted.ensureDeferred
+async def test_notify_finish_fires_when_the_websocket_closes_not_at_the_upgrade() -> None:
+    events: list[str] = []
+    closed: defer.Deferred[list[str]] = defer.Deferred()
+    app = Router(
+        [(r"/watch", WatchedHandler, {"events": events, "closed": closed})], closed=closed
+    )
+    port = reactor.listenTCP(0, app, interface="127.0.0.1")
+    try:
+
+        def talk(websocket: ClientConnection) -> Any:
+            websocket.send("what happened so far?")
+            return json.loads(receive(websocket))
+
+        url = f"ws://127.0.0.1:{port.getHost().port}/watch"
+        assert await in_client_thread(url, talk) == ["open"]
+        assert await closed == [
+            "open",
+            "finished (registered early)",
+            "finished with None",
+            "a later call fired at once: True",
+        ]
+    finally:
+        await port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_notify_finish_fires_when_a_refused_handshake_is_answered() -> None:
+    events: list[str] = []
+    closed: defer.Deferred[list[str]] = defer.Deferred()
+    app = Router([(r"/watch", WatchedHandler, {"events": events, "closed": closed})])
+    response = await Client(app).get("/watch")  # no Upgrade header
+    assert response.code == 400
+    assert events == ["finished (registered early)"]
+
+
 # -- cyclone.websocket.compat's classes ----------------------------------------------
 
 

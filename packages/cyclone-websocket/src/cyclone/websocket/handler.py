@@ -106,6 +106,7 @@ class WebSocketHandler(RequestHandler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.ws_connection: WebSocketProtocol17 | None = None
+        self._close_waiters: list[defer.Deferred[None]] | None = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.selected_subprotocol: str | None = None
@@ -242,6 +243,32 @@ class WebSocketHandler(RequestHandler):
             running = as_deferred(result)
             opening.append(running)
             running.chainDeferred(opened)
+
+    def notifyFinish(self) -> defer.Deferred[None]:
+        """A Deferred fired with None when the WebSocket connection closes, as in cyclone 1.x.
+
+        Not at the 101 (the HTTP exchange ends there, but the connection goes
+        on): 1.x code registers its clean-up here. When no upgrade happens
+        (a refused handshake, or the client left first) it fires once that
+        HTTP response is finished, as for any handler.
+        """
+        finished: defer.Deferred[None] = defer.Deferred()
+        if self._close_waiters is None:
+            finished.callback(None)
+            return finished
+        self._close_waiters.append(finished)
+        if self.ws_connection is None:
+            super().notifyFinish().addCallback(self._http_finished)
+        return finished
+
+    def _http_finished(self, _: None) -> None:
+        if self.ws_connection is None:  # the exchange ended without an upgrade
+            self._fire_close_waiters()
+
+    def _fire_close_waiters(self) -> None:
+        waiters, self._close_waiters = self._close_waiters or [], None
+        for waiter in waiters:
+            waiter.callback(None)
 
     @property
     def ws_protocol(self) -> WebSocketProtocol17 | None:
@@ -401,6 +428,7 @@ class WebSocketHandler(RequestHandler):
             self.on_close()
         except Exception:
             log.failure("{handler}.on_close failed", handler=type(self).__name__)
+        self._fire_close_waiters()
 
 
 #: Handler classes that received a message with no on_message/messageReceived (logged once).
