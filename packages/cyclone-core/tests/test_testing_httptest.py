@@ -138,3 +138,14 @@ def test_expect_log_keeps_a_matching_stdlib_record_from_the_handlers_and_sees_ch
         assert expectation.matched == 1
     finally:
         parent.removeHandler(handler)
+
+
+def test_async_test_timeout_comes_from_the_environment_as_in_tornado(monkeypatch):
+    from cyclone.testing import get_async_test_timeout
+
+    monkeypatch.delenv("ASYNC_TEST_TIMEOUT", raising=False)
+    assert get_async_test_timeout() == 5
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "0.25")
+    assert get_async_test_timeout() == 0.25
+    monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "soon")
+    assert get_async_test_timeout() == 5
