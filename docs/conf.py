@@ -93,6 +93,7 @@ _EXTERNAL = (
     "time",
     "uuid",
     "mimetypes",
+    "unittest",
 )
 nitpick_ignore_regex = [
     (r"py:.*", rf"({'|'.join(_EXTERNAL)})(\..*)?"),
