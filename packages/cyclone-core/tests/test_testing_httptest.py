@@ -149,3 +149,57 @@ def test_async_test_timeout_comes_from_the_environment_as_in_tornado(monkeypatch
     assert get_async_test_timeout() == 0.25
     monkeypatch.setenv("ASYNC_TEST_TIMEOUT", "soon")
     assert get_async_test_timeout() == 5
+
+
+ASYNCIO_CASES = """
+import asyncio
+
+from cyclone.handler import RequestHandler
+from cyclone.routing import Router
+from cyclone.testing import AsyncHTTPTestCase, gen_test
+
+
+class Sleeps(RequestHandler):
+    async def get(self):
+        await asyncio.sleep(0.01)
+        self.write("slept")
+
+
+class AsyncioTest(AsyncHTTPTestCase):
+    def get_app(self):
+        return Router([(r"/", Sleeps)])
+
+    def test_fetch_serves_a_handler_awaiting_asyncio(self):
+        self.assertEqual(self.fetch("/").body, b"slept")
+
+    @gen_test
+    async def test_gen_test_awaits_asyncio_and_deferreds(self):
+        await asyncio.sleep(0.01)
+        self.assertIsNotNone(asyncio.current_task())
+        response = await self.http_client.fetch(self.get_url("/"))
+        self.assertEqual(response.body, b"slept")
+"""
+
+
+def test_on_the_asyncio_reactor_tests_and_handlers_await_asyncio_under_trial(tmp_path):
+    (tmp_path / "test_asyncio_cases.py").write_text(ASYNCIO_CASES)
+    result = _run_cases(tmp_path, "-m", "twisted.trial", "--reactor=asyncio", "test_asyncio_cases")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED (successes=2)" in result.stdout
+
+
+def test_on_the_asyncio_reactor_tests_and_handlers_await_asyncio_under_pytest_twisted(tmp_path):
+    (tmp_path / "test_asyncio_cases.py").write_text(ASYNCIO_CASES)
+    result = _run_cases(
+        tmp_path,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--reactor=asyncio",
+        "test_asyncio_cases.py",
+        "test_tornado_style.py",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{CASES + 2} passed" in result.stdout
