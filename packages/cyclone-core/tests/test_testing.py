@@ -332,6 +332,22 @@ CYCLONE_13_TESTS = textwrap.dedent(
 )
 
 
+def test_pytest_collects_cyclone_test_case_subclasses_but_not_the_base_or_marked_bases():
+    from cyclone.testing import CycloneTestCase
+
+    class AbstractBase(CycloneTestCase):
+        __test__ = False
+
+    class Concrete(AbstractBase):
+        app_builder = staticmethod(lambda: Router([]))
+
+    assert (CycloneTestCase.__test__, AbstractBase.__test__, Concrete.__test__) == (
+        False,
+        False,
+        True,
+    )
+
+
 def test_cyclone_13s_client_tests_pass_under_trial(tmp_path):
     (tmp_path / "test_cyclone13.py").write_text(CYCLONE_13_TESTS)
     result = _run(tmp_path, "-m", "twisted.trial", "test_cyclone13")

@@ -53,11 +53,13 @@ class CycloneTestCase(unittest.TestCase):
     client_impl: Callable[[Any], Any] = Client
     #: pytest collects every TestCase class a test module imports; this base has no
     #: application, so only its subclasses are collected (trial does not read the flag).
+    #: A base class of your own without an app builder sets ``__test__ = False`` too.
     __test__ = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.__test__ = True
+        if "__test__" not in cls.__dict__:
+            cls.__test__ = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         builder = kwargs.pop("app_builder", None)
