@@ -151,8 +151,8 @@ def test_cyclone_test_case_runs_under_pytest(tmp_path):
 # -- cyclone 1.3's own tests of its client, ported ------------------------------------------
 
 #: cyclone 1.3's cyclone/tests/test_testing.py with its imports pointed at cyclone-core and
-#: three changes: a positional builder is accepted (so "no builder" is ``CycloneTestCase()``),
-#: and the tests of params sent as a POST form and of HTTP/1.0 are new.
+#: one change: a positional builder is accepted (so "no builder" is ``CycloneTestCase()``).
+#: The tests after test_cookies (params as a POST form, files, HTTP/1.0) are new.
 CYCLONE_13_TESTS = textwrap.dedent(
     """
     from twisted.trial import unittest
@@ -221,6 +221,14 @@ CYCLONE_13_TESTS = textwrap.dedent(
             self.write(self.request.version)
 
 
+    class UploadHandler(RequestHandler):
+        def post(self):
+            self.write({
+                name: [[f["filename"], f["body"].decode(), f["content_type"]] for f in files]
+                for name, files in self.request.files.items()
+            })
+
+
     def mock_app_builder():
         return Application([
             (r'/testing/', TestHandler),
@@ -228,6 +236,7 @@ CYCLONE_13_TESTS = textwrap.dedent(
             (r'/cookie_testing/', CookieTestHandler),
             (r'/params/', ParamsHandler),
             (r'/version/', VersionHandler),
+            (r'/upload/', UploadHandler),
         ], cookie_secret="insecure")
 
 
@@ -325,6 +334,17 @@ CYCLONE_13_TESTS = textwrap.dedent(
                 })
 
         @inlineCallbacks
+        def test_files_in_13s_request_files_shape_are_uploaded(self):
+            files = {"doc": [
+                {"filename": "a.txt", "body": b"first", "content_type": "text/plain"},
+                {"filename": "b.txt", "body": b"second", "content_type": "text/csv"},
+            ]}
+            response = yield self.client.post("/upload/", files=files)
+            self.assertEqual(response.json(), {
+                "doc": [["a.txt", "first", "text/plain"], ["b.txt", "second", "text/csv"]],
+            })
+
+        @inlineCallbacks
         def test_a_request_may_be_http_1_0(self):
             response = yield self.client.get("/version/", version="HTTP/1.0")
             self.assertEqual(response.content, b"HTTP/1.0")
@@ -352,7 +372,7 @@ def test_cyclone_13s_client_tests_pass_under_trial(tmp_path):
     (tmp_path / "test_cyclone13.py").write_text(CYCLONE_13_TESTS)
     result = _run(tmp_path, "-m", "twisted.trial", "test_cyclone13")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "PASSED (successes=13)" in result.stdout
+    assert "PASSED (successes=14)" in result.stdout
 
 
 def test_cyclone_13s_client_tests_pass_under_pytest(tmp_path):
@@ -361,7 +381,7 @@ def test_cyclone_13s_client_tests_pass_under_pytest(tmp_path):
         tmp_path, "-m", "pytest", "-q", "-p", "no:twisted", "-p", "no:cacheprovider", "."
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "13 passed" in result.stdout
+    assert "14 passed" in result.stdout
 
 
 # -- asyncio handlers ------------------------------------------------------------------------

@@ -135,12 +135,16 @@ class Client:
         data: Mapping[str, Any] | None = None,
         body: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
-        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        files: Mapping[str, Any] | None = None,
         json_body: Any = None,
         version: str = "HTTP/1.1",
         host: str | None = None,
     ) -> defer.Deferred[Response]:
         """Send one request; ``data`` is form-encoded, ``files`` makes multipart/form-data.
+
+        A ``files`` value is ``(filename, content, content_type)``, or, as
+        cyclone 1.3 took it, a list of ``{"filename", "body", "content_type"}``
+        dicts (``request.files``' own shape).
 
         ``params`` go in the query string, except for a POST, PUT or PATCH with
         no other body, where they are the form body, as cyclone 1.3's client
@@ -195,9 +199,7 @@ def _foreign_asyncio_task_loop() -> asyncio.AbstractEventLoop | None:
     return task.get_loop()
 
 
-def _encode_multipart(
-    fields: Mapping[str, Any], files: Mapping[str, tuple[str, bytes, str]]
-) -> tuple[bytes, str]:
+def _encode_multipart(fields: Mapping[str, Any], files: Mapping[str, Any]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts: list[bytes] = []
     for name, value in fields.items():
@@ -207,7 +209,7 @@ def _encode_multipart(
                 + (item if isinstance(item, bytes) else str(item).encode())
                 + b"\r\n"
             )
-    for name, (filename, content, content_type) in files.items():
+    for name, filename, content, content_type in _file_parts(files):
         parts.append(
             (
                 f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
@@ -218,3 +220,18 @@ def _encode_multipart(
         )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _file_parts(files: Mapping[str, Any]) -> list[tuple[str, str, bytes, str]]:
+    """``(name, filename, content, content_type)`` for each file, from either accepted shape."""
+    parts = []
+    for name, value in files.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Mapping):
+                content = item["body"]
+                filename = item.get("filename", "")
+                content_type = item.get("content_type", "application/octet-stream")
+            else:
+                filename, content, content_type = item
+            parts.append((name, filename, content, content_type))
+    return parts
