@@ -125,6 +125,7 @@ def test_1x_positional_file_names_the_application_class_it_defines(tmp_path, mon
         (["a.App", "--port=1"], "one application at most, got ['a.App', '--port=1'] (options go"),
         (["missing.py"], "no such application file 'missing.py'"),
         (["--ssl-app=a.App", "--app=b.App", "--workers=2"], "--ssl-app with another --app"),
+        (["--app=a.App", "-l", "myhost.example"], "--listen 'myhost.example' is neither an IP"),
     ],
 )
 def test_1x_forms_that_cannot_run_are_one_line_usage_errors(argv, message, tmp_path, monkeypatch):

@@ -625,6 +625,11 @@ class Options(usage.Options):
         if _looks_like_interface(value):
             # Old cyclone: -l/--listen was the interface address.
             self["interface"] = value
+        elif ":" not in value:
+            raise usage.UsageError(
+                f"--listen {value!r} is neither an IP address (cyclone 1.x's -l, now also "
+                "--interface) nor a Twisted endpoint such as tcp:8888:interface=ADDRESS"
+            )
         else:
             self["listen"].append(value)
 
