@@ -8,6 +8,7 @@ pytest collects the classes once, through that module.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import unittest
 
@@ -24,7 +25,7 @@ from cyclone.testing import (
 )
 
 #: Number of test methods below; the runners' summaries must count them all.
-CASES = 16
+CASES = 17
 
 
 class Hello(RequestHandler):
@@ -59,6 +60,15 @@ class Slow(RequestHandler):
         self.write(value)
 
 
+class Gzipped(RequestHandler):
+    def get(self):
+        if "gzip" in self.request.headers.get("Accept-Encoding", ""):
+            self.set_header("Content-Encoding", "gzip")
+            self.write(gzip.compress(b"squeezed"))
+        else:
+            self.write("plain")
+
+
 def make_app():
     return Router(
         [
@@ -67,6 +77,7 @@ def make_app():
             (r"/moves", Moves),
             (r"/echo", Echo),
             (r"/slow", Slow),
+            (r"/gzipped", Gzipped),
         ]
     )
 
@@ -126,6 +137,14 @@ class HelloHTTPTest(AsyncHTTPTestCase):
             response = self.fetch("/fails")
         self.assertEqual(response.code, 500)
         self.assertTrue(expectation.logged_stack)
+
+    def test_the_client_asks_for_gzip_and_decompresses_as_tornados_does(self):
+        response = self.fetch("/gzipped")
+        self.assertEqual(response.body, b"squeezed")
+        self.assertEqual(response.headers["X-Consumed-Content-Encoding"], "gzip")
+        self.assertNotIn("Content-Encoding", response.headers)
+        raw = self.fetch("/gzipped", decompress_response=False)
+        self.assertEqual(raw.body, b"plain")
 
     @gen_test
     async def test_gen_test_awaits_the_client(self):

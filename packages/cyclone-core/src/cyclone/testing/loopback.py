@@ -9,17 +9,18 @@
 sees exactly the bytes a browser would. It lives in cyclone-core (the full
 client, `cyclone.httpclient`, needs cyclone-web and treq) and keeps to what
 tests need: plain ``http://``, one request per connection
-(``Connection: close``), redirects, a timeout, Tornado's argument and
+(``Connection: close``), redirects, gzip, timeouts, Tornado's argument and
 response names. Responses are read with `cyclone.inmemory.ResponseReader`.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import io
 import time
 import urllib.parse
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.internet import defer, endpoints, error, protocol
 from twisted.python.failure import Failure
@@ -47,6 +48,8 @@ _FETCH_OPTIONS = frozenset(
         "auth_username",
         "auth_password",
         "user_agent",
+        "decompress_response",
+        "connect_timeout",
     }
 )
 
@@ -100,6 +103,25 @@ class HTTPResponse:
 
     def __repr__(self) -> str:
         return f"HTTPResponse({self.code} {self.reason}, {len(self.body)} bytes)"
+
+
+class _Exchange(NamedTuple):
+    """Per-fetch options the redirect loop carries."""
+
+    decompress: bool
+    connect_timeout: float
+
+
+def _decompressed(headers: HTTPHeaders, body: bytes) -> bytes:
+    """Undo ``Content-Encoding: gzip``, renaming the header as Tornado does.
+
+    Tornado's client asks for gzip and hands tests the plain body, with the
+    encoding moved to ``X-Consumed-Content-Encoding``.
+    """
+    if headers.get("Content-Encoding", "").lower() != "gzip":
+        return body
+    headers["X-Consumed-Content-Encoding"] = headers.pop("Content-Encoding")
+    return gzip.decompress(body)
 
 
 class _OneExchange(protocol.Protocol):
@@ -162,7 +184,9 @@ class LoopbackHTTPClient:
         Redirects are followed (up to ``max_redirects``, 5) unless
         ``follow_redirects=False``. A non-2xx response fails the Deferred
         with `HTTPClientError` when ``raise_error`` is true, and is returned
-        with ``error`` set otherwise. Connection errors always fail it (as the
+        with ``error`` set otherwise. As Tornado's client it asks for gzip and
+        returns the decompressed body (``decompress_response=False`` keeps it
+        compressed). Connection errors always fail it (as the
         built-in `ConnectionRefusedError`/`ConnectionError`, as Tornado's), and
         ``request_timeout`` seconds (none by default) cancel the exchange with
         `TimeoutError`.
@@ -185,11 +209,15 @@ class LoopbackHTTPClient:
             headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
         if options.get("user_agent"):
             headers["User-Agent"] = options["user_agent"]
+        decompress = options.get("decompress_response", True)
+        if decompress and "Accept-Encoding" not in headers:
+            headers["Accept-Encoding"] = "gzip"
         raw_body = body.encode("utf-8") if isinstance(body, str) else (body or b"")
         follow = options.get("follow_redirects", True)
         redirects = options.get("max_redirects", DEFAULT_MAX_REDIRECTS) if follow else 0
+        exchange = _Exchange(decompress, options.get("connect_timeout") or 30)
         d = defer.Deferred.fromCoroutine(
-            self._fetch(url, method, headers, raw_body, redirects, raise_error)
+            self._fetch(url, method, headers, raw_body, redirects, raise_error, exchange)
         )
         timeout = options.get("request_timeout")
         if timeout:
@@ -208,10 +236,11 @@ class LoopbackHTTPClient:
         body: bytes,
         redirects: int,
         raise_error: bool,
+        exchange: _Exchange,
     ) -> HTTPResponse:
         started = time.monotonic()
         while True:
-            reader = await self._exchange(url, method, headers, body)
+            reader = await self._exchange(url, method, headers, body, exchange.connect_timeout)
             assert reader.status is not None
             code, reason = reader.status
             location = reader.headers.get("Location")
@@ -223,20 +252,18 @@ class LoopbackHTTPClient:
                     for name in ("Content-Length", "Content-Type"):
                         headers.pop(name, None)
                 continue
+            body_bytes = b"".join(reader.body)
+            if exchange.decompress:
+                body_bytes = _decompressed(reader.headers, body_bytes)
             response = HTTPResponse(
-                code,
-                reason,
-                reader.headers,
-                b"".join(reader.body),
-                url,
-                time.monotonic() - started,
+                code, reason, reader.headers, body_bytes, url, time.monotonic() - started
             )
             if raise_error:
                 response.rethrow()
             return response
 
     async def _exchange(
-        self, url: str, method: str, headers: HTTPHeaders, body: bytes
+        self, url: str, method: str, headers: HTTPHeaders, body: bytes, connect_timeout: float
     ) -> ResponseReader:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
@@ -254,7 +281,9 @@ class LoopbackHTTPClient:
         exchange = _OneExchange(
             request_bytes(method, target, request_headers, body), method == "HEAD"
         )
-        endpoint = endpoints.TCP4ClientEndpoint(self.reactor, parts.hostname, port)
+        endpoint = endpoints.TCP4ClientEndpoint(
+            self.reactor, parts.hostname, port, timeout=connect_timeout
+        )
         try:
             await endpoints.connectProtocol(endpoint, exchange)
         except error.ConnectionRefusedError as refused:
