@@ -17,9 +17,13 @@ from cyclone.testing import AsyncTestCase, LoopbackHTTPClient, bind_unused_port
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tornado_style_cases import CASES, HelloHTTPTest, PlainAsyncTest, make_app
+from tornado_style_cases import CASES, HelloHTTPSTest, HelloHTTPTest, PlainAsyncTest, make_app
 
-__all__ = ["HelloHTTPTest", "PlainAsyncTest"]  # collected here, under pytest-twisted
+__all__ = [
+    "HelloHTTPSTest",
+    "HelloHTTPTest",
+    "PlainAsyncTest",
+]  # collected here, under pytest-twisted
 
 CASES_FILE = Path(__file__).with_name("tornado_style_cases.py")
 
@@ -203,3 +207,29 @@ def test_on_the_asyncio_reactor_tests_and_handlers_await_asyncio_under_pytest_tw
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{CASES + 2} passed" in result.stdout
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_https_client_checks_the_certificate_unless_told_not_to():
+    import ssl
+
+    from cyclone.testing.httptest import _context_factory
+    from cyclone.testing.selfsigned import self_signed_files
+
+    certfile, keyfile = self_signed_files()
+    context = _context_factory({"certfile": certfile, "keyfile": keyfile})
+    port = reactor.listenSSL(0, make_app(), context, interface="127.0.0.1")
+    url = f"https://127.0.0.1:{port.getHost().port}/"
+    try:
+        with pytest.raises(ssl.SSLError, match="certificate verify failed"):
+            await LoopbackHTTPClient().fetch(url)
+        trusted = await LoopbackHTTPClient().fetch(url, ca_certs=certfile)
+        unchecked = await LoopbackHTTPClient(defaults={"validate_cert": False}).fetch(url)
+    finally:
+        await port.stopListening()
+    assert trusted.body == unchecked.body == b"Hello, world"
+
+
+def test_client_defaults_are_checked_like_fetch_options():
+    with pytest.raises(TypeError, match="proxy_host"):
+        LoopbackHTTPClient(defaults={"proxy_host": "example.org"})

@@ -17,6 +17,7 @@ from twisted.internet import defer, reactor, task
 from cyclone.handler import RequestHandler
 from cyclone.routing import Router
 from cyclone.testing import (
+    AsyncHTTPSTestCase,
     AsyncHTTPTestCase,
     AsyncTestCase,
     ExpectLog,
@@ -25,7 +26,7 @@ from cyclone.testing import (
 )
 
 #: Number of test methods below; the runners' summaries must count them all.
-CASES = 17
+CASES = 20
 
 
 class Hello(RequestHandler):
@@ -44,6 +45,11 @@ class Moves(RequestHandler):
 
     def post(self):
         self.redirect("/echo", status=303)
+
+
+class Scheme(RequestHandler):
+    def get(self):
+        self.write(self.request.protocol)
 
 
 class Echo(RequestHandler):
@@ -78,6 +84,7 @@ def make_app():
             (r"/echo", Echo),
             (r"/slow", Slow),
             (r"/gzipped", Gzipped),
+            (r"/scheme", Scheme),
         ]
     )
 
@@ -155,6 +162,27 @@ class HelloHTTPTest(AsyncHTTPTestCase):
     def test_gen_test_runs_generator_tests(self):
         response = yield self.http_client.fetch(self.get_url("/"))
         self.assertEqual(response.code, 200)
+
+
+class HelloHTTPSTest(AsyncHTTPSTestCase):
+    def get_app(self):
+        return make_app()
+
+    def test_fetch_goes_over_tls_and_the_handler_sees_https(self):
+        self.assertTrue(self.get_url("/").startswith("https://127.0.0.1:"))
+        response = self.fetch("/scheme")
+        self.assertEqual((response.code, response.body), (200, b"https"))
+        self.assertEqual(response.effective_url, self.get_url("/scheme"))
+
+    def test_redirects_stay_on_the_tls_port(self):
+        response = self.fetch("/moves", method="POST", body="a=1")
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.effective_url, self.get_url("/echo"))
+
+    @gen_test
+    async def test_gen_test_awaits_the_https_client(self):
+        response = await self.http_client.fetch(self.get_url("/slow"))
+        self.assertEqual(response.body, b"later")
 
 
 class PlainAsyncTest(AsyncTestCase):

@@ -53,13 +53,14 @@ from cyclone.testing.asynctest import (
 )
 from cyclone.testing.client import Client, ClientCookies
 from cyclone.testing.expectlog import ExpectLog
-from cyclone.testing.httptest import AsyncHTTPTestCase, bind_unused_port
+from cyclone.testing.httptest import AsyncHTTPSTestCase, AsyncHTTPTestCase, bind_unused_port
 from cyclone.testing.loopback import HTTPClientError, HTTPResponse, LoopbackHTTPClient
 
 if TYPE_CHECKING:
     from cyclone.testing.testcase import CycloneTestCase
 
 __all__ = [
+    "AsyncHTTPSTestCase",
     "AsyncHTTPTestCase",
     "AsyncTestCase",
     "Client",

@@ -29,7 +29,7 @@ from cyclone.httpserver import HTTPServer
 from cyclone.testing.asynctest import AsyncTestCase, get_async_test_timeout, run_until_complete
 from cyclone.testing.loopback import HTTPResponse, LoopbackHTTPClient
 
-__all__ = ["AsyncHTTPTestCase", "bind_unused_port"]
+__all__ = ["AsyncHTTPSTestCase", "AsyncHTTPTestCase", "bind_unused_port"]
 
 #: Seconds tearDown gives the test's connections to close before aborting them.
 _SHUTDOWN_TIMEOUT = 1.0
@@ -65,13 +65,17 @@ class AsyncHTTPTestCase(AsyncTestCase):
         self.http_client = self.get_http_client()
         self._app = self.get_app()
         self.http_server = self.get_http_server()
-        self._listening_port = self.reactor.listenTCP(0, self.http_server, interface="127.0.0.1")
+        self._listening_port = self.listen(self.http_server)
 
     def tearDown(self) -> None:
         run_until_complete(self._listening_port.stopListening())
         if isinstance(self.http_server, HTTPServer):
             run_until_complete(self.http_server.shutdown(_SHUTDOWN_TIMEOUT))
         super().tearDown()
+
+    def listen(self, server: Any) -> Any:
+        """Start ``server`` on a free ``127.0.0.1`` port and return the listening port."""
+        return self.reactor.listenTCP(0, server, interface="127.0.0.1")
 
     def get_app(self) -> Any:
         """The application under test (a `Router`, an ``Application``, or a request callback)."""
@@ -120,3 +124,50 @@ class AsyncHTTPTestCase(AsyncTestCase):
         pending = self.http_client.fetch(url, raise_error=raise_error, **kwargs)
         response: HTTPResponse = run_until_complete(pending, get_async_test_timeout())
         return response
+
+
+class AsyncHTTPSTestCase(AsyncHTTPTestCase):
+    """`AsyncHTTPTestCase` over TLS: `get_app()` on an ``https://`` loopback port; Tornado's.
+
+    The server presents the certificate of `get_ssl_options` (by default a
+    self-signed one for ``localhost`` and ``127.0.0.1``, made once per process)
+    and the test client does not check it, as in Tornado. Needs
+    ``pip install 'cyclone-core[tls]'``.
+    """
+
+    def get_ssl_options(self) -> Any:
+        """The server's TLS settings: Tornado's ``{"certfile": ..., "keyfile": ...}``.
+
+        A Twisted context factory (``twisted.internet.ssl.CertificateOptions``)
+        is accepted too.
+        """
+        from cyclone.testing.selfsigned import self_signed_files
+
+        certfile, keyfile = self_signed_files()
+        return {"certfile": certfile, "keyfile": keyfile}
+
+    def get_http_client(self) -> LoopbackHTTPClient:
+        return LoopbackHTTPClient(defaults={"validate_cert": False})
+
+    def listen(self, server: Any) -> Any:
+        return self.reactor.listenSSL(
+            0, server, _context_factory(self.get_ssl_options()), interface="127.0.0.1"
+        )
+
+    def get_protocol(self) -> str:
+        return "https"
+
+
+def _context_factory(ssl_options: Any) -> Any:
+    """A Twisted TLS context factory for Tornado-style ``ssl_options`` (or one given as is)."""
+    if not isinstance(ssl_options, dict):
+        return ssl_options
+    unknown = sorted(set(ssl_options) - {"certfile", "keyfile"})
+    if unknown:
+        raise ValueError(f"ssl_options {unknown} are not supported: give certfile and keyfile")
+    from twisted.internet import ssl
+
+    certfile = ssl_options["certfile"]
+    with open(certfile, "rb") as cert, open(ssl_options.get("keyfile") or certfile, "rb") as key:
+        certificate = ssl.PrivateCertificate.loadPEM(cert.read() + b"\n" + key.read())
+    return certificate.options()

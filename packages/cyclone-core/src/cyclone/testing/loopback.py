@@ -8,7 +8,7 @@
 `AsyncHTTPTestCase` uses it to reach the application over a socket, so a test
 sees exactly the bytes a browser would. It lives in cyclone-core (the full
 client, `cyclone.httpclient`, needs cyclone-web and treq) and keeps to what
-tests need: plain ``http://``, one request per connection
+tests need: ``http://`` and ``https://`` (TLS needs ``cyclone-core[tls]``), one request per connection
 (``Connection: close``), redirects, gzip, timeouts, Tornado's argument and
 response names. Responses are read with `cyclone.inmemory.ResponseReader`.
 """
@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import ssl
+import sys
 import time
 import urllib.parse
 from typing import Any, NamedTuple
@@ -50,6 +52,8 @@ _FETCH_OPTIONS = frozenset(
         "user_agent",
         "decompress_response",
         "connect_timeout",
+        "validate_cert",
+        "ca_certs",
     }
 )
 
@@ -110,6 +114,8 @@ class _Exchange(NamedTuple):
 
     decompress: bool
     connect_timeout: float
+    validate_cert: bool
+    ca_certs: str | None
 
 
 def _decompressed(headers: HTTPHeaders, body: bytes) -> bytes:
@@ -122,6 +128,12 @@ def _decompressed(headers: HTTPHeaders, body: bytes) -> bytes:
         return body
     headers["X-Consumed-Content-Encoding"] = headers.pop("Content-Encoding")
     return gzip.decompress(body)
+
+
+def _is_tls_error(error: BaseException | None) -> bool:
+    """Whether ``error`` is pyOpenSSL's (a failed handshake, an untrusted certificate)."""
+    openssl = sys.modules.get("OpenSSL.SSL")
+    return openssl is not None and isinstance(error, openssl.Error)
 
 
 class _OneExchange(protocol.Protocol):
@@ -156,6 +168,9 @@ class _OneExchange(protocol.Protocol):
         self.reader.connection_closed()
         if self.reader.complete:
             self.done.callback(self.reader)
+        elif _is_tls_error(reason.value):
+            # Raised as the standard library's ssl.SSLError, as Tornado's client does.
+            self.done.errback(ssl.SSLError(f"TLS with the server failed: {reason.value}"))
         else:
             self.done.errback(
                 ConnectionError(f"the server closed before a complete response: {reason.value}")
@@ -169,12 +184,17 @@ class _OneExchange(protocol.Protocol):
 class LoopbackHTTPClient:
     """Fetches ``http://`` URLs over TCP, one connection per request."""
 
-    def __init__(self, reactor: Any = None) -> None:
+    def __init__(self, reactor: Any = None, defaults: dict[str, Any] | None = None) -> None:
         if reactor is None:
             from twisted.internet import reactor as installed
 
             reactor = installed
         self.reactor = reactor
+        unknown = sorted(set(defaults or ()) - _FETCH_OPTIONS)
+        if unknown:
+            raise TypeError(f"LoopbackHTTPClient does not support {unknown}")
+        #: `fetch` options used when a call does not give them (Tornado's ``defaults``).
+        self.defaults = dict(defaults or {})
 
     def fetch(
         self, url: str, raise_error: bool = True, **options: Any
@@ -189,11 +209,14 @@ class LoopbackHTTPClient:
         compressed). Connection errors always fail it (as the
         built-in `ConnectionRefusedError`/`ConnectionError`, as Tornado's), and
         ``request_timeout`` seconds (none by default) cancel the exchange with
-        `TimeoutError`.
+        `TimeoutError`. ``https://`` URLs check the server's certificate
+        unless ``validate_cert=False``; ``ca_certs`` names a PEM file of the
+        authorities to trust instead of the system's.
         """
         unknown = sorted(set(options) - _FETCH_OPTIONS)
         if unknown:
             raise TypeError(f"fetch() does not support {unknown}")
+        options = {**self.defaults, **options}
         method = options.get("method", "GET").upper()
         body = options.get("body")
         if not options.get("allow_nonstandard_methods"):
@@ -215,7 +238,12 @@ class LoopbackHTTPClient:
         raw_body = body.encode("utf-8") if isinstance(body, str) else (body or b"")
         follow = options.get("follow_redirects", True)
         redirects = options.get("max_redirects", DEFAULT_MAX_REDIRECTS) if follow else 0
-        exchange = _Exchange(decompress, options.get("connect_timeout") or 30)
+        exchange = _Exchange(
+            decompress,
+            options.get("connect_timeout") or 30,
+            options.get("validate_cert", True),
+            options.get("ca_certs"),
+        )
         d = defer.Deferred.fromCoroutine(
             self._fetch(url, method, headers, raw_body, redirects, raise_error, exchange)
         )
@@ -240,7 +268,7 @@ class LoopbackHTTPClient:
     ) -> HTTPResponse:
         started = time.monotonic()
         while True:
-            reader = await self._exchange(url, method, headers, body, exchange.connect_timeout)
+            reader = await self._exchange(url, method, headers, body, exchange)
             assert reader.status is not None
             code, reason = reader.status
             location = reader.headers.get("Location")
@@ -263,12 +291,11 @@ class LoopbackHTTPClient:
             return response
 
     async def _exchange(
-        self, url: str, method: str, headers: HTTPHeaders, body: bytes, connect_timeout: float
+        self, url: str, method: str, headers: HTTPHeaders, body: bytes, options: _Exchange
     ) -> ResponseReader:
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"the loopback client fetches http:// URLs only, not {url!r}")
-        port = parts.port or 80
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"the loopback client fetches http:// and https:// URLs, not {url!r}")
         request_headers = HTTPHeaders()
         for name, value in headers.get_all():
             request_headers.add(name, value)
@@ -281,9 +308,7 @@ class LoopbackHTTPClient:
         exchange = _OneExchange(
             request_bytes(method, target, request_headers, body), method == "HEAD"
         )
-        endpoint = endpoints.TCP4ClientEndpoint(
-            self.reactor, parts.hostname, port, timeout=connect_timeout
-        )
+        endpoint = self._endpoint(parts, options)
         try:
             await endpoints.connectProtocol(endpoint, exchange)
         except error.ConnectionRefusedError as refused:
@@ -291,3 +316,41 @@ class LoopbackHTTPClient:
         except error.ConnectError as failed:
             raise ConnectionError(f"{url}: {failed}") from failed
         return await exchange.done
+
+    def _endpoint(self, parts: urllib.parse.SplitResult, options: _Exchange) -> Any:
+        """A TCP endpoint for ``http://``, a TLS one for ``https://``."""
+        assert parts.hostname is not None
+        if parts.scheme == "http":
+            return endpoints.TCP4ClientEndpoint(
+                self.reactor, parts.hostname, parts.port or 80, timeout=options.connect_timeout
+            )
+        return endpoints.SSL4ClientEndpoint(
+            self.reactor,
+            parts.hostname,
+            parts.port or 443,
+            client_tls_options(parts.hostname, options.validate_cert, options.ca_certs),
+            timeout=options.connect_timeout,
+        )
+
+
+def client_tls_options(
+    hostname: str, validate_cert: bool = True, ca_certs: str | None = None
+) -> Any:
+    """Twisted client TLS options with the meaning of Tornado's ``validate_cert``/``ca_certs``.
+
+    ``validate_cert=False`` accepts any certificate (what Tornado's
+    `AsyncHTTPSTestCase` does for its self-signed one); otherwise the server
+    must present a certificate for ``hostname`` signed by ``ca_certs`` (a PEM
+    file) or, without it, by the system's trusted authorities.
+    """
+    try:
+        from twisted.internet import ssl as twisted_tls
+    except ImportError as missing:  # pragma: no cover - pyOpenSSL is the tls extra
+        raise ImportError("https:// needs pip install 'cyclone-core[tls]'") from missing
+    if not validate_cert:
+        return twisted_tls.CertificateOptions(verify=False)
+    if ca_certs is None:
+        return twisted_tls.optionsForClientTLS(hostname)
+    with open(ca_certs, "rb") as pem:
+        authority = twisted_tls.Certificate.loadPEM(pem.read())
+    return twisted_tls.optionsForClientTLS(hostname, trustRoot=authority)
