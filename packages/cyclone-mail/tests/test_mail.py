@@ -315,6 +315,27 @@ async def test_html_alternative_and_attachments_arrive_intact(
 
 
 @pytest_twisted.ensureDeferred
+async def test_sending_logs_no_starting_or_stopping_factory_lines(
+    smtp_server: StartServer, certificates: Certificates
+) -> None:
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    lines: list[str] = []
+
+    def observer(event: dict[str, Any]) -> None:
+        lines.append(formatEvent(event))
+
+    server = smtp_server(users=USERS)
+    globalLogPublisher.addObserver(observer)
+    try:
+        await sendmail(mailconf(server, certificates), simple_message())
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert len(server.received) == 1
+    assert not [line for line in lines if "factory" in line.lower()], lines
+
+
+@pytest_twisted.ensureDeferred
 async def test_lines_starting_with_a_dot_survive_at_any_position(
     smtp_server: StartServer, certificates: Certificates
 ) -> None:

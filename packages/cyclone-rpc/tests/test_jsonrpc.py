@@ -755,6 +755,23 @@ async def test_proxy_raises_json_rpc_errors_with_code_message_and_data(server_ur
     assert caught.value.code == INVALID_PARAMS
 
 
+@pytest_twisted.ensureDeferred
+async def test_proxy_calls_log_no_starting_or_stopping_factory_lines(server_url):
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    lines = []
+
+    def observer(event):
+        lines.append(formatEvent(event))
+
+    globalLogPublisher.addObserver(observer)
+    try:
+        assert await JsonRpcProxy(f"{server_url}/rpc").callRemote("subtract", 3, 1) == 2
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert not [line for line in lines if "factory" in line.lower()], lines
+
+
 def test_proxy_refuses_mixing_positional_and_named_params():
     proxy = JsonRpcProxy("http://127.0.0.1:1/rpc")
     with pytest.raises(TypeError, match="'subtract'"):

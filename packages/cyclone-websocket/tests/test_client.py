@@ -127,6 +127,30 @@ def test_non_websocket_url_is_a_value_error() -> None:
 
 
 @pytest_twisted.ensureDeferred
+async def test_connecting_logs_no_starting_or_stopping_factory_lines(
+    listen: Callable[..., int],
+) -> None:
+    from twisted.logger import formatEvent, globalLogPublisher
+
+    lines: list[str] = []
+
+    def observer(event: dict[str, Any]) -> None:
+        lines.append(formatEvent(event))
+
+    port = listen(Router([(r"/ws", Echo)]))
+    globalLogPublisher.addObserver(observer)
+    try:
+        connection = await connect(f"ws://127.0.0.1:{port}/ws")
+        await connection.write_message("quiet")
+        assert await connection.read_message() == "quiet"
+        connection.close()
+        await connection.wait_closed()
+    finally:
+        globalLogPublisher.removeObserver(observer)
+    assert not [line for line in lines if "factory" in line.lower()], lines
+
+
+@pytest_twisted.ensureDeferred
 async def test_wss_connects_over_tls(listen: Callable[..., int]) -> None:
     port = listen(Router([(r"/ws", Echo)]), _self_signed().options())
     connection = await connect(

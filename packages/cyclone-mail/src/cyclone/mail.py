@@ -603,6 +603,7 @@ class _Sender(smtp.ESMTPSender):
 
 class _SenderFactory(smtp.ESMTPSenderFactory):
     protocol = _Sender
+    noisy = False  # one message sent is not worth two "Starting/Stopping factory" log lines
 
 
 def sendmail(

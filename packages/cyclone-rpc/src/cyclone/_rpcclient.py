@@ -53,9 +53,7 @@ class RPCClient:
             reactor = default_reactor
         self._reactor = reactor
         if agent is None:
-            from twisted.web.client import Agent
-
-            agent = Agent(reactor)
+            agent = _quiet_agent(reactor)
         self._agent: Any = agent
 
     def _start(self, coroutine: Coroutine[Any, Any, _T]) -> defer.Deferred[_T]:
@@ -131,3 +129,19 @@ class _BodyCollector(Protocol):
             self.done.callback(b"".join(self._chunks))
         else:
             self.done.errback(reason)
+
+
+def _quiet_agent(reactor: Any) -> Any:
+    """An Agent like ``Agent(reactor)`` whose connections log no "Starting factory" lines.
+
+    Twisted's HTTP/1.1 client factory is noisy: every call would log two lines.
+    """
+    from twisted.web import client
+
+    class QuietFactory(client._HTTP11ClientFactory):
+        noisy = False
+
+    class QuietPool(client.HTTPConnectionPool):
+        _factory = QuietFactory
+
+    return client.Agent(reactor, pool=QuietPool(reactor, persistent=False))

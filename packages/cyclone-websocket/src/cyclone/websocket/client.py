@@ -361,6 +361,8 @@ class _ClientHandshake(protocol.Protocol):
 
 
 class _HandshakeFactory(protocol.ClientFactory):
+    noisy = False  # one connect() is not worth two "Starting/Stopping factory" log lines
+
     def __init__(
         self,
         build: Callable[[], _ClientHandshake],
