@@ -31,7 +31,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
 LEVELS = ("callback", "router", "web")
-SCENARIOS = ("hello", "json", "big", "form")
+SCENARIOS = ("hello", "json", "big", "form", "template")
 
 
 def _factory(level: str):
@@ -46,15 +46,22 @@ def _factory(level: str):
 
 def _routes(module):
     """The benchmark server's application, built as its main() builds it."""
-    base = module.Application if hasattr(module, "Application") else module.Router
-    return base(
-        [
-            (r"/hello", module.HelloHandler),
-            (r"/json", module.JsonHandler),
-            (r"/big", module.BigHandler),
-            (r"/form", module.FormHandler),
-        ],
+    routes = [
+        (r"/hello", module.HelloHandler),
+        (r"/json", module.JsonHandler),
+        (r"/big", module.BigHandler),
+        (r"/form", module.FormHandler),
+    ]
+    if not hasattr(module, "Application"):
+        return module.Router(routes, log_function=lambda handler: None)
+    import os
+
+    from payloads import TEMPLATE_DIRECTORY
+
+    return module.Application(
+        routes + [(r"/template", module.TemplateHandler)],
         log_function=lambda handler: None,
+        template_path=os.path.join(TEMPLATE_DIRECTORY, "tornado"),
     )
 
 
@@ -133,11 +140,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="repeats; the best is kept")
     parser.add_argument("--lines", action="store_true", help="count executed lines instead")
     options = parser.parse_args()
-    cases = options.cases or [f"{level}:{name}" for level in LEVELS for name in SCENARIOS]
+    cases = options.cases or [
+        f"{level}:{name}"
+        for level in LEVELS
+        for name in SCENARIOS
+        if name != "template" or level == "web"
+    ]
     for case in cases:
         level, _, scenario = case.partition(":")
         if level not in LEVELS or scenario not in SCENARIOS:
             parser.error(f"unknown case {case!r}: levels {LEVELS}, scenarios {SCENARIOS}")
+        if scenario == "template" and level != "web":
+            parser.error(f"{case!r}: only the web level has render(), use web:template")
         if options.lines:
             counts = lines_per_function(level, scenario)
             print(f"{case}: {sum(counts.values())} lines")
