@@ -379,7 +379,10 @@ class _HandlerDelegate(BufferedBodyDelegate):
         if handler is None:
             return None
         transform_classes = self.application.transforms
-        transforms = [t(self.request) for t in transform_classes] if transform_classes else []
+        # No transforms: the handlers share one empty tuple (its class default), no list each.
+        transforms: list[Any] | tuple[()] = (
+            [t(self.request) for t in transform_classes] if transform_classes else ()
+        )
         handler._execute(transforms, *self.path_args, **self.path_kwargs)
         stream = handler.body_stream
         if stream is not None and not stream.prepared.called:
@@ -549,7 +552,13 @@ class Router(HTTPServer):
         when no pattern matches (and not behind a proxy sending X-Real-Ip).
         """
         host = request.host_name
-        tables = [specs for pattern, specs in self.handlers if pattern.match(host)]
+        handlers = self.handlers
+        if len(handlers) == 1:
+            # One host pattern (``.*$`` unless add_handlers was used): most applications.
+            pattern, specs = handlers[0]
+            if pattern.match(host):
+                return specs
+        tables = [specs for pattern, specs in handlers if pattern.match(host)]
         if not tables and self.default_host is not None and "X-Real-Ip" not in request.headers:
             tables = [
                 specs for pattern, specs in self.handlers if pattern.match(self.default_host)
@@ -574,7 +583,8 @@ class Router(HTTPServer):
                     if value is not None
                 }
                 return spec.handler_class, spec.kwargs, [], kwargs
-            args = [_unquote_path_argument(value) for value in match.groups()]
+            groups = match.groups()
+            args = [_unquote_path_argument(value) for value in groups] if groups else []
             return spec.handler_class, spec.kwargs, args, {}
         default = self.settings.get("default_handler_class")
         if default is not None:
