@@ -251,6 +251,24 @@ class RequestParser:
     as one `BodyData`, whatever the chunk sizes.
     """
 
+    # One parser per connection, idle ones included: slots, no __dict__.
+    __slots__ = (
+        "max_header_size",
+        "max_body_size",
+        "max_request_line_size",
+        "max_header_count",
+        "_buffer",
+        "_state",
+        "_remaining",
+        "_body_received",
+        "_trailer_size",
+        "_empty_lines",
+        "_head_scanned",
+        "_trailer_scanned",
+        "_chunk_line_scanned",
+        "_error",
+    )
+
     def __init__(
         self,
         max_header_size: int = DEFAULT_MAX_HEADER_SIZE,

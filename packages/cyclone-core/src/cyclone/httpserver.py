@@ -91,6 +91,8 @@ DEFAULT_WRITE_TIMEOUT = 60.0
 LINGER_SECONDS = 2.0
 
 _CONNECTION_DONE = Failure(ConnectionDone())
+#: `HTTPConnection._read_pauses` when reading is not paused.
+_NOT_PAUSED: frozenset[str] = frozenset()
 #: HTTPServerRequest's ``body`` and ``files`` arguments when its head arrives.
 _BODY_NOT_READ_YET = None
 _NO_FILES_YET = None
@@ -453,9 +455,11 @@ class HTTPConnection(protocol.Protocol):
         self._request_connection: HTTPRequestConnection | None = None
         self._delegate: HTTPMessageDelegate | None = None
         self._processing = False
-        self._read_pauses: set[str] = set()
+        # Immutable, replaced on change: idle connections share the one empty set.
+        self._read_pauses: frozenset[str] = _NOT_PAUSED
         self._write_paused = False
-        self._drain_waiters: list[defer.Deferred[None]] = []
+        # Created when a write first has to wait for the drain.
+        self._drain_waiters: list[defer.Deferred[None]] | None = None
         self._detached_to: Any = None
         self._discarding = False
         self._closed = False
@@ -516,8 +520,8 @@ class HTTPConnection(protocol.Protocol):
         self._write_deadline = None
         self._end_request()
         self._write_paused = True
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
+        waiters, self._drain_waiters = self._drain_waiters, None
+        for waiter in waiters or ():
             if delivered:
                 waiter.callback(None)
             else:
@@ -590,8 +594,8 @@ class HTTPConnection(protocol.Protocol):
         self._write_paused = False
         self._write_deadline = None
         self._resume_reading(PauseReason.WRITE_BUFFER)
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
+        waiters, self._drain_waiters = self._drain_waiters, None
+        for waiter in waiters or ():
             waiter.callback(None)
 
     def stopProducing(self) -> None:
@@ -769,7 +773,8 @@ class HTTPConnection(protocol.Protocol):
             self._set_deadline(Deadline.HEADER, self.factory.header_timeout)
         else:
             self._set_deadline(Deadline.IDLE, self.factory.idle_connection_timeout)
-        self._resume_reading(PauseReason.PIPELINE)
+        if self._read_pauses:
+            self._resume_reading(PauseReason.PIPELINE)
         if not self._processing and parser.buffered:
             self._process()
 
@@ -817,7 +822,7 @@ class HTTPConnection(protocol.Protocol):
         """
         self._discarding = True
         self._closed = True
-        self._read_pauses.clear()
+        self._read_pauses = _NOT_PAUSED
         transport = self.transport
         transport.unregisterProducer()
         transport.resumeProducing()
@@ -870,6 +875,8 @@ class HTTPConnection(protocol.Protocol):
         if self._closed:
             return self._quiet_failure()
         waiter: defer.Deferred[None] = defer.Deferred()
+        if self._drain_waiters is None:
+            self._drain_waiters = []
         self._drain_waiters.append(waiter)
         return waiter
 
@@ -894,7 +901,7 @@ class HTTPConnection(protocol.Protocol):
         self.factory._connection_closed(self)
         transport.unregisterProducer()
         leftover = self._parser.take_buffered()
-        self._read_pauses.clear()
+        self._read_pauses = _NOT_PAUSED
         transport.resumeProducing()
         protocol.makeConnection(transport)
         if leftover:
@@ -918,12 +925,12 @@ class HTTPConnection(protocol.Protocol):
         """Stop reading for ``reason`` (a `PauseReason`) until `_resume_reading` of each reason."""
         if not self._read_pauses:
             self.transport.pauseProducing()
-        self._read_pauses.add(reason)
+        self._read_pauses = self._read_pauses | {reason}
 
     def _resume_reading(self, reason: str) -> None:
         if reason not in self._read_pauses:
             return
-        self._read_pauses.discard(reason)
+        self._read_pauses = self._read_pauses - {reason}
         if not self._read_pauses and not self._closed:
             self.transport.resumeProducing()
             if not self._processing:

@@ -130,8 +130,9 @@ class WebSocketProtocol(TwistedProtocol):
         self._overflowed = False
         self._batch: list[bytes] | None = None  # frames to join while dispatching a read
         self._owed_pong: bytes | None = None  # the latest Ping's payload, while paused
-        self._drain_waiters: list[defer.Deferred[None]] = []
-        self._pending: list[Any] = []
+        # Both made on first use: most connections never need them (idle memory).
+        self._drain_waiters: list[defer.Deferred[None]] | None = None
+        self._pending: list[Any] | None = None  # messages held while one is delivered
         self._delivering: defer.Deferred[Any] | None = None
         self._ping_call: Any = None
         self._pong_deadline: Any = None
@@ -168,8 +169,11 @@ class WebSocketProtocol(TwistedProtocol):
             self._ping_call = self.clock.callLater(self.ping_interval, self._send_keepalive)
 
     def dataReceived(self, data: bytes) -> None:
-        if self._pending or self._delivering is not None:
-            self._pending.extend(self.decoder.feed(data))
+        pending = self._pending
+        if pending or self._delivering is not None:
+            if pending is None:
+                pending = self._pending = []
+            pending.extend(self.decoder.feed(data))
             return
         events = self.decoder.feed(data)
         if events:
@@ -183,8 +187,8 @@ class WebSocketProtocol(TwistedProtocol):
             if call is not None and call.active():
                 call.cancel()
         self._ping_call = self._pong_deadline = self._close_call = None
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
+        waiters, self._drain_waiters = self._drain_waiters, None
+        for waiter in waiters or ():
             waiter.callback(None)
         if self.close_code is None and self.close_reason is None:
             self.close_code = CloseCode.ABNORMAL
@@ -205,8 +209,8 @@ class WebSocketProtocol(TwistedProtocol):
         owed, self._owed_pong = self._owed_pong, None
         if owed is not None and not self.closing:
             self._write(self.encoder.pong(owed))
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
+        waiters, self._drain_waiters = self._drain_waiters, None
+        for waiter in waiters or ():
             waiter.callback(None)
 
     def stopProducing(self) -> None:
@@ -321,7 +325,7 @@ class WebSocketProtocol(TwistedProtocol):
         self.transport.abortConnection()
 
     def _wait_for(self, result: defer.Deferred[Any], rest: list[Any]) -> None:
-        self._pending = rest + self._pending
+        self._pending = rest + self._pending if self._pending else rest
         self._delivering = result
         self.transport.pauseProducing()
         result.addErrback(self._message_callback_failed)
@@ -331,7 +335,7 @@ class WebSocketProtocol(TwistedProtocol):
         self._delivering = None
         if self.closed:
             return
-        pending, self._pending = self._pending, []
+        pending, self._pending = self._pending, None
         if self.transport is not None:
             self.transport.resumeProducing()
         if pending:
@@ -435,6 +439,8 @@ class WebSocketProtocol(TwistedProtocol):
         if not self._write(self.encoder.message(message)) or not self._paused:
             return defer.succeed(None)
         waiter: defer.Deferred[None] = defer.Deferred()
+        if self._drain_waiters is None:
+            self._drain_waiters = []
         self._drain_waiters.append(waiter)
         return waiter
 
