@@ -281,6 +281,16 @@ def test_bare_lf_line_endings_are_accepted():
     assert body_of(events) == b"hi"
 
 
+@pytest.mark.parametrize("first_end", [b"\n\n", b"\r\n\n", b"\n\r\n"])
+def test_a_head_ending_in_bare_lf_ends_there_with_a_crlf_head_after_it(first_end):
+    # The first empty line ends a head, whatever a later request in the buffer ends with.
+    events = parse(
+        b"GET /first HTTP/1.1\r\nHost: a" + first_end + b"GET /second HTTP/1.1\r\nHost: b\r\n\r\n"
+    )
+    heads = [event for event in events if isinstance(event, RequestHead)]
+    assert [(head.uri, head.host) for head in heads] == [("/first", "a"), ("/second", "b")]
+
+
 def test_header_values_are_trimmed_and_may_be_empty():
     head = head_of(b"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Pad: \t v a l \t\r\n\r\n")
     assert head.headers["X-Empty"] == ""

@@ -372,24 +372,36 @@ class RequestParser:
                 return NEED_DATA
             self._head_scanned = 0
         # An end marker is at most 4 bytes: one straddling the old end starts 3 before it.
-        match = _HEAD_END_RE.search(buffer, max(0, self._head_scanned - 3))
-        if match is None:
-            self._head_scanned = len(buffer)
-            if len(buffer) > self.max_header_size or len(buffer) > self.max_request_line_size:
-                line_end = buffer.find(b"\n", 0, self.max_request_line_size + 2)
-                if line_end == -1 and len(buffer) > self.max_request_line_size:
-                    return self._fail(414, "request line too long")
-                if len(buffer) > self.max_header_size:
-                    return self._fail(431, "request header fields too large")
-            return NEED_DATA
-        end = match.start()
+        start = max(0, self._head_scanned - 3)
+        # The usual head: CRLF CRLF ends it and no bare LF comes before (which would
+        # end it earlier). Three C-level finds prove that; the regex, which allows
+        # bare LFs, walks the head at about 10 ns a byte.
+        end = buffer.find(b"\r\n\r\n", start)
+        if (
+            end != -1
+            and buffer.find(b"\n\n", start, end) == -1
+            and buffer.find(b"\n\r\n", start, end + 2) == -1
+        ):
+            marker_end = end + 4
+        else:
+            match = _HEAD_END_RE.search(buffer, start)
+            if match is None:
+                self._head_scanned = len(buffer)
+                if len(buffer) > self.max_header_size or len(buffer) > self.max_request_line_size:
+                    line_end = buffer.find(b"\n", 0, self.max_request_line_size + 2)
+                    if line_end == -1 and len(buffer) > self.max_request_line_size:
+                        return self._fail(414, "request line too long")
+                    if len(buffer) > self.max_header_size:
+                        return self._fail(431, "request header fields too large")
+                return NEED_DATA
+            end, marker_end = match.start(), match.end()
         if end > self.max_header_size:
             line_end = buffer.find(b"\n", 0, end)
             if line_end > self.max_request_line_size:
                 return self._fail(414, "request line too long")
             return self._fail(431, "request header fields too large")
         head = bytes(buffer[:end])
-        del buffer[: match.end()]
+        del buffer[:marker_end]
         self._empty_lines = 0
         self._head_scanned = 0
         return self._parse_head(head)
