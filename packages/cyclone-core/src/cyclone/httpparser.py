@@ -334,13 +334,13 @@ class RequestParser:
         state = self._state
         if state == _HEAD:
             return self._next_head()
+        if state == _END:  # second: every request passes here, bodiless ones straight from _HEAD
+            self._state = _DONE
+            return EndOfMessage
         if state == _BODY_LENGTH:
             return self._next_length_body()
         if state in _CHUNKED_STATES:
             return self._next_chunked_body()
-        if state == _END:
-            self._state = _DONE
-            return EndOfMessage
         if state == _ERROR:
             # Also how an error found after some body data comes out: the data first.
             return self._error  # type: ignore[return-value]

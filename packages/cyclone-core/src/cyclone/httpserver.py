@@ -769,13 +769,14 @@ class HTTPConnection(protocol.Protocol):
             return
         parser = self._parser
         parser.start_next_request()
-        if parser.buffered:
+        # parser._buffer: what `parser.buffered` counts, without the property (once per request).
+        if parser._buffer:
             self._set_deadline(Deadline.HEADER, self.factory.header_timeout)
         else:
             self._set_deadline(Deadline.IDLE, self.factory.idle_connection_timeout)
         if self._read_pauses:
             self._resume_reading(PauseReason.PIPELINE)
-        if not self._processing and parser.buffered:
+        if not self._processing and parser._buffer:
             self._process()
 
     def _send_error_and_close(self, status: int, message: str) -> None:
