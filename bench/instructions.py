@@ -50,7 +50,7 @@ def instructions(case: str, requests: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", nargs="*", help="level:scenario as inprocess.py takes them")
-    parser.add_argument("--requests", type=int, default=500, help="extra requests counted")
+    parser.add_argument("--requests", type=int, default=3000, help="extra requests counted")
     options = parser.parse_args()
     for case in options.cases or DEFAULT_CASES:
         base = instructions(case, 50)
