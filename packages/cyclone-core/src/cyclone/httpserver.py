@@ -629,7 +629,8 @@ class HTTPConnection(protocol.Protocol):
                             log.failure("data_received raised")
                             self._fail_request(500, "the application failed reading the body")
                             break
-                        if isinstance(result, defer.Deferred):
+                        # `is not None` first: Deferred is an ABC, isinstance() on it costs ~0.2 us.
+                        if result is not None and isinstance(result, defer.Deferred):
                             # An already-failed Deferred is handled too, not dropped.
                             if not result.called:
                                 self._pause_reading(PauseReason.DELEGATE)

@@ -68,7 +68,8 @@ class WebMixin(_HandlerBase):
         if self._finished:
             raise RuntimeError("cannot render() after finish()")
         page = self.render_string(template_name, **kwargs)
-        if isinstance(page, defer.Deferred):
+        # The usual page is bytes: no isinstance() on the Deferred ABC (~0.2 us) for it.
+        if type(page) is not bytes and isinstance(page, defer.Deferred):
             self._auto_finish = False
             finished = page.addCallback(lambda html: _finish_page(self, html))
             finished.addErrback(self._handle_failure)
