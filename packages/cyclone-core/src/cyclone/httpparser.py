@@ -145,8 +145,11 @@ ParseError = MalformedRequest
 _TOKEN = TOKEN_PATTERN
 _METHOD_RE = re.compile(_TOKEN)
 _HEADER_LINE_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*(.*?)[ \t]*")
-# Extracts the (name, value) pairs of a header block `_HEAD_RE` has validated.
-_HEADER_PAIR_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*([^\r\n]*?)[ \t]*\r\n")
+# Extracts the (name, value) pairs of a header block `_HEAD_RE` has validated, the
+# value without its surrounding blanks. A greedy value ending in a non-blank (``[ \t]*``
+# then gives back only the trailing blanks) is two to three times faster than a lazy
+# ``[^\r\n]*?``, which tries the line end after every character.
+_HEADER_PAIR_RE = re.compile(r"(" + _TOKEN + r"):[ \t]*((?:[^\r\n]*[^\r\n \t])?)[ \t]*\r\n")
 _REQUEST_LINE_RE = re.compile(r"(" + _TOKEN + r") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
 # Request line and header block in one C-level pass (the head as text, with a CRLF
 # after every line): method, target, major, minor, header block.
