@@ -803,3 +803,17 @@ def test_importing_cyclone_web_loads_no_http_client_tls_or_test_framework():
     # OpenSSL stays unloaded where cyclone-web is installed alone beside cyclone-core.
     if "OpenSSL" in report["loaded"]:
         assert report["importers"]["OpenSSL"].startswith("twisted."), report
+
+
+def test_importing_cyclone_web_loads_neither_the_template_engine_nor_locales():
+    # An application that renders no template and reads no locale does not carry them;
+    # the first render() or self.locale imports them (the template tests cover that).
+    code = (
+        "import sys, cyclone.web\n"
+        "print([m for m in ('cyclone.template', 'cyclone.locale') if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -29,17 +29,20 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet import defer
 
-from cyclone import escape, template
-from cyclone import locale as cyclone_locale
+from cyclone import escape
 from cyclone.uimodules import UIModuleNamespace, collect_module_resources
 from cyclone.util import ObjectDict
 
 __all__ = ["WebMixin"]
 
 if TYPE_CHECKING:
+    from cyclone import locale as cyclone_locale
+    from cyclone import template
     from cyclone.handler import RequestHandler as _HandlerBase
 else:
     _HandlerBase = object
+# cyclone.template and cyclone.locale are imported where first used: an application
+# that renders no template and reads no locale (an API) does not carry them (0.75 MiB).
 
 _loader_lock = threading.Lock()
 #: Each application's loaders by template path; an application that goes away takes its
@@ -144,6 +147,8 @@ class WebMixin(_HandlerBase):
             kwargs["autoescape"] = settings["autoescape"]
         if "template_whitespace" in settings:
             kwargs["whitespace"] = settings["template_whitespace"]
+        from cyclone import template
+
         return template.Loader(template_path, reload=settings.get("debug", False), **kwargs)
 
     # -- UI methods and modules -----------------------------------------------------------
@@ -174,6 +179,8 @@ class WebMixin(_HandlerBase):
             if user_choice is None:
                 chosen = self.get_browser_locale()
             elif isinstance(user_choice, str):
+                from cyclone import locale as cyclone_locale
+
                 chosen = cyclone_locale.get(user_choice)
             else:
                 chosen = user_choice
@@ -190,6 +197,8 @@ class WebMixin(_HandlerBase):
 
     def get_browser_locale(self, default: str = "en_US") -> cyclone_locale.Locale:
         """The best supported locale for the request's Accept-Language (q-values honoured)."""
+        from cyclone import locale as cyclone_locale
+
         return cyclone_locale.get_browser_locale(
             self.request.headers.get("Accept-Language"), default
         )
