@@ -43,6 +43,22 @@ else:
     _HandlerBase = object
 # cyclone.template and cyclone.locale are imported where first used: an application
 # that renders no template and reads no locale (an API) does not carry them (0.75 MiB).
+_locale_module: Any = None
+
+
+def _locales() -> Any:
+    """The cyclone.locale module, imported on the first call.
+
+    A global, not an import statement in each method: render() reads the
+    locale on every request, and an import statement costs a microsecond.
+    """
+    global _locale_module
+    if _locale_module is None:
+        from cyclone import locale
+
+        _locale_module = locale
+    return _locale_module
+
 
 _loader_lock = threading.Lock()
 #: Each application's loaders by template path; an application that goes away takes its
@@ -179,9 +195,7 @@ class WebMixin(_HandlerBase):
             if user_choice is None:
                 chosen = self.get_browser_locale()
             elif isinstance(user_choice, str):
-                from cyclone import locale as cyclone_locale
-
-                chosen = cyclone_locale.get(user_choice)
+                chosen = _locales().get(user_choice)
             else:
                 chosen = user_choice
             self.__dict__["_locale"] = chosen
@@ -197,11 +211,10 @@ class WebMixin(_HandlerBase):
 
     def get_browser_locale(self, default: str = "en_US") -> cyclone_locale.Locale:
         """The best supported locale for the request's Accept-Language (q-values honoured)."""
-        from cyclone import locale as cyclone_locale
-
-        return cyclone_locale.get_browser_locale(
+        locale: cyclone_locale.Locale = _locales().get_browser_locale(
             self.request.headers.get("Accept-Language"), default
         )
+        return locale
 
     # -- static files ---------------------------------------------------------------------
 
