@@ -190,6 +190,14 @@ def test_an_instance_is_used_as_is_and_appopts_update_its_settings(app_dir: Path
     assert app.settings["extra"] == 1
 
 
+def test_server_settings_in_appopts_reach_an_instances_server(app_dir: Path) -> None:
+    app = deploy.load_application(
+        "testapp.instance", (), {"write_timeout": 5, "max_connections": 7}
+    )
+    assert (app.write_timeout, app.max_connections) == (5, 7)
+    assert app.settings["max_connections"] == 7
+
+
 def test_a_file_path_is_imported_and_its_application_found(tmp_path: Path) -> None:
     other = tmp_path / "elsewhere"
     other.mkdir()

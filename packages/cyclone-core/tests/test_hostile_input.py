@@ -13,7 +13,7 @@ import tracemalloc
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, endpoints, reactor, ssl, task
+from twisted.internet import defer, endpoints, protocol, reactor, ssl, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
@@ -258,6 +258,13 @@ def test_write_timeout_and_max_header_count_are_server_and_application_settings(
     assert (server.write_timeout, server.max_header_count) == (60.0, 100)
     router = Router([], write_timeout=5, max_header_count=20)
     assert (router.write_timeout, router.max_header_count) == (5, 20)
+
+
+def test_max_connections_is_off_by_default_and_a_server_and_application_setting():
+    assert HTTPServer(echo).max_connections is None
+    assert Router([], max_connections=500).max_connections == 500
+    with pytest.raises(ValueError, match="max_connections must be at least 1"):
+        HTTPServer(echo, max_connections=0)
 
 
 @pytest.mark.parametrize(
@@ -580,3 +587,79 @@ async def test_pipelined_requests_behind_a_pending_answer_are_not_buffered(liste
         (connection,) = server.connections
         assert len(held) == 1
         assert connection._parser.buffered <= server.max_header_size + 65536
+
+
+# -- the number of connections: max_connections ---------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_connections_past_max_connections_are_closed_at_once_and_the_others_served(
+    listener, logged_events
+):
+    server = HTTPServer(echo, max_connections=2)
+    port = listener.listen(server)
+    first, second = [await listener.connect(port) for _ in range(2)]
+    for client in (first, second):
+        client.send(GOOD)
+        await client.wait_responses(1)
+    refused = [await listener.connect(port) for _ in range(3)]
+    for client in refused:
+        await client.wait_closed()
+        assert client.data == b""
+    assert len(server.connections) == 2
+    first.send(GOOD)
+    assert [r.status for r in await first.wait_responses(2)] == [200, 200]
+    warnings = [e for e in logged_events if "max_connections" in e.get("log_format", "")]
+    assert len(warnings) == 1
+    assert warnings[0]["limit"] == 2 and warnings[0]["count"] == 1
+
+    second.transport.loseConnection()
+    await second.wait_closed()
+    await _until(lambda: server._open_sockets == 1, "the server saw the close")
+    later = await listener.connect(port)
+    later.send(GOOD)
+    (response,) = await later.wait_responses(1)
+    assert response.status == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_connections_handed_over_to_another_protocol_still_count(listener):
+    handed_over = []
+
+    def upgrade(request):
+        handed_over.append(request.connection.detach(protocol.Protocol()))
+
+    server = HTTPServer(upgrade, max_connections=1)
+    port = listener.listen(server)
+    upgraded = await listener.connect(port)
+    upgraded.send(GOOD)
+    await _until(lambda: handed_over, "the connection was handed over")
+    assert not server.connections  # no longer an HTTP connection, still an open socket
+    refused = await listener.connect(port)
+    await refused.wait_closed()
+    assert refused.data == b""
+    upgraded.transport.loseConnection()
+    await _until(lambda: server._open_sockets == 0, "the server saw the close")
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_tls_connection_past_max_connections_is_closed_before_the_handshake(
+    listener, tls_certificate
+):
+    server = HTTPServer(echo, max_connections=1)
+    port = reactor.listenSSL(0, server, tls_certificate.options(), interface="127.0.0.1")
+    listener.track(port)
+    trust = ssl.optionsForClientTLS("localhost", ssl.Certificate(tls_certificate.original))
+
+    def endpoint():
+        tcp = endpoints.TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+        return endpoints.wrapClientTLS(trust, tcp)
+
+    served = await listener.connect_endpoint(endpoint())
+    served.send(GOOD)
+    (response,) = await served.wait_responses(1)
+    assert response.status == 200
+    refused = await listener.connect_endpoint(endpoint())
+    await refused.wait_closed()
+    assert refused.data == b""
+    assert server._open_sockets == 1

@@ -378,6 +378,7 @@ def load_application(
                     f"--app: {spec!r} has no settings to take --appopts {kwargs!r}"
                 )
             settings.update(kwargs)
+            _apply_server_settings(app, kwargs)
     if not hasattr(app, "buildProtocol"):
         found = f"calling it returned {app!r}" if app is not obj else f"it is {app!r}"
         raise usage.UsageError(
@@ -385,6 +386,20 @@ def load_application(
             "Application or Router: a class, an instance or a function returning one)"
         )
     return app
+
+
+def _apply_server_settings(app: Any, kwargs: dict[str, Any]) -> None:
+    """Give a built application the server settings among ``--appopts`` (write_timeout...).
+
+    A class or factory gets them as constructor arguments; an instance read its
+    settings when it was made, so the server side is configured again here.
+    """
+    from cyclone.routing import SERVER_SETTINGS
+
+    server_settings = {name: kwargs[name] for name in SERVER_SETTINGS if name in kwargs}
+    apply = getattr(app, "_apply_server_settings", None)
+    if server_settings and apply is not None:
+        apply(server_settings)
 
 
 def set_access_log_format(app: Any, format: str | None) -> None:

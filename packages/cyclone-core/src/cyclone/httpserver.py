@@ -491,6 +491,7 @@ class HTTPConnection(protocol.Protocol):
             self._scheme = factory.scheme
         self.transport.registerProducer(self, True)
         self._socket = _direct_socket(self.transport)
+        factory._open_sockets += 1
         factory._connection_opened(self)
         self._set_deadline(Deadline.IDLE, factory.idle_connection_timeout)
 
@@ -513,6 +514,7 @@ class HTTPConnection(protocol.Protocol):
         # writes waiting for the drain succeeded. Otherwise they fail, for whoever waits.
         delivered = self._closed and reason.check(ConnectionDone) is not None
         self._closed = True
+        self.factory._open_sockets -= 1
         if self._detached_to is not None:
             self._detached_to.connectionLost(reason)
             return
@@ -969,6 +971,41 @@ class HTTPConnection(protocol.Protocol):
             self._fail_request(408, "the request body did not arrive in time")
 
 
+class _RefusedConnection(protocol.Protocol):
+    """A connection over `HTTPServer.max_connections`: closed as soon as it is made."""
+
+    def connectionMade(self) -> None:
+        transport: Any = self.transport
+        transport.abortConnection()
+
+
+class _RefusalLog:
+    """Logs refused connections as one warning per burst, not one line per connection."""
+
+    #: Seconds between two warnings; the refusals in between are counted in the next.
+    INTERVAL = 10.0
+
+    def __init__(self) -> None:
+        self.unreported = 0
+        self.last_warning: float | None = None
+
+    def note(self, addr: Any, open_now: int, limit: int, clock: Any) -> None:
+        self.unreported += 1
+        now = clock.seconds()  # set: a connection is open, since one is over the limit
+        if self.last_warning is not None and now - self.last_warning < self.INTERVAL:
+            return
+        log.warn(
+            "max_connections={limit} reached ({open_now} open): refused {count} connection(s), "
+            "the last from {peer}",
+            limit=limit,
+            open_now=open_now,
+            count=self.unreported,
+            peer=getattr(addr, "host", addr),
+        )
+        self.unreported = 0
+        self.last_warning = now
+
+
 #: Each limit's default, used when the setting is not given (or given as None).
 _LIMIT_DEFAULTS: dict[str, float] = {
     "max_header_size": DEFAULT_MAX_HEADER_SIZE,
@@ -1008,6 +1045,11 @@ class HTTPServer(protocol.ServerFactory):
     body_timeout: float
     idle_connection_timeout: float
     write_timeout: float
+    #: Sockets open at once (upgraded WebSockets included); past it a new one is closed on
+    #: accept. None: only the process's file-descriptor limit.
+    max_connections: int | None
+    #: Sockets of this factory open now (HTTP, and what HTTP handed over to WebSocket).
+    _open_sockets = 0
 
     def __init__(self, request_callback: Any = None, **options: Any) -> None:
         """``options`` are the keyword arguments of `_configure_server` (limits, xheaders...)."""
@@ -1027,6 +1069,7 @@ class HTTPServer(protocol.ServerFactory):
         body_timeout: float | None = None,
         idle_connection_timeout: float | None = None,
         write_timeout: float | None = None,
+        max_connections: int | None = None,
         trusted_downstream: list[str] | None = None,
         scheme: str | None = None,
         clock: Any = None,
@@ -1049,6 +1092,12 @@ class HTTPServer(protocol.ServerFactory):
         for name, value in given.items():
             # ``is None``, not ``or``: max_body_size=0 means "no body", not the default.
             setattr(self, name, _LIMIT_DEFAULTS[name] if value is None else value)
+        if max_connections is not None and max_connections < 1:
+            raise ValueError(
+                f"max_connections must be at least 1 (or None), not {max_connections!r}"
+            )
+        self.max_connections = max_connections
+        self._refused = _RefusalLog()
         self.trusted_downstream = frozenset(trusted_downstream or ())
         self.scheme = scheme
         self._connections: set[HTTPConnection] = set()
@@ -1063,6 +1112,19 @@ class HTTPServer(protocol.ServerFactory):
 
     def _start_request(self, request: HTTPServerRequest) -> HTTPMessageDelegate:
         raise NotImplementedError("HTTPServer needs a request_callback")
+
+    def buildProtocol(self, addr: Any) -> Any:
+        """A connection's protocol; past `max_connections`, one that closes the socket at once.
+
+        Refusing on accept, before anything is read, keeps an over-limit
+        connection at the cost of one small object for one reactor turn, and it
+        works the same under TLS (whose wrapper needs a protocol to wrap).
+        """
+        limit = self.max_connections
+        if limit is not None and self._open_sockets >= limit:
+            self._refused.note(addr, self._open_sockets, limit, self.clock)
+            return _RefusedConnection()
+        return protocol.ServerFactory.buildProtocol(self, addr)
 
     # -- connection bookkeeping and the one timeout timer --------------------------
 

@@ -63,6 +63,7 @@ SERVER_SETTINGS = (
     "idle_connection_timeout",
     "write_timeout",
     "max_header_count",
+    "max_connections",
     "trusted_downstream",
     "clock",
 )
