@@ -85,8 +85,22 @@ def tests(session: nox.Session, package: str) -> None:
         "--import-mode=importlib",
         str(PACKAGES_DIR / f"cyclone-{package}" / "tests"),
         *session.posargs,
-        env={"PYTHONDONTWRITEBYTECODE": "1"},
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": _path_with_uv(session)},
     )
+
+
+def _path_with_uv(session: nox.Session) -> str:
+    """PATH for the tests: the session's venv first, then the uv nox itself runs.
+
+    test_namespace builds throw-away environments with uv; on a machine where uv
+    is only the one installed beside nox (the README's set-up), it is not on PATH.
+    """
+    entries = [session.bin]
+    uv = _uv()
+    if uv:
+        entries.append(os.path.dirname(uv))
+    entries.append(os.environ.get("PATH", ""))
+    return os.pathsep.join(entries)
 
 
 @nox.session(python=PYTHONS[-1:] if "3.11" not in PYTHONS else ["3.11"])
